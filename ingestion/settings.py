@@ -1,0 +1,59 @@
+"""One typed settings object, read from ``ACCFB_*`` environment variables.
+
+Everything that differs between two runs on one machine (a demo beside a test run, local beside
+AWS) is a setting here, so no module reads the environment on its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Pipeline configuration; see the README's settings table for each variable."""
+
+    model_config = SettingsConfigDict(env_prefix="ACCFB_", frozen=True, extra="ignore")
+
+    state_dir: Path = Field(
+        default=REPO_ROOT / ".accfb",
+        description="Local runtime state: endpoint pid and log files, dbt target and logs.",
+    )
+    warehouse_path: Path = Field(
+        default=REPO_ROOT / ".accfb" / "warehouse.duckdb",
+        description="The DuckDB file that is the local warehouse.",
+    )
+    aws_endpoint_url: str | None = Field(
+        default=None,
+        description="Local AWS endpoint (moto server), e.g. http://127.0.0.1:4566. Unset: real AWS.",
+    )
+    aws_region: str = "us-west-2"
+    stream_name: str = "accfb-events"
+    raw_bucket: str = "accfb-raw"
+    stream_shards: int = Field(
+        default=4, ge=1, description="Shards of the stream that `accfb up` creates locally."
+    )
+    dbt_target: str = Field(default="local", description="dbt target in profiles/profiles.yml.")
+    refresh_interval_seconds: float = Field(
+        default=60.0, gt=0, description="Cadence of the streaming refresh in `accfb demo`."
+    )
+    poll_interval_seconds: float = Field(
+        default=1.0, gt=0, description="How long the lander sleeps when every shard is drained."
+    )
+
+    @property
+    def is_local(self) -> bool:
+        """True when the pipeline talks to the loopback endpoint rather than AWS."""
+        return self.aws_endpoint_url is not None
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.state_dir / "dbt" / "target"
+
+    @property
+    def dbt_log_dir(self) -> Path:
+        return self.state_dir / "dbt" / "logs"

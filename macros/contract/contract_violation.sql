@@ -1,0 +1,80 @@
+{#-
+    The first contract violation of a landed record, as a machine-readable reason
+    ("missing_field:payload.amount_cents"), or null for a record that keeps the contract.
+    Expects the columns made by contract_fields(): one value and one kind per contract path.
+    The checks and their order come from the JSON Schemas (see ingestion/contract_sql.py).
+-#}
+
+{% macro contract_fields() -%}
+    {%- for p in contract_checks().paths %}
+    {{ contract_value(p.path, loop.index) }} as {{ p.alias }},
+    {%- endfor %}
+{%- endmacro %}
+
+{% macro contract_kinds() -%}
+    {%- for p in contract_checks().paths %}
+    {{ json_kind(p.alias) }} as k_{{ p.alias }},
+    {%- endfor %}
+    {{ json_text('f_event_type') }} as routed_event_type,
+    case when {{ json_kind('f_schema_version') }} = 'integer'
+        then {{ json_number('f_schema_version') }}::integer end as routed_schema_version,
+{%- endmacro %}
+
+{% macro _check_fails(check) -%}
+    {%- set f = check.alias -%}
+    {%- set k = 'k_' ~ f -%}
+    {%- if check.rule == 'missing' -%}
+        {{ k }} = 'missing'
+    {%- elif check.rule == 'type' and check.arg == 'number' -%}
+        {{ k }} not in ('missing', 'integer', 'number')
+    {%- elif check.rule == 'type' -%}
+        {{ k }} not in ('missing', '{{ check.arg }}')
+    {%- elif check.rule == 'format' -%}
+        {{ k }} = 'string' and not {{ matches_format(json_text(f), check.arg, check.format) }}
+    {%- elif check.rule == 'enum' and check.arg[0] is string -%}
+        {{ k }} = 'string' and {{ json_text(f) }} not in ({% for v in check.arg %}'{{ v }}'{{ ", " if not loop.last }}{% endfor %})
+    {%- elif check.rule == 'enum' -%}
+        {{ k }} in ('integer', 'number') and {{ json_number(f) }} not in ({{ check.arg | join(', ') }})
+    {%- elif check.rule == 'exclusiveMinimum' -%}
+        {{ k }} in ('integer', 'number') and {{ json_number(f) }} <= {{ check.arg }}
+    {%- elif check.rule == 'minimum' -%}
+        {{ k }} in ('integer', 'number') and {{ json_number(f) }} < {{ check.arg }}
+    {%- elif check.rule == 'maximum' -%}
+        {{ k }} in ('integer', 'number') and {{ json_number(f) }} > {{ check.arg }}
+    {%- elif check.rule == 'minLength' -%}
+        {{ k }} = 'string' and length({{ json_text(f) }}) < {{ check.arg }}
+    {%- elif check.rule == 'known_event_type' -%}
+        routed_event_type not in ({% for v in check.arg %}'{{ v }}'{{ ", " if not loop.last }}{% endfor %})
+    {%- elif check.rule == 'known_version' -%}
+        not ({% for event_type, versions in check.arg.items() %}(routed_event_type = '{{ event_type }}' and routed_schema_version in ({{ versions | join(', ') }})){{ " or " if not loop.last }}{% endfor %})
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("unknown contract rule " ~ check.rule) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro _reason(check) -%}
+    {%- set codes = {
+        'missing': 'missing_field', 'type': 'wrong_type', 'format': 'invalid_format',
+        'enum': 'invalid_value', 'exclusiveMinimum': 'out_of_range', 'minimum': 'out_of_range',
+        'maximum': 'out_of_range', 'minLength': 'out_of_range',
+        'known_event_type': 'unknown_event_type', 'known_version': 'unsupported_schema_version',
+    } -%}
+    {{ codes[check.rule] }}:{{ check.path }}
+{%- endmacro %}
+
+{% macro contract_violation() -%}
+    {%- set contract = contract_checks() -%}
+    case
+        when not is_json then 'invalid_json'
+        when not is_object then 'not_an_object'
+        {%- for check in contract.routing %}
+        when {{ _check_fails(check) }} then '{{ _reason(check) }}'
+        {%- endfor %}
+        {%- for schema in contract.per_type %}
+        {%- for check in schema.checks %}
+        when routed_event_type = '{{ schema.event_type }}' and routed_schema_version = {{ schema.schema_version }}
+            and {{ _check_fails(check) }} then '{{ _reason(check) }}'
+        {%- endfor %}
+        {%- endfor %}
+    end
+{%- endmacro %}

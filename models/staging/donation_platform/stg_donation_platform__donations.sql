@@ -1,0 +1,47 @@
+with
+
+events as (
+
+    select * from {{ ref('stg_stream__events') }}
+    where event_type = 'donation.completed'
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        event_id,
+        {{ json_field('record', 'payload.donation_id') }} as donation_id,
+        {{ json_field('record', 'payload.donor_id') }} as donor_id,
+        {{ json_field('record', 'payload.campaign_id') }} as campaign_id,
+        {{ json_field('record', 'payload.processor_txn_id') }} as processor_txn_id,
+
+        -- strings
+        {{ json_field('record', 'payload.currency') }} as currency,
+        {{ json_field('record', 'payload.channel') }} as channel,
+        {{ json_field('record', 'payload.payment_method') }} as payment_method,
+        {{ json_field('record', 'payload.processor') }} as processor,
+        {{ json_field('record', 'payload.designation') }} as designation,
+
+        -- numerics
+        cast({{ json_field('record', 'payload.amount_cents') }} as bigint) as amount_cents,
+        cast({{ json_field('record', 'payload.fee_cents') }} as bigint) as fee_cents,
+
+        -- booleans
+        cast({{ json_field('record', 'payload.is_recurring') }} as boolean) as is_recurring,
+
+        -- timestamps
+        occurred_at as donated_at,
+        emitted_at,
+        landed_at,
+
+        -- stream position, for tracing
+        shard_id,
+        sequence_number
+
+    from events
+
+)
+
+select * from renamed

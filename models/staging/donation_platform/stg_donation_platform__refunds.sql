@@ -1,0 +1,37 @@
+with
+
+events as (
+
+    select * from {{ ref('stg_stream__events') }}
+    where event_type = 'donation.refunded'
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        event_id,
+        {{ json_field('record', 'payload.refund_id') }} as refund_id,
+        {{ json_field('record', 'payload.donation_id') }} as donation_id,
+
+        -- strings
+        {{ json_field('record', 'payload.reason') }} as reason,
+
+        -- numerics
+        cast({{ json_field('record', 'payload.amount_cents') }} as bigint) as amount_cents,
+
+        -- timestamps
+        occurred_at as refunded_at,
+        emitted_at,
+        landed_at,
+
+        -- stream position, for tracing
+        shard_id,
+        sequence_number
+
+    from events
+
+)
+
+select * from renamed

@@ -1,0 +1,90 @@
+{#-
+    Every landed record, parsed once and checked against the event contract. A record that
+    breaks the contract keeps its raw text and stream position and gets the first violation as
+    `quarantine_reason`; nothing is dropped here. One row per stream position.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['shard_id', 'sequence_number'],
+    )
+}}
+
+with
+
+landed as (
+
+    select * from {{ ref('stream_events') }}
+    {% if is_incremental() %}
+    where refresh_time > {{ incremental_watermark('landed_at') }}
+    {% endif %}
+
+),
+
+parsed as (
+
+    {{ parsed_records('landed') }}
+
+),
+
+contract_fields as (
+
+    select
+        parsed.*,
+        {{ contract_fields() }}
+        true as _
+    from parsed
+
+),
+
+contract_kinds as (
+
+    select
+        contract_fields.*,
+        {{ contract_kinds() }}
+        true as __
+    from contract_fields
+
+),
+
+checked as (
+
+    select
+        contract_kinds.*,
+        {{ contract_violation() }} as quarantine_reason
+    from contract_kinds
+
+),
+
+final as (
+
+    select
+        -- stream position: the record's identity
+        shard_id,
+        sequence_number,
+        partition_key,
+
+        -- envelope, typed for records that keep the contract
+        case when quarantine_reason is null then {{ json_text('f_event_id') }} end as event_id,
+        case when quarantine_reason is null then routed_event_type end as event_type,
+        case when quarantine_reason is null then routed_schema_version end as schema_version,
+        case when quarantine_reason is null then {{ json_text('f_source') }} end as source,
+        case when quarantine_reason is null then {{ to_utc_timestamp(json_text('f_occurred_at')) }} end as occurred_at,
+        case when quarantine_reason is null then {{ to_utc_timestamp(json_text('f_emitted_at')) }} end as emitted_at,
+
+        -- the record
+        case when quarantine_reason is null then record end as record,
+        kinesis_data,
+        quarantine_reason,
+        quarantine_reason is null as is_valid,
+
+        -- arrival
+        approximate_arrival_timestamp as arrived_at,
+        refresh_time as landed_at
+
+    from checked
+
+)
+
+select * from final
