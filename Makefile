@@ -1,0 +1,53 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both set everything up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+VENV := .venv
+
+# The local default: a loopback AWS endpoint that `accfb` starts when it is absent.
+export ACCFB_AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
+# Telemetry off everywhere: no internet here, and donor data.
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export DO_NOT_TRACK := 1
+export SODA_CORE_TELEMETRY_ENABLED := false
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: setup demo test lint lock down clean
+
+setup: $(VENV)/.synced
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: requirements.lock pyproject.toml | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	VIRTUAL_ENV=$(VENV) $(UV) pip sync --quiet --require-hashes requirements.lock
+	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+demo: setup
+	$(VENV)/bin/accfb demo
+
+test: setup
+	$(VENV)/bin/accfb contract-sql --check
+	$(VENV)/bin/ruff check ingestion tests benchmarks
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff format --check ingestion tests benchmarks
+	$(VENV)/bin/ruff check ingestion tests benchmarks
+
+# Re-resolve the pinned environment after editing pyproject.toml.
+lock: | $(UV)
+	$(UV) pip compile --quiet pyproject.toml --extra dev --extra infra --universal \
+		--python-version 3.11 --generate-hashes -o requirements.lock
+
+down: setup
+	$(VENV)/bin/accfb down
+
+clean: down
+	rm -rf .accfb

@@ -1,0 +1,181 @@
+"""`accfb`: the pipeline's command line. Each command is a thin shell over a module."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ingestion import aws, dbt, localaws
+from ingestion.landing import StreamLander
+from ingestion.producer import ProduceReport
+from ingestion.settings import Settings
+
+app = typer.Typer(help="Alameda County Community Food Bank data pipeline.", no_args_is_help=True)
+console = Console()
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _print_produce(report: ProduceReport) -> None:
+    console.print(f"accepted by Kinesis: {report.accepted:,}  re-sent: {report.retried:,}")
+    for failure in report.failed[:10]:
+        console.print(f"[red]not accepted[/red] {failure.error_code}: {failure.error_message}")
+    if report.failed:
+        console.print(f"[red]{len(report.failed):,} records were not accepted[/red]")
+
+
+@app.command()
+def up() -> None:
+    """Start the local AWS endpoint and create the stream and bucket (idempotent)."""
+    settings = _settings()
+    created = localaws.ensure_up(settings)
+    where = settings.aws_endpoint_url or "AWS"
+    console.print(f"ready at {where}" + (f"; created {', '.join(created)}" if created else ""))
+
+
+@app.command()
+def down() -> None:
+    """Stop the local AWS endpoint this project started (idempotent)."""
+    stopped = localaws.stop_endpoint(_settings())
+    console.print("stopped" if stopped else "nothing to stop")
+
+
+@app.command()
+def publish(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Publish a JSONL file to the stream, one record per line, exactly as written."""
+    from ingestion.publish import file_records, publish_records
+
+    settings = _settings()
+    localaws.ensure_up(settings)
+    report = publish_records(
+        aws.client("kinesis", settings), settings.stream_name, file_records(file)
+    )
+    _print_produce(report)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def simulate(
+    profile: Annotated[str, typer.Option(help="normal, campaign or emergency")] = "normal",
+    seconds: Annotated[float, typer.Option(help="Simulated duration")] = 60.0,
+    seed: Annotated[int, typer.Option()] = 7,
+    out: Annotated[
+        Path | None, typer.Option(help="Write JSONL here instead of publishing in real time")
+    ] = None,
+) -> None:
+    """Generate realistic food-bank events (with faults) onto the stream or into a file."""
+    from ingestion.producer import KinesisProducer
+    from ingestion.publish import publish_paced
+    from ingestion.simulator import Simulator, steady
+
+    simulator = Simulator(seed=seed, start=datetime.now(UTC))
+    records = simulator.generate(steady(profile, seconds))
+    if out is not None:
+        with out.open("wb") as sink:
+            written = sum(sink.write(r.data + b"\n") > 0 for r in records)
+        console.print(f"wrote {written:,} records to {out}")
+        return
+    settings = _settings()
+    localaws.ensure_up(settings)
+    with KinesisProducer(aws.client("kinesis", settings), settings.stream_name) as producer:
+        sent = publish_paced(producer, records)
+        report = producer.flush()
+    console.print(f"simulated {sent:,} records")
+    _print_produce(report)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ingest(
+    once: Annotated[bool, typer.Option("--once", help="Drain what is there and stop")] = False,
+) -> None:
+    """Land the stream into the warehouse (the local stand-in for Redshift's streaming view)."""
+    settings = _settings()
+    localaws.ensure_up(settings)
+    lander = StreamLander(settings, aws.client("kinesis", settings))
+    if once:
+        console.print(f"landed {lander.land_once():,} records")
+        return
+    stop = threading.Event()
+    console.print(f"landing {settings.stream_name} into {settings.warehouse_path}; Ctrl-C stops")
+    try:
+        lander.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    console.print(f"landed {lander.stats.landed:,} records")
+
+
+@app.command()
+def refresh() -> None:
+    """Land everything on the stream, then build the streaming models once."""
+    settings = _settings()
+    localaws.ensure_up(settings)
+    landed = StreamLander(settings, aws.client("kinesis", settings)).land_once()
+    result = dbt.build_streaming_models(settings)
+    console.print(f"landed {landed:,} records; built {result.nodes} dbt nodes")
+
+
+@app.command("contract-sql")
+def contract_sql(
+    check: Annotated[bool, typer.Option("--check", help="Fail if the macro is stale")] = False,
+) -> None:
+    """Regenerate the dbt macro of contract checks from the JSON Schemas."""
+    from ingestion.contract import load_schemas
+    from ingestion.contract_sql import MACRO_PATH, render_macro, write_macro
+
+    schemas = load_schemas()
+    if check:
+        current = MACRO_PATH.read_text() if MACRO_PATH.exists() else ""
+        if current != render_macro(schemas):
+            console.print(f"[red]{MACRO_PATH} is stale: run `accfb contract-sql`[/red]")
+            raise typer.Exit(1)
+        return
+    console.print("rewritten" if write_macro(schemas) else "up to date")
+
+
+@app.command()
+def demo(
+    minutes: Annotated[float, typer.Option(help="How long the sources send")] = 3.0,
+    refresh_interval: Annotated[
+        float | None, typer.Option(help="Seconds between builds (default: settings)")
+    ] = None,
+    seed: Annotated[int, typer.Option()] = 7,
+) -> None:
+    """Run the whole pipeline locally with a traffic spike, then report and check the totals."""
+    from ingestion.demo import run_demo
+
+    settings = _settings()
+    if settings.aws_endpoint_url is None:
+        console.print(
+            "[red]the demo runs on the local endpoint: set ACCFB_AWS_ENDPOINT_URL "
+            "(e.g. http://127.0.0.1:4566; `make demo` does)[/red]"
+        )
+        raise typer.Exit(2)
+    ok = run_demo(
+        settings,
+        console=console,
+        seconds=minutes * 60,
+        refresh_interval=refresh_interval or settings.refresh_interval_seconds,
+        seed=seed,
+    )
+    if not ok:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    app()
+
+
+

@@ -1,0 +1,118 @@
+"""`accfb demo`: a few minutes of food-bank traffic with a spike, end to end, then a report.
+
+Each demo gets its own stream and warehouse file, so a rerun never reads an earlier run's
+records and its report speaks only of what it sent.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from ingestion import localaws
+from ingestion.report import compare_donations, read_counts, read_donations
+from ingestion.run import PipelineRun, RunProgress
+from ingestion.settings import Settings
+from ingestion.simulator import FaultRates, demo_schedule
+
+
+def _progress_table(progress: RunProgress, seconds: float) -> Table:
+    elapsed = time.monotonic() - progress.started
+    table = Table(title="accfb demo", show_header=False)
+    table.add_row("elapsed", f"{elapsed:,.0f} s of ~{seconds:,.0f} s sending")
+    table.add_row("sent", f"{progress.generated:,}")
+    table.add_row("landed", f"{progress.landed:,}")
+    last = progress.last_refresh_seconds
+    table.add_row(
+        "dbt refreshes", f"{progress.refreshes}" + (f" (last {last:.1f} s)" if last else "")
+    )
+    table.add_row("memory", f"{progress.peak_rss_bytes / 2**20:,.0f} MiB peak")
+    return table
+
+
+def run_demo(
+    base: Settings, *, console: Console, seconds: float, refresh_interval: float, seed: int
+) -> bool:
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    settings = base.model_copy(
+        update={
+            "stream_name": f"{base.stream_name}-demo-{run_id.lower()}",
+            "warehouse_path": base.state_dir / "demo" / f"{run_id}.duckdb",
+        }
+    )
+    localaws.ensure_up(settings)
+    console.print(f"stream {settings.stream_name}; warehouse {settings.warehouse_path}")
+    run = PipelineRun(
+        settings,
+        schedule=demo_schedule(seconds),
+        seed=seed,
+        faults=FaultRates(),
+        refresh_interval_seconds=refresh_interval,
+    )
+    with Live(console=console, refresh_per_second=2) as live:
+        result = run.run(on_tick=lambda p: live.update(_progress_table(p, seconds)))
+
+    counts = read_counts(settings.warehouse_path)
+    expected = result.expected
+    comparison = compare_donations(
+        {
+            d.donation_id: (d.gross_amount_cents, d.refunded_amount_cents, d.net_amount_cents)
+            for d in expected.donations.values()
+        },
+        read_donations(settings.warehouse_path),
+    )
+
+    summary = Table(title="What happened")
+    summary.add_column("")
+    summary.add_column("expected", justify="right")
+    summary.add_column("warehouse", justify="right")
+    summary.add_row("records produced (accepted by Kinesis)", f"{expected.records:,}", "")
+    summary.add_row("records landed", f"{expected.records:,}", f"{counts.landed:,}")
+    summary.add_row("quarantined", f"{expected.quarantined_records:,}", f"{counts.quarantined:,}")
+    summary.add_row(
+        "deduplicated (same event_id again)",
+        f"{expected.duplicate_deliveries:,}",
+        f"{counts.valid_records - counts.distinct_events:,}",
+    )
+    summary.add_row("distinct valid events", f"{expected.distinct_event_ids:,}", f"{counts.distinct_events:,}")
+    summary.add_row("donations", f"{len(expected.donations):,}", f"{counts.donations:,}")
+
+    campaigns = Table(title="Donations by campaign")
+    campaigns.add_column("campaign")
+    campaigns.add_column("gifts", justify="right")
+    campaigns.add_column("net $", justify="right")
+    for campaign, (gifts, net) in counts.net_cents_by_campaign.items():
+        campaigns.add_row(campaign, f"{gifts:,}", f"{net / 100:,.2f}")
+
+    freshness = Table(title="Freshness: emitted_at → fct_donations")
+    for name in ("p50", "p95", "p99", "max"):
+        freshness.add_column(name, justify="right")
+    freshness.add_row(
+        *(
+            f"{v:,.1f} s" if v is not None else "-"
+            for v in counts.freshness_seconds.values()
+        )
+    )
+    console.print(Group(summary, campaigns, freshness))
+    console.print(f"quarantine reasons: {dict(counts.quarantine_by_reason)}")
+
+    ok = comparison.ok and counts.landed == expected.records and not result.produce.failed
+    if result.produce.failed:
+        console.print(f"[red]{len(result.produce.failed)} records were not accepted by Kinesis[/red]")
+    for problem, rows in (
+        ("missing from fct_donations", comparison.missing),
+        ("in fct_donations but never sent", comparison.unexpected),
+        ("with wrong amounts", comparison.wrong_amounts),
+    ):
+        if rows:
+            console.print(f"[red]{len(rows)} donations {problem}[/red], e.g. {rows[:3]}")
+    console.print(
+        "[green]every valid event produced is in the warehouse, counted once[/green]"
+        if ok
+        else "[red]the warehouse does not match what was produced[/red]"
+    )
+    return ok

@@ -1,0 +1,58 @@
+"""Shared fixtures: one real local AWS endpoint (moto's server) per test session.
+
+Tests get their own stream, bucket and warehouse file, so they never see each other's records.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingestion import localaws
+from ingestion.dbt import TELEMETRY_OFF
+from ingestion.settings import Settings
+
+os.environ.update(TELEMETRY_OFF)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a moto server started for this session on a free loopback port."""
+    state = tmp_path_factory.mktemp("endpoint")
+    settings = Settings(aws_endpoint_url=f"http://127.0.0.1:{free_port()}", state_dir=state)
+    localaws.start_endpoint(settings)
+    yield settings.aws_endpoint_url or ""
+    localaws.stop_endpoint(settings)
+
+
+@pytest.fixture
+def settings(aws_endpoint: str, tmp_path: Path) -> Settings:
+    """Settings for one test: its own stream, bucket and warehouse on the session endpoint."""
+    suffix = uuid.uuid4().hex[:10]
+    return Settings(
+        aws_endpoint_url=aws_endpoint,
+        state_dir=tmp_path / "state",
+        warehouse_path=tmp_path / "warehouse.duckdb",
+        stream_name=f"test-{suffix}",
+        raw_bucket=f"test-{suffix}",
+        stream_shards=2,
+        poll_interval_seconds=0.2,
+    )
+
+
+@pytest.fixture
+def provisioned(settings: Settings) -> Settings:
+    localaws.provision(settings)
+    return settings
