@@ -179,3 +179,5 @@ def main() -> None:
 
 
 
+if __name__ == "__main__":
+    main()

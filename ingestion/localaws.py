@@ -7,7 +7,6 @@ stream and bucket the infrastructure stacks deploy are there, and ``down`` does 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -83,16 +82,11 @@ def start_endpoint(settings: Settings) -> Endpoint:
             f"nothing answers at {endpoint.url}, and only a loopback endpoint is started here"
         )
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    moto = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which(
-        "moto_server"
-    )
-    if moto is None:
-        raise LocalAwsError("moto_server is not installed: run `make setup`")
     with endpoint.log_file(settings).open("ab") as log:
         # A session of its own, so the endpoint outlives the command that started it
         # (`accfb up` returns) and Ctrl-C in the terminal does not reach it.
         process = subprocess.Popen(
-            [moto, "-H", endpoint.host, "-p", str(endpoint.port)],
+            [sys.executable, "-m", "ingestion.endpoint_server", "-H", endpoint.host, "-p", str(endpoint.port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
