@@ -115,7 +115,6 @@ class EventFactory:
                 "refund_id": self.uuid(),
                 "donation_id": donation_id,
                 "amount_cents": amount,
-                "currency": "USD",
                 "reason": rng.choice(catalog.REFUND_REASONS),
             },
         )
