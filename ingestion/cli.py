@@ -56,9 +56,7 @@ def publish(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) 
 
     settings = _settings()
     localaws.ensure_up(settings)
-    report = publish_records(
-        aws.client("kinesis", settings), settings.stream_name, file_records(file)
-    )
+    report = publish_records(settings, file_records(file))
     _print_produce(report)
     if report.failed:
         raise typer.Exit(1)
@@ -87,7 +85,11 @@ def simulate(
         return
     settings = _settings()
     localaws.ensure_up(settings)
-    with KinesisProducer(aws.client("kinesis", settings), settings.stream_name) as producer:
+    with KinesisProducer(
+        aws.client("kinesis", settings),
+        settings.stream_name,
+        max_in_flight=settings.producer_in_flight,
+    ) as producer:
         sent = publish_paced(producer, records)
         report = producer.flush()
     console.print(f"simulated {sent:,} records")

@@ -6,10 +6,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
+from ingestion import aws
 from ingestion.contract import partition_key
 from ingestion.producer import KinesisProducer, ProduceReport
+from ingestion.settings import Settings
 
 
 class Scheduled(Protocol):
@@ -27,10 +29,11 @@ def file_records(path: Path) -> Iterator[tuple[bytes, str]]:
                 yield data, partition_key(data)
 
 
-def publish_records(
-    kinesis: Any, stream_name: str, records: Iterable[tuple[bytes, str]]
-) -> ProduceReport:
-    with KinesisProducer(kinesis, stream_name) as producer:
+def publish_records(settings: Settings, records: Iterable[tuple[bytes, str]]) -> ProduceReport:
+    kinesis = aws.client("kinesis", settings)
+    with KinesisProducer(
+        kinesis, settings.stream_name, max_in_flight=settings.producer_in_flight
+    ) as producer:
         producer.put_many(records)
         return producer.flush()
 
@@ -52,7 +55,7 @@ def publish_paced(
         if should_stop():
             break
         delay = (record.emitted_at - datetime.now(UTC)).total_seconds()
-        if delay > 0:
+        if delay > 0.001:
             time.sleep(delay)
         producer.put(record.data, record.partition_key)
         sent += 1

@@ -87,7 +87,9 @@ class PipelineRun:
             kinesis,
             after_commit=lambda n: setattr(self.progress, "landed", self.progress.landed + n),
         )
-        producer = KinesisProducer(kinesis, self.settings.stream_name)
+        producer = KinesisProducer(
+            kinesis, self.settings.stream_name, max_in_flight=self.settings.producer_in_flight
+        )
         produce_report: list[ProduceReport] = []
         produce_seconds: list[float] = []
 

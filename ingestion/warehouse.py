@@ -26,16 +26,20 @@ def _is_lock_conflict(exc: BaseException) -> bool:
     stop=stop_after_delay(120),
     reraise=True,
 )
-def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(path), read_only=read_only)
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(path))
 
 
 @contextmanager
-def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse, waiting while another process holds it, and always close it."""
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    con = _connect(path, read_only)
+def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, waiting while another process holds it, and always close it.
+
+    Always read-write, with DuckDB's default configuration: inside one process DuckDB shares a
+    single instance per file and refuses a second connection with other settings, and dbt run
+    in-process (``ingestion.dbt``) keeps its read-write connection open.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _connect(path)
     try:
         yield con
     finally:

@@ -23,17 +23,13 @@ def _publish(settings: Settings, n: int, *, garbage_every: int = 0) -> list[byte
         b"{not json" if garbage_every and i % garbage_every == 0 else b'{"n": %d}' % i
         for i in range(n)
     ]
-    report = publish_records(
-        aws.client("kinesis", settings),
-        settings.stream_name,
-        ((data, f"k{i % 31}") for i, data in enumerate(records)),
-    )
+    report = publish_records(settings, ((data, f"k{i % 31}") for i, data in enumerate(records)))
     assert report.ok
     return records
 
 
 def _landed(settings: Settings) -> list[tuple[str, str, str]]:
-    with warehouse.connect(settings.warehouse_path, read_only=True) as con:
+    with warehouse.connect(settings.warehouse_path) as con:
         return con.execute(
             f"select shard_id, sequence_number, kinesis_data from {LANDING_TABLE}"
         ).fetchall()
@@ -51,7 +47,7 @@ def test_every_record_lands_with_its_stream_metadata_even_if_not_json(
     assert landed == 500
     assert {(shard, seq): text for shard, seq, text in rows} == on_stream
     assert Counter(text for _, _, text in rows)["{not json"] == 10
-    with warehouse.connect(provisioned.warehouse_path, read_only=True) as con:
+    with warehouse.connect(provisioned.warehouse_path) as con:
         nulls = con.execute(
             f"""select count(*) from {LANDING_TABLE}
             where approximate_arrival_timestamp is null or partition_key is null
@@ -119,7 +115,7 @@ def _env(settings: Settings) -> dict[str, str]:
 
 def _landed_count(path: Path) -> int:
     try:
-        with warehouse.connect(path, read_only=True) as con:
+        with warehouse.connect(path) as con:
             row = con.execute(f"select count(*) from {LANDING_TABLE}").fetchone()
     except duckdb.CatalogException:
         return 0
