@@ -176,11 +176,24 @@ class _Rule:
     stops: bool = False
 
 
+# Every keyword the schemas may use. A schema using another one fails loudly at import rather
+# than having that rule silently skipped here while jsonschema and SQL enforce it.
+_SUPPORTED_KEYWORDS = frozenset(
+    {
+        "$schema", "$id", "title", "description", "type", "properties", "required", "enum",
+        "const", "minimum", "exclusiveMinimum", "maximum", "minLength", "format",
+    }
+)  # fmt: skip
+
+
 def _compile(schema: Mapping[str, Any], prefix: str = "") -> tuple[_Rule, ...]:
     required = set(schema.get("required", ()))
     rules = []
     for name, spec in schema.get("properties", {}).items():
         path = prefix + name
+        unsupported = set(spec) - _SUPPORTED_KEYWORDS
+        if unsupported or spec.get("format", "uuid") not in _FORMATS:
+            raise ValueError(f"{path}: unsupported schema keyword or format {sorted(unsupported)}")
         type_ok, type_text = _TYPES[spec["type"]]
         format_ok, format_text = _FORMATS.get(spec.get("format", ""), (None, ""))
         allowed: tuple[object, ...] | None = None

@@ -275,6 +275,21 @@ def test_stream_schemas_require_the_envelope_in_contract_order():
         assert schema["required"] == list(schema["properties"])
 
 
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"type": "string", "pattern": "^[A-Z]{3}$"},
+        {"type": "string", "format": "email"},
+        {"type": "number", "multipleOf": 0.1},
+    ],
+)
+def test_a_schema_rule_the_validator_cannot_enforce_fails_loudly(spec):
+    from ingestion.contract.validation import _compile
+
+    with pytest.raises(ValueError, match="unsupported"):
+        _compile({"properties": {"currency": spec}})
+
+
 def test_load_schemas_is_cached():
     assert load_schemas() is load_schemas()
 
