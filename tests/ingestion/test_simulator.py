@@ -284,12 +284,14 @@ def test_a_refund_before_its_gift_really_precedes_the_gift(busy_events):
         for i, r, e in busy_events
         if e["event_type"] == "donation.completed" and r.kind not in ("resend", "redelivery")
     }
-    early = [(i, e) for i, r, e in busy_events if r.kind == "refund_before_gift"]
+    early = [(i, r, e) for i, r, e in busy_events if r.kind == "refund_before_gift"]
     assert early
-    for position, refund in early:
+    for position, refund_record, refund in early:
         gift_position, gift = gifts[refund["payload"]["donation_id"]]
         assert gift_position > position
         assert gift.kind == "deferred_gift"
+        # Seconds later, as when a refund webhook beats the gift's event, not the next slot.
+        assert gift.emitted_at - refund_record.emitted_at >= timedelta(seconds=1)
 
 
 def test_refunds_never_exceed_their_gift(busy_events):
