@@ -9,6 +9,7 @@ jsonschema's error iteration. tests/ingestion/test_contract.py proves the two ag
 
 import calendar
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -117,7 +118,11 @@ def _json_type(value: object) -> str:
 
 
 def _shown(value: object) -> str:
-    text = json.dumps(value) if _json_type(value) != type(value).__name__ else repr(value)
+    """The offending value as JSON (repr for what JSON cannot show), cut short for messages."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError):  # non-string keys, circular references
+        text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -129,7 +134,11 @@ def _is_integer(value: object) -> TypeGuard[int]:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # NaN and infinities are Python floats but not JSON numbers: an event holding one could not
+    # be serialized for the stream, so check_event must reject it at the edge.
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 _TYPES: Mapping[str, tuple[Callable[[object], bool], str]] = {
@@ -167,11 +176,24 @@ class _Rule:
     stops: bool = False
 
 
+# Every keyword the schemas may use. A schema using another one fails loudly at import rather
+# than having that rule silently skipped here while jsonschema and SQL enforce it.
+_SUPPORTED_KEYWORDS = frozenset(
+    {
+        "$schema", "$id", "title", "description", "type", "properties", "required", "enum",
+        "const", "minimum", "exclusiveMinimum", "maximum", "minLength", "format",
+    }
+)  # fmt: skip
+
+
 def _compile(schema: Mapping[str, Any], prefix: str = "") -> tuple[_Rule, ...]:
     required = set(schema.get("required", ()))
     rules = []
     for name, spec in schema.get("properties", {}).items():
         path = prefix + name
+        unsupported = set(spec) - _SUPPORTED_KEYWORDS
+        if unsupported or spec.get("format", "uuid") not in _FORMATS:
+            raise ValueError(f"{path}: unsupported schema keyword or format {sorted(unsupported)}")
         type_ok, type_text = _TYPES[spec["type"]]
         format_ok, format_text = _FORMATS.get(spec.get("format", ""), (None, ""))
         allowed: tuple[object, ...] | None = None

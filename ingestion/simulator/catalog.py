@@ -61,19 +61,8 @@ DONOR_POOL_SIZE = 250_000
 MAJOR_DONOR_EVERY = 40
 
 
-@dataclass(frozen=True)
-class Site:
-    site_id: str
-    postal_code: str
-
-
-SITES: tuple[Site, ...] = (
-    Site("oak-main", "94621"),  # the main warehouse near the Oakland airport
-    Site("oak-west", "94607"),
-    Site("hay-south", "94545"),
-    Site("fre-south", "94538"),
-    Site("liv-east", "94550"),
-)
+# Warehouse and distribution sites; oak-main is the main warehouse near the Oakland airport.
+SITES: tuple[str, ...] = ("oak-main", "oak-west", "hay-south", "fre-south", "liv-east")
 # Most volume goes through the main warehouse.
 SITE_WEIGHTS = (0.62, 0.12, 0.1, 0.09, 0.07)
 

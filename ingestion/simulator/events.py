@@ -86,6 +86,7 @@ class EventFactory:
         return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-{variant}{text[17:20]}-{text[20:]}"
 
     def event_type(self, profile: Profile) -> str:
+        """What happens next, drawn from the profile's mix."""
         picker = self._event_pickers.get(profile.name)
         if picker is None:
             weights = profile.event_weights
@@ -255,7 +256,7 @@ class EventFactory:
             occurred_us,
             {
                 "receipt_id": self.uuid(),
-                "site_id": self._site.pick(rng).site_id,
+                "site_id": self._site.pick(rng),
                 "sku": sku.sku,
                 "category": sku.category,
                 "lbs": lbs,
@@ -272,7 +273,7 @@ class EventFactory:
             occurred_us,
             {
                 "shipment_id": self.uuid(),
-                "site_id": self._site.pick(rng).site_id,
+                "site_id": self._site.pick(rng),
                 "partner_id": self._partner()[0],
                 "sku": sku.sku,
                 "category": sku.category,
@@ -290,7 +291,7 @@ class EventFactory:
             occurred_us,
             {
                 "adjustment_id": self.uuid(),
-                "site_id": self._site.pick(rng).site_id,
+                "site_id": self._site.pick(rng),
                 "sku": sku.sku,
                 "category": sku.category,
                 "lbs_delta": round(delta, 1),
@@ -307,7 +308,7 @@ class EventFactory:
             {
                 "order_id": self.uuid(),
                 "partner_id": self._partner()[0],
-                "site_id": self._site.pick(rng).site_id,
+                "site_id": self._site.pick(rng),
                 "requested_lbs": round(rng.uniform(200, 6_000), 1),
                 "needed_by": needed_by.isoformat(),
             },
