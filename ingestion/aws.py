@@ -21,10 +21,14 @@ def client(service: str, settings: Settings, config: Config | None = None) -> An
     """Return a boto3 client for ``service``, pointed at the local endpoint when one is set."""
     merged = _CLIENT_CONFIG.merge(config) if config else _CLIENT_CONFIG
     if settings.aws_endpoint_url is None:
-        return boto3.session.Session().client(
+        # The service is chosen at run time, which the per-service stub overloads cannot type.
+        return boto3.session.Session().client(  # type: ignore[call-overload]
             service, region_name=settings.aws_region, config=merged
         )
-    return boto3.session.Session(**_LOCAL_CREDENTIALS).client(
+    return boto3.session.Session(
+        aws_access_key_id=_LOCAL_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=_LOCAL_CREDENTIALS["aws_secret_access_key"],
+    ).client(  # type: ignore[call-overload]
         service,
         region_name=settings.aws_region,
         endpoint_url=settings.aws_endpoint_url,

@@ -180,6 +180,5 @@ def main() -> None:
     app()
 
 
-
 if __name__ == "__main__":
     main()

@@ -39,7 +39,9 @@ def alias(path: str) -> str:
     return "f_" + re.sub(r"[^a-z0-9_]+", "__", path.lower())
 
 
-def _field_checks(schema: Mapping[str, Any], prefix: str, skip: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+def _field_checks(
+    schema: Mapping[str, Any], prefix: str, skip: tuple[str, ...] = ()
+) -> Iterator[dict[str, Any]]:
     required = set(schema.get("required", []))
     for name, prop in schema.get("properties", {}).items():
         if name in skip:
@@ -49,7 +51,12 @@ def _field_checks(schema: Mapping[str, Any], prefix: str, skip: tuple[str, ...] 
             yield {"path": path, "rule": "missing"}
         yield {"path": path, "rule": "type", "arg": prop["type"]}
         if "format" in prop:
-            yield {"path": path, "rule": "format", "arg": FORMAT_PATTERNS[prop["format"]], "format": prop["format"]}
+            yield {
+                "path": path,
+                "rule": "format",
+                "arg": FORMAT_PATTERNS[prop["format"]],
+                "format": prop["format"],
+            }
         if "const" in prop:
             yield {"path": path, "rule": "enum", "arg": [prop["const"]]}
         if "enum" in prop:
@@ -75,10 +82,12 @@ def build_checks(schemas: Mapping[tuple[str, int], Mapping[str, Any]]) -> dict[s
         routing.append({"path": name, "rule": "missing"})
         routing.append({"path": name, "rule": "type", "arg": envelope_props[name]["type"]})
         if name == "event_id":
-            routing.append({"path": name, "rule": "format", "arg": FORMAT_PATTERNS["uuid"], "format": "uuid"})
+            routing.append(
+                {"path": name, "rule": "format", "arg": FORMAT_PATTERNS["uuid"], "format": "uuid"}
+            )
     routing.append({"path": "event_type", "rule": "known_event_type", "arg": sorted(versions)})
     routing.append({"path": "schema_version", "rule": "known_version", "arg": versions})
-    per_type = [
+    per_type: list[dict[str, Any]] = [
         {
             "event_type": event_type,
             "schema_version": version,
@@ -87,7 +96,8 @@ def build_checks(schemas: Mapping[tuple[str, int], Mapping[str, Any]]) -> dict[s
         for (event_type, version), schema in sorted(schemas.items())
     ]
     paths: list[str] = []
-    for check in routing + [c for t in per_type for c in t["checks"]]:
+    every_check: list[dict[str, Any]] = routing + [c for t in per_type for c in t["checks"]]
+    for check in every_check:
         check["alias"] = alias(check["path"])
         if check["path"] not in paths:
             paths.append(check["path"])
@@ -110,7 +120,9 @@ def render_macro(schemas: Mapping[tuple[str, int], Mapping[str, Any]]) -> str:
     )
 
 
-def write_macro(schemas: Mapping[tuple[str, int], Mapping[str, Any]], path: Path = MACRO_PATH) -> bool:
+def write_macro(
+    schemas: Mapping[tuple[str, int], Mapping[str, Any]], path: Path = MACRO_PATH
+) -> bool:
     """Write the macro; True when it changed."""
     text = render_macro(schemas)
     if path.exists() and path.read_text() == text:

@@ -78,7 +78,9 @@ def run_demo(
         f"{expected.duplicate_deliveries:,}",
         f"{counts.valid_records - counts.distinct_events:,}",
     )
-    summary.add_row("distinct valid events", f"{expected.distinct_event_ids:,}", f"{counts.distinct_events:,}")
+    summary.add_row(
+        "distinct valid events", f"{expected.distinct_event_ids:,}", f"{counts.distinct_events:,}"
+    )
     summary.add_row("donations", f"{len(expected.donations):,}", f"{counts.donations:,}")
 
     campaigns = Table(title="Donations by campaign")
@@ -92,17 +94,16 @@ def run_demo(
     for name in ("p50", "p95", "p99", "max"):
         freshness.add_column(name, justify="right")
     freshness.add_row(
-        *(
-            f"{v:,.1f} s" if v is not None else "-"
-            for v in counts.freshness_seconds.values()
-        )
+        *(f"{v:,.1f} s" if v is not None else "-" for v in counts.freshness_seconds.values())
     )
     console.print(Group(summary, campaigns, freshness))
     console.print(f"quarantine reasons: {dict(counts.quarantine_by_reason)}")
 
     ok = comparison.ok and counts.landed == expected.records and not result.produce.failed
     if result.produce.failed:
-        console.print(f"[red]{len(result.produce.failed)} records were not accepted by Kinesis[/red]")
+        console.print(
+            f"[red]{len(result.produce.failed)} records were not accepted by Kinesis[/red]"
+        )
     for problem, rows in (
         ("missing from fct_donations", comparison.missing),
         ("in fct_donations but never sent", comparison.unexpected),

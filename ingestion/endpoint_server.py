@@ -22,7 +22,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.kinesis.models import Record, Shard
-from moto.server import DomainDispatcherApplication, create_backend_app
+from moto.server import (  # type: ignore[attr-defined]
+    DomainDispatcherApplication,
+    create_backend_app,
+)
 from werkzeug.serving import run_simple
 
 Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -54,9 +57,7 @@ def _max_sequence_number(shard: Shard) -> int:
 
 def _put_record(shard: Shard, partition_key: str, data: str, explicit_hash_key: str) -> str:
     sequence_number = _max_sequence_number(shard) + 1
-    shard.records[sequence_number] = Record(
-        partition_key, data, sequence_number, explicit_hash_key
-    )
+    shard.records[sequence_number] = Record(partition_key, data, sequence_number, explicit_hash_key)
     _keys(shard).append(sequence_number)
     return str(sequence_number)
 
@@ -75,9 +76,9 @@ def _get_records(
 
 
 def _index_shards() -> None:
-    Shard.get_max_sequence_number = _max_sequence_number  # type: ignore[method-assign]
-    Shard.put_record = _put_record  # type: ignore[method-assign]
-    Shard.get_records = _get_records  # type: ignore[method-assign]
+    Shard.get_max_sequence_number = _max_sequence_number  # type: ignore[assignment]
+    Shard.put_record = _put_record  # type: ignore[assignment]
+    Shard.get_records = _get_records  # type: ignore[assignment]
 
 
 def main() -> None:

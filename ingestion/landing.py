@@ -124,14 +124,19 @@ class StreamLander:
         if position is None:
             kwargs["ShardIteratorType"] = "TRIM_HORIZON"
         else:
-            kwargs |= {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": position}
+            kwargs |= {
+                "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                "StartingSequenceNumber": position,
+            }
         iterator: str = self._kinesis.get_shard_iterator(**kwargs)["ShardIterator"]
         return iterator
 
     def _append(self, shard_id: str, records: list[dict[str, Any]]) -> None:
         batch = pa.Table.from_pydict(
             {
-                "approximate_arrival_timestamp": [r["ApproximateArrivalTimestamp"] for r in records],
+                "approximate_arrival_timestamp": [
+                    r["ApproximateArrivalTimestamp"] for r in records
+                ],
                 "partition_key": [r["PartitionKey"] for r in records],
                 "shard_id": [shard_id] * len(records),
                 "sequence_number": [r["SequenceNumber"] for r in records],

@@ -65,9 +65,7 @@ def is_serving(endpoint: Endpoint) -> bool:
         return False
 
 
-@retry(
-    retry=retry_if_result(lambda ok: not ok), wait=wait_fixed(0.2), stop=stop_after_delay(30)
-)
+@retry(retry=retry_if_result(lambda ok: not ok), wait=wait_fixed(0.2), stop=stop_after_delay(30))
 def _wait_serving(endpoint: Endpoint) -> bool:
     return is_serving(endpoint)
 
@@ -86,7 +84,15 @@ def start_endpoint(settings: Settings) -> Endpoint:
         # A session of its own, so the endpoint outlives the command that started it
         # (`accfb up` returns) and Ctrl-C in the terminal does not reach it.
         process = subprocess.Popen(
-            [sys.executable, "-m", "ingestion.endpoint_server", "-H", endpoint.host, "-p", str(endpoint.port)],
+            [
+                sys.executable,
+                "-m",
+                "ingestion.endpoint_server",
+                "-H",
+                endpoint.host,
+                "-p",
+                str(endpoint.port),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

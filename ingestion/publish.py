@@ -15,9 +15,12 @@ from ingestion.settings import Settings
 
 
 class Scheduled(Protocol):
-    data: bytes
-    partition_key: str
-    emitted_at: datetime
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def partition_key(self) -> str: ...
+    @property
+    def emitted_at(self) -> datetime: ...
 
 
 def file_records(path: Path) -> Iterator[tuple[bytes, str]]:

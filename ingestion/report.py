@@ -51,7 +51,10 @@ def read_counts(path: Path) -> WarehouseCounts:
             quarantined=one("select count(*) from ops.quarantined_events"),
             quarantine_by_reason=dict(
                 con.execute(
-                    "select reason_code, count(*) from ops.quarantined_events group by 1 order by 2 desc"
+                    """
+                    select reason_code, count(*) from ops.quarantined_events
+                    group by 1 order by 2 desc
+                    """
                 ).fetchall()
             ),
             donations=one("select count(*) from marts.fct_donations"),

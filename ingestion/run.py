@@ -7,6 +7,7 @@ streaming models on the refresh cadence. They meet only at the stream and the wa
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -51,10 +52,8 @@ def _rss_of_tree() -> int:
     me = psutil.Process()
     total = me.memory_info().rss
     for child in me.children(recursive=True):
-        try:
+        with contextlib.suppress(psutil.Error):
             total += child.memory_info().rss
-        except psutil.Error:
-            pass
     return total
 
 

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     )
     aws_endpoint_url: str | None = Field(
         default=None,
-        description="Local AWS endpoint (moto server), e.g. http://127.0.0.1:4566. Unset: real AWS.",
+        description="Local AWS endpoint (moto), e.g. http://127.0.0.1:4566. Unset: real AWS.",
     )
     aws_region: str = "us-west-2"
     stream_name: str = "accfb-events"

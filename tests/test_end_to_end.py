@@ -37,9 +37,7 @@ FAULTS = FaultRates(
 @pytest.fixture(scope="module")
 def corpus() -> list[bytes]:
     start = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
-    records = Simulator(seed=20261124, start=start, faults=FAULTS).generate(
-        steady("campaign", 4)
-    )
+    records = Simulator(seed=20261124, start=start, faults=FAULTS).generate(steady("campaign", 4))
     return [r.data for r in records]
 
 
@@ -65,7 +63,8 @@ def test_marts_equal_the_contract_truth_after_a_full_and_an_incremental_build(
     half = len(corpus) // 2
     _load(provisioned, corpus[:half])
     first = compare_donations(
-        _expected_amounts(expected_outcome(corpus[:half])), read_donations(provisioned.warehouse_path)
+        _expected_amounts(expected_outcome(corpus[:half])),
+        read_donations(provisioned.warehouse_path),
     )
     assert first.ok, first
 
@@ -83,8 +82,7 @@ def test_marts_equal_the_contract_truth_after_a_full_and_an_incremental_build(
     assert counts.valid_records - counts.distinct_events == expected.duplicate_deliveries > 0
     assert expected.business_duplicates > 0
     assert dict(counts.net_cents_by_campaign) == {
-        campaign: (gifts, net)
-        for campaign, (gifts, net) in _by_campaign(expected).items()
+        campaign: (gifts, net) for campaign, (gifts, net) in _by_campaign(expected).items()
     }
 
     # A full rebuild from the same landed records gives the same marts.
@@ -131,8 +129,7 @@ def test_refund_landing_before_its_gift_is_applied_when_the_gift_arrives(
     start = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
     faults = replace(FaultRates(), refund_before_gift=0.2, redelivery=0.0)
     records = [
-        r.data
-        for r in Simulator(seed=5, start=start, faults=faults).generate(steady("normal", 2))
+        r.data for r in Simulator(seed=5, start=start, faults=faults).generate(steady("normal", 2))
     ]
     # Land only up to the last refund-first refund whose gift has not arrived yet, then the rest.
     expected_first = expected_outcome(records[: len(records) // 3])

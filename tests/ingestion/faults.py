@@ -118,6 +118,4 @@ class KinesisFaults:
                 merged.append({"ErrorCode": failures[i], "ErrorMessage": "injected"})
             else:
                 merged.append(next(accepted))
-        return _response(
-            request.url, 200, {"FailedRecordCount": len(failures), "Records": merged}
-        )
+        return _response(request.url, 200, {"FailedRecordCount": len(failures), "Records": merged})

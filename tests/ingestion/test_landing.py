@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import aws, landing, warehouse
+from ingestion import aws, warehouse
 from ingestion.landing import LANDING_TABLE, StreamLander
 from ingestion.publish import publish_records
 from ingestion.settings import Settings
@@ -136,7 +136,10 @@ def test_lander_killed_mid_run_and_restarted_loses_and_duplicates_nothing(
         deadline = time.monotonic() + 60
         # Kill it hard as soon as it has landed something new: mid-stream, mid-batch if we can.
         while time.monotonic() < deadline:
-            if provisioned.warehouse_path.exists() and _landed_count(provisioned.warehouse_path) > before:
+            if (
+                provisioned.warehouse_path.exists()
+                and _landed_count(provisioned.warehouse_path) > before
+            ):
                 break
             time.sleep(0.01)
         process.send_signal(signal.SIGKILL)

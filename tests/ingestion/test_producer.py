@@ -13,9 +13,7 @@ from tests.streams import read_stream
 
 
 def _records(n: int, size: int = 200) -> list[tuple[bytes, str]]:
-    return [
-        (json.dumps({"n": i, "pad": "x" * size}).encode(), f"key-{i % 17}") for i in range(n)
-    ]
+    return [(json.dumps({"n": i, "pad": "x" * size}).encode(), f"key-{i % 17}") for i in range(n)]
 
 
 def test_batches_stay_within_500_records_and_5_mib_per_call(provisioned: Settings) -> None:
@@ -39,11 +37,11 @@ def test_partial_failures_are_resent_alone_until_every_record_is_on_the_stream_o
 ) -> None:
     client = aws.client("kinesis", provisioned)
     # The first three calls each fail every third record, as a hot shard would.
-    faults = KinesisFaults(
+    KinesisFaults(
         client,
-        decide=lambda call, i, _: "ProvisionedThroughputExceededException"
-        if call < 3 and i % 3 == 0
-        else None,
+        decide=lambda call, i, _: (
+            "ProvisionedThroughputExceededException" if call < 3 and i % 3 == 0 else None
+        ),
     )
     sent = _records(1_000)
 
@@ -74,9 +72,7 @@ def test_a_record_never_accepted_is_reported_failed_and_never_counted(
     provisioned: Settings,
 ) -> None:
     client = aws.client("kinesis", provisioned)
-    KinesisFaults(
-        client, decide=lambda _c, i, _r: "KMSAccessDeniedException" if i == 4 else None
-    )
+    KinesisFaults(client, decide=lambda _c, i, _r: "KMSAccessDeniedException" if i == 4 else None)
     sent = _records(10)
 
     with KinesisProducer(client, provisioned.stream_name) as producer:

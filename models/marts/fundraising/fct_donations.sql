@@ -68,7 +68,7 @@ refund_totals as (
 
     select
         donation_id,
-        sum(amount_cents) as refunded_amount_cents,
+        cast(sum(amount_cents) as bigint) as refunded_amount_cents,
         count(*) as refund_count,
         max(landed_at) as last_refund_landed_at
     from distinct_refunds
@@ -103,9 +103,11 @@ final as (
 
         -- amounts, in cents
         winning_gifts.amount_cents as gross_amount_cents,
-        coalesce(refund_totals.refunded_amount_cents, 0) as refunded_amount_cents,
-        winning_gifts.amount_cents
-            - coalesce(refund_totals.refunded_amount_cents, 0) as net_amount_cents,
+        cast(coalesce(refund_totals.refunded_amount_cents, 0) as bigint) as refunded_amount_cents,
+        cast(
+            winning_gifts.amount_cents - coalesce(refund_totals.refunded_amount_cents, 0)
+            as bigint
+        ) as net_amount_cents,
         winning_gifts.fee_cents,
 
         -- flags
