@@ -17,7 +17,12 @@ from ingestion.landing import StreamLander
 from ingestion.producer import ProduceReport
 from ingestion.settings import Settings
 
-app = typer.Typer(help="Alameda County Community Food Bank data pipeline.", no_args_is_help=True)
+app = typer.Typer(
+    help="Alameda County Community Food Bank data pipeline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals can hold donor records
+)
 console = Console()
 
 

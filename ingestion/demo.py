@@ -23,7 +23,7 @@ from ingestion.simulator import FaultRates, demo_schedule
 def _progress_table(progress: RunProgress, seconds: float) -> Table:
     elapsed = time.monotonic() - progress.started
     table = Table(title="accfb demo", show_header=False)
-    table.add_row("elapsed", f"{elapsed:,.0f} s of ~{seconds:,.0f} s sending")
+    table.add_row("elapsed", f"{elapsed:,.0f} s ({seconds:,.0f} s of traffic, then what is owed)")
     table.add_row("sent", f"{progress.generated:,}")
     table.add_row("landed", f"{progress.landed:,}")
     last = progress.last_refresh_seconds

@@ -11,18 +11,18 @@ import contextlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import psutil
 
-from ingestion import aws, dbt
+from ingestion import aws, dbt, localaws
 from ingestion.landing import StreamLander
 from ingestion.producer import KinesisProducer, ProduceReport
 from ingestion.publish import publish_paced
 from ingestion.settings import Settings
-from ingestion.simulator import FaultRates, Phase, Simulator
+from ingestion.simulator import FaultRates, Phase, SimRecord, Simulator
 from ingestion.simulator.truth import Expected, expected_outcome
 
 
@@ -48,12 +48,32 @@ class RunResult:
     expected: Expected
 
 
-def _rss_of_tree() -> int:
+def pad_record(record: SimRecord, size: int) -> SimRecord:
+    """Grow a JSON object record to about ``size`` bytes with an extra envelope field.
+
+    The simulator's events average ~510 bytes; production events are 1-4 KB. Unknown envelope
+    fields are part of the contract (kept, never rejected), so padding changes only the size.
+    """
+    data = record.data
+    missing = size - len(data) - len(b',"padding":""')
+    if missing <= 0 or not (data.startswith(b"{") and data.endswith(b"}")):
+        return record
+    return replace(record, data=data[:-1] + b',"padding":"' + b"x" * missing + b'"}')
+
+
+def _rss_of_pipeline(settings: Settings) -> int:
+    """Resident memory of this process, its children and the local endpoint, however started."""
     me = psutil.Process()
-    total = me.memory_info().rss
-    for child in me.children(recursive=True):
+    processes = {me.pid: me, **{p.pid: p for p in me.children(recursive=True)}}
+    if settings.is_local:
+        pid_file = localaws.Endpoint.from_settings(settings).pid_file(settings)
+        with contextlib.suppress(OSError, ValueError, psutil.Error):
+            pid = int(pid_file.read_text())
+            processes.setdefault(pid, psutil.Process(pid))
+    total = 0
+    for process in processes.values():
         with contextlib.suppress(psutil.Error):
-            total += child.memory_info().rss
+            total += process.memory_info().rss
     return total
 
 
@@ -66,18 +86,25 @@ class PipelineRun:
         seed: int,
         faults: FaultRates,
         refresh_interval_seconds: float,
+        pad_to_bytes: int = 0,
     ) -> None:
         self.settings = settings
         self.schedule = list(schedule)
         self.seed = seed
         self.faults = faults
         self.refresh_interval = refresh_interval_seconds
+        self.pad_to_bytes = pad_to_bytes
         self.progress = RunProgress()
         self._stop_landing = threading.Event()
         self._start = datetime.now(UTC)
 
-    def _simulator(self) -> Simulator:
-        return Simulator(seed=self.seed, start=self._start, faults=self.faults)
+    def _records(self) -> Iterator[SimRecord]:
+        records = Simulator(seed=self.seed, start=self._start, faults=self.faults).generate(
+            self.schedule
+        )
+        if not self.pad_to_bytes:
+            return records
+        return (pad_record(r, self.pad_to_bytes) for r in records)
 
     def run(self, on_tick: Callable[[RunProgress], None] | None = None) -> RunResult:
         kinesis = aws.client("kinesis", self.settings)
@@ -97,7 +124,7 @@ class PipelineRun:
             try:
                 publish_paced(
                     producer,
-                    self._simulator().generate(self.schedule),
+                    self._records(),
                     on_put=lambda _: setattr(
                         self.progress, "generated", self.progress.generated + 1
                     ),
@@ -140,14 +167,14 @@ class PipelineRun:
         """The truth for what Kinesis accepted: the same seed replays the same records."""
         refused = Counter(f.record.data for f in report.failed)
 
-        def accepted() -> object:
-            for record in self._simulator().generate(self.schedule):
+        def accepted() -> Iterator[bytes]:
+            for record in self._records():
                 if refused[record.data]:
                     refused[record.data] -= 1
                     continue
                 yield record.data
 
-        return expected_outcome(accepted())  # type: ignore[arg-type]
+        return expected_outcome(accepted())
 
     def _refresh(self) -> None:
         started = time.monotonic()
@@ -158,6 +185,8 @@ class PipelineRun:
         self.progress.refresh_seconds.append(elapsed)
 
     def _sample(self, on_tick: Callable[[RunProgress], None] | None) -> None:
-        self.progress.peak_rss_bytes = max(self.progress.peak_rss_bytes, _rss_of_tree())
+        self.progress.peak_rss_bytes = max(
+            self.progress.peak_rss_bytes, _rss_of_pipeline(self.settings)
+        )
         if on_tick is not None:
             on_tick(self.progress)
