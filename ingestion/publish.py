@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from ingestion import aws
 from ingestion.contract import partition_key
@@ -21,6 +21,9 @@ class Scheduled(Protocol):
     def partition_key(self) -> str: ...
     @property
     def emitted_at(self) -> datetime: ...
+
+
+S = TypeVar("S", bound=Scheduled)
 
 
 def file_records(path: Path) -> Iterator[tuple[bytes, str]]:
@@ -43,10 +46,9 @@ def publish_records(settings: Settings, records: Iterable[tuple[bytes, str]]) ->
 
 def publish_paced(
     producer: KinesisProducer,
-    records: Iterable[Scheduled],
+    records: Iterable[S],
     *,
-    should_stop: Callable[[], bool] = lambda: False,
-    on_put: Callable[[Scheduled], None] | None = None,
+    on_put: Callable[[S], None] | None = None,
 ) -> int:
     """Send each record at its emitted_at in real time (never early); return how many were put.
 
@@ -55,8 +57,6 @@ def publish_paced(
     """
     sent = 0
     for record in records:
-        if should_stop():
-            break
         delay = (record.emitted_at - datetime.now(UTC)).total_seconds()
         if delay > 0.001:
             time.sleep(delay)

@@ -37,6 +37,9 @@ class RunProgress:
     last_refresh_seconds: float | None = None
     refresh_seconds: list[float] = field(default_factory=list)
     producing: bool = True
+    # Seconds each record went out after its scheduled emitted_at, one sample per 100 records:
+    # how far the producer fell behind the sources it simulates.
+    send_lag_samples: list[float] = field(default_factory=list)
     peak_rss_bytes: int = 0
 
 
@@ -125,9 +128,7 @@ class PipelineRun:
                 publish_paced(
                     producer,
                     self._records(),
-                    on_put=lambda _: setattr(
-                        self.progress, "generated", self.progress.generated + 1
-                    ),
+                    on_put=self._count_put,
                 )
             finally:
                 produce_report.append(producer.close())
@@ -175,6 +176,12 @@ class PipelineRun:
                 yield record.data
 
         return expected_outcome(accepted())
+
+    def _count_put(self, record: SimRecord) -> None:
+        self.progress.generated += 1
+        if self.progress.generated % 100 == 0:
+            lag = (datetime.now(UTC) - record.emitted_at).total_seconds()
+            self.progress.send_lag_samples.append(lag)
 
     def _refresh(self) -> None:
         started = time.monotonic()
