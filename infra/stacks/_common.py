@@ -69,7 +69,8 @@ def bucket_name(config: EnvironmentConfig, purpose: str) -> str:
 
 def nag_bucket_objects(config: EnvironmentConfig, purpose: str, pattern: str) -> str:
     """cdk-nag's rendering of `arn:...:s3:::<bucket_name(...)>/<pattern>`."""
-    return f"arn:<AWS::Partition>:s3:::{config.prefix}-{purpose}-<AWS::AccountId>-{config.region}/{pattern}"
+    name = f"{config.prefix}-{purpose}-<AWS::AccountId>-{config.region}"
+    return f"arn:<AWS::Partition>:s3:::{name}/{pattern}"
 
 
 def data_removal_policy(config: EnvironmentConfig) -> RemovalPolicy:

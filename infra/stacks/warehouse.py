@@ -178,7 +178,7 @@ class WarehouseStack(Stack):
             "StreamingRoleArnParam",
             parameter_name=f"/accfb/{config.name}/redshift/streaming-role-arn",
             string_value=self.role.role_arn,
-            description="dbt var kinesis_iam_role: the role in CREATE EXTERNAL SCHEMA ... FROM KINESIS",
+            description="dbt var kinesis_iam_role: the role of CREATE EXTERNAL SCHEMA FROM KINESIS",
         )
         CfnOutput(self, "StreamingIngestionRoleArn", value=self.role.role_arn)
         CfnOutput(self, "WorkgroupName", value=self.workgroup_name)

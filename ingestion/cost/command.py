@@ -52,7 +52,10 @@ def cost(
 
 def render(result: Estimate) -> Table:
     table = Table(
-        title=f"ACCFB pipeline, monthly cost ({result.region} list prices as of {result.prices_as_of})",
+        title=(
+            f"ACCFB pipeline, monthly cost ({result.region} list prices as of "
+            f"{result.prices_as_of})"
+        ),
         caption="\n".join(result.notes),
     )
     table.add_column("Service")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingestion.cost.capacity import billed_fraction, gb_per_day, rpu_for, shards_needed
+from ingestion.cost.capacity import billed_fraction, rpu_for, shards_needed
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
 HOURS_PER_MONTH = 730.0
@@ -306,8 +306,10 @@ def estimate(workload: Workload, prices: Mapping[str, Any] | None = None) -> Est
     )
 
     notes = (
-        f"{workload.average_gb_per_day:,.0f} GB/day raw on average; {gb_in / 1000:,.1f} TB this month",
-        f"Redshift billed {fraction:.0%} of each hour: refresh every {workload.refresh_interval_seconds:g} s",
+        f"{workload.average_gb_per_day:,.0f} GB/day raw on average; "
+        f"{gb_in / 1000:,.1f} TB this month",
+        f"Redshift billed {fraction:.0%} of each hour: "
+        f"refresh every {workload.refresh_interval_seconds:g} s",
     )
     return Estimate(
         workload=workload,

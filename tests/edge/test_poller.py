@@ -1,4 +1,4 @@
-"""The API poller: the cursor moves only after Kinesis accepted a page, and re-polls are dedupable."""
+"""The API poller: the cursor moves only after Kinesis accepted a page; re-polls dedupe."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The donation webhook: only signed, fresh requests reach the stream, and nothing signed is lost."""
+"""The donation webhook: only signed, fresh requests reach the stream; nothing signed is lost."""
 
 from __future__ import annotations
 
