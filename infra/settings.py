@@ -1,0 +1,142 @@
+"""Typed deployment settings: the retention rules and the per-environment sizes the stacks read.
+
+Every number an operator might change lives here rather than inside a stack, so a diff of this
+file is the review of a capacity or retention change. The sizing numbers come from the capacity
+math in ``ingestion/cost/capacity.py`` (explained in docs/capacity-and-cost.md); a test keeps the
+production shard count equal to what that math asks for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retention:
+    """How long data is kept; the brief's two numbers, read by the archive and audit stacks."""
+
+    raw_days: int = 365  # raw immutable events: 1 year
+    audit_years: int = 7  # curated finance and audit tables: 7 years
+    stream_hours: int = 168  # Kinesis keeps 7 days: a lost day (or a long weekend) can be re-read
+
+    @property
+    def audit_days(self) -> int:
+        # 7 calendar years include one or two 29 Februaries; err towards keeping longer.
+        return self.audit_years * 365 + 2
+
+
+RETENTION: Final = Retention()
+
+# The pipeline's freshness goal (P95 source to dashboard), shared by alarms and the cost model.
+FRESHNESS_TARGET_SECONDS: Final = 120
+
+# The metrics the refresh publishes (one namespace, an ``Environment`` dimension).
+METRIC_NAMESPACE: Final = "ACCFB/Pipeline"
+
+
+class StreamMode(StrEnum):
+    PROVISIONED = "PROVISIONED"
+    ON_DEMAND = "ON_DEMAND"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PollSource:
+    """A warehouse or partner API that the scheduled poller reads (its URL is not a secret)."""
+
+    name: str  # the contract's `source` value: "warehouse" or "partner_api"
+    url: str
+    every_minutes: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentConfig:
+    """Everything that differs between dev and prod; stacks take it as a keyword-only prop."""
+
+    name: str
+    region: str
+    availability_zones: tuple[str, ...]
+    # One NAT gateway per AZ in prod so losing an AZ does not cut the others off (no SPOF).
+    nat_gateways: int
+    stream_mode: StreamMode
+    stream_shards: int  # used when stream_mode is PROVISIONED
+    firehose_buffer_seconds: int
+    firehose_buffer_mib: int
+    redshift_base_rpu: int
+    redshift_max_rpu: int
+    redshift_daily_rpu_hours_limit: int  # emits a metric (alarmed), never stops queries
+    redshift_monthly_rpu_hours_limit: int  # logged; the budget conversation, not an outage
+    mwaa_environment_class: str
+    mwaa_min_workers: int
+    mwaa_max_workers: int
+    mwaa_schedulers: int
+    mwaa_airflow_version: str
+    webhook_rate_limit_per_second: int
+    webhook_burst_limit: int
+    poll_sources: tuple[PollSource, ...] = field(default_factory=tuple)
+    # Data stores survive `cdk destroy` in prod; dev may be torn down (object-locked buckets
+    # still cannot be emptied before their retention ends, by design).
+    retain_data: bool = True
+
+    @property
+    def prefix(self) -> str:
+        return f"accfb-{self.name}"
+
+
+_POLL_SOURCES = (
+    PollSource(name="warehouse", url="https://wms.accfb.internal/api/v1/events"),
+    PollSource(name="partner_api", url="https://partners.accfb.internal/api/v1/events"),
+)
+
+DEV: Final = EnvironmentConfig(
+    name="dev",
+    region="us-west-2",
+    availability_zones=("us-west-2a", "us-west-2b", "us-west-2c"),
+    nat_gateways=1,
+    stream_mode=StreamMode.ON_DEMAND,
+    stream_shards=0,
+    firehose_buffer_seconds=300,
+    firehose_buffer_mib=64,
+    redshift_base_rpu=8,
+    redshift_max_rpu=16,
+    redshift_daily_rpu_hours_limit=200,
+    redshift_monthly_rpu_hours_limit=3_000,
+    mwaa_environment_class="mw1.small",
+    mwaa_min_workers=1,
+    mwaa_max_workers=2,
+    mwaa_schedulers=2,
+    mwaa_airflow_version="3.0.6",
+    webhook_rate_limit_per_second=100,
+    webhook_burst_limit=200,
+    poll_sources=_POLL_SOURCES,
+    retain_data=False,
+)
+
+PROD: Final = EnvironmentConfig(
+    name="prod",
+    region="us-west-2",
+    availability_zones=("us-west-2a", "us-west-2b", "us-west-2c"),
+    nat_gateways=3,
+    # Provisioned, sized for the emergency peak: on-demand absorbs only twice its recent peak at
+    # once, and a disaster is a 10x jump from a normal day (docs/capacity-and-cost.md).
+    stream_mode=StreamMode.PROVISIONED,
+    stream_shards=40,
+    firehose_buffer_seconds=300,
+    firehose_buffer_mib=128,
+    redshift_base_rpu=8,
+    redshift_max_rpu=64,
+    redshift_daily_rpu_hours_limit=800,
+    redshift_monthly_rpu_hours_limit=12_000,
+    mwaa_environment_class="mw1.medium",
+    mwaa_min_workers=2,
+    mwaa_max_workers=6,
+    mwaa_schedulers=2,
+    mwaa_airflow_version="3.0.6",
+    webhook_rate_limit_per_second=2_000,
+    webhook_burst_limit=4_000,
+    poll_sources=_POLL_SOURCES,
+    retain_data=True,
+)
+
+ENVIRONMENTS: Final = (DEV, PROD)

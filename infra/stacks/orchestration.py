@@ -1,0 +1,290 @@
+"""Orchestration: Amazon MWAA running the Cosmos DAGs (minute refresh, backfills, Soda checks).
+
+Airflow is already the Food Bank's scheduler, so the team keeps one tool. Two schedulers and a
+worker floor of one per AZ keep a lost AZ from stopping the minute refresh; connections come
+from Secrets Manager (`airflow/connections/*`), and dbt reaches Redshift with IAM credentials
+from the execution role, so no database password exists anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import (
+    ArnFormat,
+    CfnOutput,
+    Duration,
+    RemovalPolicy,
+    Stack,
+)
+from aws_cdk import (
+    aws_ec2 as ec2,
+)
+from aws_cdk import (
+    aws_iam as iam,
+)
+from aws_cdk import (
+    aws_kms as kms,
+)
+from aws_cdk import (
+    aws_mwaa as mwaa,
+)
+from aws_cdk import (
+    aws_s3 as s3,
+)
+from aws_cdk import (
+    aws_s3_deployment as s3deploy,
+)
+from constructs import Construct
+
+from infra.settings import METRIC_NAMESPACE, EnvironmentConfig
+from infra.stacks._common import (
+    KMS_GRANT_WILDCARDS,
+    LAMBDA_BASIC_EXECUTION,
+    SharedBucket,
+    access_log_bucket,
+    acknowledge_all,
+    nag_arn,
+    nag_bucket_objects,
+    wildcard_resource,
+)
+
+MWAA_ASSETS = Path(__file__).resolve().parent.parent / "mwaa"
+
+
+class OrchestrationStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        vpc: ec2.IVpc,
+        workgroup_arn: str,
+        raw_archive: SharedBucket,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.environment_name = f"{config.prefix}-airflow"
+        key = kms.Key(
+            self,
+            "AirflowKey",
+            alias=f"alias/{config.prefix}-airflow",
+            description="Encrypts the Airflow environment and its DAGs bucket",
+            enable_key_rotation=True,
+        )
+        access_logs = access_log_bucket(self, expire_days=400, removal=RemovalPolicy.DESTROY)
+        self.dags_bucket = s3.Bucket(
+            self,
+            "Dags",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            # MWAA requires versioning; it also makes a bad DAG deploy a one-command rollback.
+            versioned=True,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="dags/",
+            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(90))],
+        )
+        requirements = s3deploy.BucketDeployment(
+            self,
+            "Requirements",
+            sources=[s3deploy.Source.asset(str(MWAA_ASSETS))],
+            destination_bucket=self.dags_bucket,
+            destination_key_prefix="config",
+            prune=False,  # never delete the DAGs CI synced beside it
+            retain_on_delete=True,
+        )
+
+        security_group = ec2.SecurityGroup(
+            self, "AirflowSg", vpc=vpc, description="MWAA", allow_all_outbound=True
+        )
+        # MWAA's components talk to each other on any port inside their own group.
+        security_group.add_ingress_rule(security_group, ec2.Port.all_traffic(), "MWAA internal")
+
+        role = iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.CompositePrincipal(
+                iam.ServicePrincipal("airflow.amazonaws.com"),
+                iam.ServicePrincipal("airflow-env.amazonaws.com"),
+            ),
+            description="MWAA execution role: DAGs bucket, logs, Redshift IAM auth, backfill reads",
+        )
+        self.dags_bucket.grant_read(role)
+        key.grant_encrypt_decrypt(role)
+        # The backfill DAG lists what it will COPY.
+        raw_archive.import_into(self, "RawArchive").grant_read(role, "raw/*")
+        environment_arn = self.format_arn(
+            service="airflow", resource="environment", resource_name=self.environment_name
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["airflow:PublishMetrics"], resources=[environment_arn])
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "logs:CreateLogStream",
+                    "logs:CreateLogGroup",
+                    "logs:PutLogEvents",
+                    "logs:GetLogEvents",
+                    "logs:GetLogRecord",
+                    "logs:GetLogGroupFields",
+                    "logs:GetQueryResults",
+                ],
+                resources=[
+                    self.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=f"airflow-{self.environment_name}-*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        # Celery's queue is created by MWAA in a service account: its name is all we know.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:GetQueueUrl",
+                    "sqs:ReceiveMessage",
+                    "sqs:SendMessage",
+                ],
+                resources=[f"arn:{self.partition}:sqs:{self.region}:*:airflow-celery-*"],
+            )
+        )
+        # The refresh publishes freshness and quality metrics; PutMetricData has no resource,
+        # so the namespace condition is the limit.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+            )
+        )
+        # dbt-redshift `method: iam` with a serverless workgroup: temporary database credentials.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["redshift-serverless:GetCredentials"],
+                resources=[workgroup_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                resources=[
+                    self.format_arn(
+                        service="secretsmanager",
+                        resource="secret",
+                        resource_name="airflow/*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+
+        subnets = vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids
+        logging = mwaa.CfnEnvironment.ModuleLoggingConfigurationProperty
+        self.airflow = mwaa.CfnEnvironment(
+            self,
+            "Airflow",
+            name=self.environment_name,
+            airflow_version=config.mwaa_airflow_version,
+            environment_class=config.mwaa_environment_class,
+            min_workers=config.mwaa_min_workers,
+            max_workers=config.mwaa_max_workers,
+            schedulers=config.mwaa_schedulers,
+            execution_role_arn=role.role_arn,
+            kms_key=key.key_arn,
+            source_bucket_arn=self.dags_bucket.bucket_arn,
+            dag_s3_path="dags",
+            requirements_s3_path="config/requirements.txt",
+            # MWAA takes two subnets in two AZs; it moves work to the surviving one.
+            network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
+                subnet_ids=subnets[:2], security_group_ids=[security_group.security_group_id]
+            ),
+            webserver_access_mode="PRIVATE_ONLY",
+            airflow_configuration_options={
+                "secrets.backend": (
+                    "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
+                ),
+                "secrets.backend_kwargs": json.dumps(
+                    {
+                        "connections_prefix": "airflow/connections",
+                        "variables_prefix": "airflow/variables",
+                    }
+                ),
+                "core.default_task_retries": "3",
+                "cosmos.enable_telemetry": "False",
+            },
+            logging_configuration=mwaa.CfnEnvironment.LoggingConfigurationProperty(
+                dag_processing_logs=logging(enabled=True, log_level="WARNING"),
+                scheduler_logs=logging(enabled=True, log_level="WARNING"),
+                task_logs=logging(enabled=True, log_level="INFO"),
+                webserver_logs=logging(enabled=True, log_level="WARNING"),
+                worker_logs=logging(enabled=True, log_level="WARNING"),
+            ),
+            weekly_maintenance_window_start="TUE:10:00",  # 03:00 Pacific, quietest hour
+        )
+        # MWAA validates that the requirements file exists when the environment is created.
+        self.airflow.node.add_dependency(requirements)
+        self.airflow.node.add_dependency(role)
+        self._acknowledge(config, role)
+        CfnOutput(self, "DagsBucket", value=self.dags_bucket.bucket_name)
+        CfnOutput(self, "AirflowEnvironment", value=self.environment_name)
+
+    def _acknowledge(self, config: EnvironmentConfig, role: iam.Role) -> None:
+        dags = f"{nag_arn(self.dags_bucket)}/*"
+        acknowledge_all(
+            role,
+            "MWAA's documented execution-role policy: its log groups, Celery queue and the "
+            "airflow/* secrets have generated or per-DAG names; PutMetricData has no resource "
+            "and is limited by the namespace condition; S3 and KMS are CDK read grants on the "
+            "DAGs bucket and the raw archive.",
+            *KMS_GRANT_WILDCARDS,
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "AwsSolutions-IAM5[Action::s3:List*]",
+            "AwsSolutions-IAM5[Resource::*]",
+            wildcard_resource(dags),
+            wildcard_resource(nag_bucket_objects(config, "raw", "raw/*")),
+            wildcard_resource(
+                f"arn:<AWS::Partition>:logs:{config.region}:<AWS::AccountId>:log-group:"
+                f"airflow-{self.environment_name}-*"
+            ),
+            wildcard_resource(
+                f"arn:<AWS::Partition>:secretsmanager:{config.region}:<AWS::AccountId>:"
+                "secret:airflow/*"
+            ),
+            wildcard_resource(f"arn:<AWS::Partition>:sqs:{config.region}:*:airflow-celery-*"),
+        )
+        # BucketDeployment's provider: one singleton Lambda per stack, named by CDK.
+        provider = next(
+            child
+            for child in self.node.children
+            if child.node.id.startswith("Custom::CDKBucketDeployment")
+        )
+        acknowledge_all(
+            provider,
+            "CDK's BucketDeployment provider copies the requirements asset from the CDK assets "
+            "bucket into the DAGs bucket; its grants and runtime are CDK's, not ours.",
+            LAMBDA_BASIC_EXECUTION,
+            "AwsSolutions-L1",
+            *KMS_GRANT_WILDCARDS,
+            "AwsSolutions-IAM5[Action::s3:Abort*]",
+            "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "AwsSolutions-IAM5[Action::s3:List*]",
+            wildcard_resource(dags),
+            wildcard_resource(
+                f"arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-{config.region}/*"
+            ),
+        )
