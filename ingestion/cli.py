@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from ingestion import aws, dbt, localaws
+from ingestion.cost.command import cost
 from ingestion.landing import StreamLander
 from ingestion.producer import ProduceReport
 from ingestion.settings import Settings
@@ -178,6 +179,9 @@ def demo(
     )
     if not ok:
         raise typer.Exit(1)
+
+
+app.command("cost")(cost)
 
 
 def main() -> None:
