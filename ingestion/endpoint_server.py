@@ -56,9 +56,10 @@ def _max_sequence_number(shard: Shard) -> int:
 
 
 def _put_record(shard: Shard, partition_key: str, data: str, explicit_hash_key: str) -> str:
-    sequence_number = _max_sequence_number(shard) + 1
+    keys = _keys(shard)  # before the insert, or the length check would rebuild the list
+    sequence_number = (keys[-1] if keys else 0) + 1
     shard.records[sequence_number] = Record(partition_key, data, sequence_number, explicit_hash_key)
-    _keys(shard).append(sequence_number)
+    keys.append(sequence_number)
     return str(sequence_number)
 
 
