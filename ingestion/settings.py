@@ -45,6 +45,10 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="How long the lander sleeps when every shard is drained."
     )
 
+    alert_topic_arn: str | None = Field(
+        default=None,
+        description="SNS topic for alerts in AWS. Unset: alerts go to alerts.jsonl in the state dir.",
+    )
     producer_max_in_flight: int = Field(
         default=4, ge=1, description="PutRecords calls a producer keeps in flight against AWS."
     )
@@ -60,6 +64,11 @@ class Settings(BaseSettings):
     def is_local(self) -> bool:
         """True when the pipeline talks to the loopback endpoint rather than AWS."""
         return self.aws_endpoint_url is not None
+
+    @property
+    def environment(self) -> str:
+        """The ``Environment`` dimension of the pipeline's metrics: local, dev or prod."""
+        return "local" if self.is_local else self.dbt_target
 
     @property
     def dbt_target_dir(self) -> Path:

@@ -1,0 +1,145 @@
+"""What every ACCFB DAG shares: the Cosmos configs, default task arguments and the alerting.
+
+DAGs are parsed from a dbt manifest built ahead of time (``dbt parse``: in CI, by ``make
+airflow``, or by the deploy), never by running dbt at parse time. Paths follow the repository
+layout with environment overrides, as on MWAA where the project ships beside the DAGs.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import airflow  # noqa: F401  (must precede cosmos: cosmos reads airflow's version on import)
+from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+
+from ingestion.alerts import Alert, send_alert
+from ingestion.checks import ChecksFailed
+from ingestion.settings import Settings
+
+PROJECT_DIR = Path(os.environ.get("ACCFB_DBT_PROJECT_DIR", Path(__file__).resolve().parent.parent))
+OWNER = "data-platform"
+
+
+def settings() -> Settings:
+    """Read at task run time: a worker's environment, not the parser's, decides."""
+    return Settings()
+
+
+def dbt_environment() -> None:
+    """Point dbt at the settings' warehouse and target. Cosmos runs dbt from a copy of the
+    project in a temporary folder, where profiles.yml's relative default path would miss the
+    warehouse; dbt runs in the task's process, so its environment is this process's."""
+    from ingestion.dbt import dbt_environment as environment
+
+    for key, value in environment(settings()).items():
+        if key.startswith(("ACCFB_", "DBT_SEND", "DO_NOT", "SODA", "AIRFLOW__COSMOS")):
+            os.environ[key] = value
+
+
+def manifest_path() -> Path:
+    return Path(
+        os.environ.get("ACCFB_DBT_MANIFEST", settings().dbt_target_dir / "manifest.json")
+    )
+
+
+def project_config() -> ProjectConfig:
+    return ProjectConfig(
+        dbt_project_path=PROJECT_DIR,
+        manifest_path=manifest_path(),
+    )
+
+
+def profile_config() -> ProfileConfig:
+    return ProfileConfig(
+        profile_name="accfb",
+        target_name=settings().dbt_target,
+        profiles_yml_filepath=PROJECT_DIR / "profiles" / "profiles.yml",
+    )
+
+
+# dbt runs inside the task's process (dbtRunner): no subprocess and a warm import per worker.
+EXECUTION_CONFIG = ExecutionConfig(
+    execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
+)
+
+
+def render_config(*select: str) -> RenderConfig:
+    """One task per model that runs the model and its tests together (``dbt build``)."""
+    return RenderConfig(
+        load_method=LoadMode.DBT_MANIFEST,
+        select=list(select),
+        test_behavior=TestBehavior.BUILD,
+    )
+
+
+def _window(context: Any) -> str:
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    params = context.get("params") or {}
+    if params.get("window_start"):
+        return f"{params['window_start']} .. {params.get('window_end', '')}"
+    return f"{start} .. {end}" if start else ""
+
+
+def where(context: Any) -> dict[str, str]:
+    """The DAG, task, run and window an alert names, from a task's Airflow context."""
+    ti = context["task_instance"]
+    return {
+        "dag_id": ti.dag_id,
+        "task_id": ti.task_id,
+        "run_id": ti.run_id,
+        "window": _window(context),
+    }
+
+
+def alert_on_failure(context: Any) -> None:
+    """Airflow calls this once a task has failed for good (retries spent): one alert per broken
+    check for failed contracts, else one for the failed task."""
+    ti = context["task_instance"]
+    origin = where(context)
+    exc = context.get("exception")
+    if isinstance(exc, ChecksFailed):
+        alerts = [
+            Alert(
+                summary=f"{f.contract}: {f.check} failed on {f.column}",
+                runbook="data-quality-failures",
+                measured=f.measured,
+                threshold=f.threshold,
+                **origin,
+            )
+            for f in exc.report.failures
+        ] + [
+            Alert(
+                summary=f"contract could not be verified: {error}"[:300],
+                runbook="data-quality-failures",
+                measured="error",
+                threshold="verifies",
+                **origin,
+            )
+            for error in exc.report.errors
+        ]
+    else:
+        alerts = [
+            Alert(
+                summary=f"task {ti.task_id} failed: {exc}"[:300],
+                runbook="dag-failures",
+                measured=f"failed after {ti.try_number} tries",
+                threshold="succeeds",
+                **origin,
+            )
+        ]
+    for alert in alerts:
+        send_alert(settings(), alert)
+
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": OWNER,
+    "retries": 3,
+    "retry_delay": timedelta(seconds=15),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=5),
+    "on_failure_callback": alert_on_failure,
+}
