@@ -16,8 +16,10 @@ import airflow  # noqa: F401  (must precede cosmos: cosmos reads airflow's versi
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
+from airflow.exceptions import AirflowFailException
+
 from ingestion.alerts import Alert, send_alert
-from ingestion.checks import ChecksFailed
+from ingestion.checks import CheckReport
 from ingestion.settings import Settings
 
 PROJECT_DIR = Path(os.environ.get("ACCFB_DBT_PROJECT_DIR", Path(__file__).resolve().parent.parent))
@@ -84,6 +86,16 @@ def _window(context: Any) -> str:
     return f"{start} .. {end}" if start else ""
 
 
+class ContractsFailed(AirflowFailException):
+    """Failed contracts fail the task at once: rerunning a check on the same data cannot pass,
+    so retries are kept for errors that can pass on retry (a held warehouse, a network blip)."""
+
+    def __init__(self, report: CheckReport) -> None:
+        self.report = report
+        lines = [f"{f.contract}: {f.check} ({f.column}) {f.measured}" for f in report.failures]
+        super().__init__("; ".join(lines + report.errors))
+
+
 def where(context: Any) -> dict[str, str]:
     """The DAG, task, run and window an alert names, from a task's Airflow context."""
     ti = context["task_instance"]
@@ -101,7 +113,7 @@ def alert_on_failure(context: Any) -> None:
     ti = context["task_instance"]
     origin = where(context)
     exc = context.get("exception")
-    if isinstance(exc, ChecksFailed):
+    if isinstance(exc, ContractsFailed):
         alerts = [
             Alert(
                 summary=f"{f.contract}: {f.check} failed on {f.column}",
@@ -133,6 +145,18 @@ def alert_on_failure(context: Any) -> None:
         ]
     for alert in alerts:
         send_alert(settings(), alert)
+
+
+def verify_contracts() -> int:
+    """Every public mart's Soda contract. Publishes the failure count (zero included, so the
+    alarm sees checks running) and fails the task, with one alert per broken check."""
+    from ingestion import checks, metrics
+
+    report = checks.run_checks(settings())
+    metrics.publish(settings(), data_quality_failures=len(report.failures) + len(report.errors))
+    if not report.ok:
+        raise ContractsFailed(report)
+    return report.checks
 
 
 DEFAULT_ARGS: dict[str, Any] = {

@@ -98,16 +98,6 @@ with DAG(
             )
         return {"quarantined_events": figures.quarantined_events, **figures.over_target()}
 
-    @task
-    def check_contracts() -> int:
-        """Every public mart's Soda contract; a failure fails the task and alerts per check."""
-        from ingestion import checks, metrics
-
-        settings = common.settings()
-        report = checks.run_checks(settings)
-        metrics.publish(settings, data_quality_failures=len(report.failures))
-        if not report.ok:
-            raise checks.ChecksFailed(report)
-        return report.checks
+    check_contracts = task(common.verify_contracts, task_id="check_contracts")
 
     gate >> land() >> transform >> publish_freshness() >> check_contracts()

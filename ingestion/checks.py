@@ -42,15 +42,6 @@ class CheckReport:
         return not self.failures and not self.errors
 
 
-class ChecksFailed(RuntimeError):
-    """Contracts failed; the report says which checks, measured against what."""
-
-    def __init__(self, report: CheckReport) -> None:
-        self.report = report
-        lines = [f"{f.contract}: {f.check} ({f.column}) {f.measured}" for f in report.failures]
-        super().__init__("; ".join(lines + report.errors))
-
-
 def contract_paths(contracts_dir: Path = CONTRACTS_DIR) -> list[Path]:
     return sorted(contracts_dir.glob("*.yml"))
 
@@ -92,7 +83,7 @@ def run_checks(settings: Settings, contracts: Sequence[Path] | None = None) -> C
             session = verify_contract_locally(
                 data_sources=[data_source], contract_file_path=str(path)
             )
-            if session.has_errors():
+            if session.has_errors:
                 report.errors.append(f"{path.stem}: {session.get_errors_str()}")
             for result in session.contract_verification_results:
                 for check in result.check_results:

@@ -1,0 +1,80 @@
+"""The refresh and data-quality DAGs run for real with ``dag.test()``: the local endpoint's
+stream, the lander, dbt through Cosmos, Soda, and CloudWatch on the endpoint."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ingestion import aws, warehouse
+from ingestion.alerts import read_alerts
+from ingestion.contract import partition_key
+from ingestion.publish import publish_records
+from ingestion.settings import Settings
+from ingestion.simulator import Simulator, steady
+from ingestion.simulator.truth import expected_outcome
+from tests.dags.dagbag import load_dag
+
+
+def _publish(settings: Settings, seconds: float, seed: int) -> list[bytes]:
+    start = datetime.now(UTC) - timedelta(seconds=seconds + 5)
+    records = [r.data for r in Simulator(seed=seed, start=start).generate(steady("normal", seconds))]
+    report = publish_records(settings, ((r, partition_key(r)) for r in records))
+    assert report.ok
+    return records
+
+
+def _donations(settings: Settings) -> dict[str, int]:
+    with warehouse.connect(settings.warehouse_path) as con:
+        rows = con.execute("select donation_id, net_amount_cents from marts.fct_donations").fetchall()
+    return dict(rows)
+
+
+def test_refresh_run_lands_builds_checks_and_publishes_freshness(dag_env: Settings) -> None:
+    localaws_provision(dag_env)
+    records = _publish(dag_env, seconds=2, seed=11)
+    expected = expected_outcome(records)
+
+    run = load_dag("accfb_refresh").test()
+
+    assert run.state == "success"
+    assert _donations(dag_env) == {
+        d.donation_id: d.net_amount_cents for d in expected.donations.values()
+    }
+    metrics = aws.client("cloudwatch", dag_env).list_metrics(Namespace="ACCFB/Pipeline")["Metrics"]
+    published = {m["MetricName"] for m in metrics if m["Dimensions"] == [{"Name": "Environment", "Value": "local"}]}
+    assert {"FreshnessP95Seconds", "LandingLagSeconds", "QuarantinedEvents", "DataQualityFailures"} <= published
+    assert read_alerts(dag_env) == []
+
+
+def localaws_provision(settings: Settings) -> None:
+    from ingestion import localaws
+
+    localaws.provision(settings)
+
+
+def test_a_broken_contract_fails_the_check_run_and_alerts_with_measured_and_threshold(
+    dag_env: Settings,
+) -> None:
+    localaws_provision(dag_env)
+    _publish(dag_env, seconds=1, seed=12)
+    assert load_dag("accfb_refresh").test().state == "success"
+    with warehouse.connect(dag_env.warehouse_path) as con:
+        # A gift counted twice: exactly what the marts must never show.
+        con.execute("insert into marts.fct_donations select * from marts.fct_donations limit 1")
+
+    run = load_dag("accfb_data_quality").test()
+
+    assert run.state == "failed"
+    alerts = read_alerts(dag_env)
+    assert [a["summary"] for a in alerts] == [
+        "fct_donations: No duplicate values failed on donation_id"
+    ]
+    (alert,) = alerts
+    assert alert["dag_id"] == "accfb_data_quality"
+    assert alert["task_id"] == "check_contracts"
+    assert alert["run_id"] == run.run_id
+    assert "duplicate_count: 1" in alert["measured"]
+    assert alert["threshold"] == "= 0"
+    assert alert["runbook_url"] == "docs/runbooks.md#data-quality-failures"
