@@ -24,6 +24,8 @@ from ingestion.settings import Settings
 
 PROJECT_DIR = Path(os.environ.get("ACCFB_DBT_PROJECT_DIR", Path(__file__).resolve().parent.parent))
 OWNER = "data-platform"
+# Everything downstream of the streaming landing: what the refresh and a backfill rebuild.
+STREAMING_SELECTOR = "stream_events+"
 
 
 def settings() -> Settings:

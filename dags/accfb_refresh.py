@@ -68,7 +68,7 @@ with DAG(
         project_config=common.project_config(),
         profile_config=common.profile_config(),
         execution_config=common.EXECUTION_CONFIG,
-        render_config=common.render_config("stream_events+"),
+        render_config=common.render_config(common.STREAMING_SELECTOR),
         default_args=common.DEFAULT_ARGS,
     )
 

@@ -1,0 +1,75 @@
+"""Daily batch loads of the sources that arrive as files: the CRM export and the processor's
+settlement export. Each DAG waits for the day's file, loads every new file once, rebuilds what
+reads the source, and verifies the contracts.
+
+The sensor reschedules itself between pokes, so a late file holds no worker slot.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import accfb_common as common
+from airflow.providers.standard.sensors.python import PythonSensor
+from airflow.sdk import DAG, task
+from cosmos import DbtTaskGroup
+
+common.dbt_environment()
+
+# name: (schedule in UTC, S3 prefix the export is dropped under, landing table the source reads)
+BATCH_SOURCES = {
+    "crm": ("0 13 * * *", "landing/crm/", "lander.crm_donor_exports"),
+    "settlements": ("0 14 * * *", "landing/settlements/", "lander.settlement_exports"),
+}
+
+
+def file_arrived(prefix: str) -> bool:
+    from ingestion import aws
+
+    settings = common.settings()
+    listed = aws.client("s3", settings).list_objects_v2(
+        Bucket=settings.raw_bucket, Prefix=prefix, MaxKeys=1
+    )
+    return bool(listed.get("KeyCount"))
+
+
+for name, (schedule, prefix, table) in BATCH_SOURCES.items():
+    with DAG(
+        dag_id=f"accfb_batch_{name}",
+        description=f"Load the {name} export, rebuild what reads it, check",
+        schedule=schedule,
+        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        catchup=False,
+        max_active_runs=1,
+        max_active_tasks=1 if common.settings().is_local else 8,
+        default_args=common.DEFAULT_ARGS,
+        tags=["accfb", "batch", name],
+        doc_md=__doc__,
+    ) as dag:
+        wait = PythonSensor(
+            task_id="wait_for_file",
+            python_callable=file_arrived,
+            op_args=[prefix],
+            mode="reschedule",
+            poke_interval=300,
+            timeout=timedelta(hours=8).total_seconds(),
+        )
+
+        @task(task_id="load")
+        def load(source: str = name) -> int:
+            """Every new file of the source, once (files already loaded are skipped)."""
+            from ingestion.batch_loads import load_batches
+
+            return sum(report.files - report.skipped for report in load_batches(common.settings(), [source]))
+
+        transform = DbtTaskGroup(
+            group_id="transform",
+            project_config=common.project_config(),
+            profile_config=common.profile_config(),
+            execution_config=common.EXECUTION_CONFIG,
+            render_config=common.render_config(f"source:{table}+"),
+            default_args=common.DEFAULT_ARGS,
+        )
+        check_contracts = task(common.verify_contracts, task_id="check_contracts")
+
+        wait >> load() >> transform >> check_contracts()
