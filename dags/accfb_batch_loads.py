@@ -19,7 +19,7 @@ common.dbt_environment()
 # name: (schedule in UTC, S3 prefix the export is dropped under, landing table the source reads)
 BATCH_SOURCES = {
     "crm": ("0 13 * * *", "landing/crm/", "lander.crm_donor_exports"),
-    "settlements": ("0 14 * * *", "landing/settlements/", "lander.settlement_exports"),
+    "settlements": ("0 14 * * *", "landing/settlements/", "lander.processor_settlements"),
 }
 
 

@@ -1,0 +1,81 @@
+"""Every DAG imports cleanly and follows the house rules, and every public mart has a contract."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingestion.checks import CONTRACTS_DIR, contract_paths
+from tests.dags.dagbag import dagbag
+
+EXPECTED_DAGS = {
+    "accfb_refresh": "* * * * *",
+    "accfb_data_quality": "*/15 * * * *",
+    "accfb_backfill": None,
+    "accfb_batch_crm": "0 13 * * *",
+    "accfb_batch_settlements": "0 14 * * *",
+}
+
+
+@pytest.fixture(scope="module")
+def dags(airflow_db: Path) -> dict[str, Any]:
+    bag = dagbag()
+    assert bag.import_errors == {}
+    return dict(bag.dags)
+
+
+def test_the_dags_parse_with_their_schedules(dags: dict[str, Any]) -> None:
+    assert {dag_id: dag.schedule for dag_id, dag in dags.items()} == EXPECTED_DAGS
+
+
+def test_every_dag_runs_one_at_a_time_without_catchup_and_is_owned_and_tagged(
+    dags: dict[str, Any],
+) -> None:
+    for dag in dags.values():
+        assert dag.catchup is False, dag.dag_id
+        assert dag.max_active_runs == 1, dag.dag_id
+        assert "accfb" in dag.tags, dag.dag_id
+        assert dag.doc_md, dag.dag_id
+
+
+def test_every_task_retries_with_exponential_backoff_and_alerts_when_it_gives_up(
+    dags: dict[str, Any],
+) -> None:
+    for dag in dags.values():
+        for task in dag.tasks:
+            where = f"{dag.dag_id}.{task.task_id}"
+            assert task.owner == "data-platform", where
+            assert task.retries >= 2, where
+            assert task.retry_exponential_backoff, where
+            assert task.max_retry_delay <= timedelta(minutes=5), where
+            assert task.on_failure_callback, where
+
+
+def test_the_refresh_builds_every_streaming_model_one_task_each(dags: dict[str, Any]) -> None:
+    tasks = {t.task_id for t in dags["accfb_refresh"].tasks}
+    for model in ("stg_stream__records", "stg_stream__events", "fct_donations", "quarantined_events"):
+        assert f"transform.{model}_model_build" in tasks
+    land = dags["accfb_refresh"].get_task("land")
+    assert [t.task_id for t in land.upstream_list] == ["cadence_gate"]
+
+
+def _public_marts(manifest: Path) -> set[str]:
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    return {
+        node["name"]
+        for node in nodes
+        if node["resource_type"] == "model"
+        and node["original_file_path"].startswith(("models/marts/", "models/operations/"))
+    }
+
+
+def test_every_public_mart_has_a_soda_contract_and_every_contract_a_mart(airflow_db: Path) -> None:
+    marts = _public_marts(airflow_db / "dbt" / "manifest.json")
+    contracts = {path.stem for path in contract_paths()}
+    assert marts, "no public marts found in the manifest"
+    assert marts - contracts == set(), f"add soda contracts under {CONTRACTS_DIR}"
+    assert contracts - marts == set(), "contracts for models that no longer exist"
