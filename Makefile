@@ -14,7 +14,7 @@ export SODA_CORE_TELEMETRY_ENABLED := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup demo test lint lock down clean
+.PHONY: setup demo test lint lock down clean airflow
 
 setup: $(VENV)/.synced
 
@@ -45,6 +45,10 @@ lint: setup
 lock: | $(UV)
 	$(UV) pip compile --quiet pyproject.toml --extra dev --extra infra --universal \
 		--python-version 3.11 --generate-hashes -o requirements.lock
+
+# Airflow 3 on http://127.0.0.1:8080 with the DAGs wired to the local default.
+airflow: setup
+	$(VENV)/bin/accfb airflow
 
 down: setup
 	$(VENV)/bin/accfb down

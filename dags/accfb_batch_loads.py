@@ -60,7 +60,10 @@ for name, (schedule, prefix, table) in BATCH_SOURCES.items():
             """Every new file of the source, once (files already loaded are skipped)."""
             from ingestion.batch_loads import load_batches
 
-            return sum(report.files - report.skipped for report in load_batches(common.settings(), [source]))
+            return sum(
+                report.files - report.skipped
+                for report in load_batches(common.settings(), [source])
+            )
 
         transform = DbtTaskGroup(
             group_id="transform",

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import airflow  # noqa: F401  (must precede cosmos: cosmos reads airflow's version on import)
+from airflow.exceptions import AirflowFailException
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
-
-from airflow.exceptions import AirflowFailException
 
 from ingestion.alerts import Alert, send_alert
 from ingestion.checks import CheckReport
@@ -45,9 +44,7 @@ def dbt_environment() -> None:
 
 
 def manifest_path() -> Path:
-    return Path(
-        os.environ.get("ACCFB_DBT_MANIFEST", settings().dbt_target_dir / "manifest.json")
-    )
+    return Path(os.environ.get("ACCFB_DBT_MANIFEST", settings().dbt_target_dir / "manifest.json"))
 
 
 def project_config() -> ProjectConfig:

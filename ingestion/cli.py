@@ -184,6 +184,35 @@ def demo(
 app.command("cost")(cost)
 
 
+@app.command()
+def check() -> None:
+    """Verify every public mart's Soda contract against the warehouse."""
+    from ingestion.checks import run_checks
+
+    report = run_checks(_settings())
+    for failure in report.failures:
+        console.print(
+            f"[red]FAILED[/red] {failure.contract}: {failure.check} ({failure.column}): "
+            f"measured {failure.measured}; threshold {failure.threshold}"
+        )
+    for error in report.errors:
+        console.print(f"[red]ERROR[/red] {error}")
+    console.print(
+        f"{len(report.contracts)} contracts, {report.checks} checks, {len(report.failures)} failed"
+    )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def airflow(port: Annotated[int, typer.Option(help="API server and UI port")] = 8080) -> None:
+    """Run Airflow 3 on 127.0.0.1 with the DAGs wired to the local default (Ctrl-C stops)."""
+    from ingestion.airflow_local import run_standalone
+
+    console.print(f"Airflow at http://127.0.0.1:{port} (DAGs in dags/, state under .accfb/airflow)")
+    run_standalone(_settings(), port)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     app()

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
 
     alert_topic_arn: str | None = Field(
         default=None,
-        description="SNS topic for alerts in AWS. Unset: alerts go to alerts.jsonl in the state dir.",
+        description="SNS topic for alerts in AWS. Unset: the state dir's alerts.jsonl.",
     )
     producer_max_in_flight: int = Field(
         default=4, ge=1, description="PutRecords calls a producer keeps in flight against AWS."

@@ -57,7 +57,12 @@ def test_every_task_retries_with_exponential_backoff_and_alerts_when_it_gives_up
 
 def test_the_refresh_builds_every_streaming_model_one_task_each(dags: dict[str, Any]) -> None:
     tasks = {t.task_id for t in dags["accfb_refresh"].tasks}
-    for model in ("stg_stream__records", "stg_stream__events", "fct_donations", "quarantined_events"):
+    for model in (
+        "stg_stream__records",
+        "stg_stream__events",
+        "fct_donations",
+        "quarantined_events",
+    ):
         assert f"transform.{model}_model_build" in tasks
     land = dags["accfb_refresh"].get_task("land")
     assert [t.task_id for t in land.upstream_list] == ["cadence_gate"]

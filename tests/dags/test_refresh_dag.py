@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from ingestion import aws, warehouse
 from ingestion.alerts import read_alerts
 from ingestion.contract import partition_key
@@ -19,7 +17,9 @@ from tests.dags.dagbag import load_dag
 
 def _publish(settings: Settings, seconds: float, seed: int) -> list[bytes]:
     start = datetime.now(UTC) - timedelta(seconds=seconds + 5)
-    records = [r.data for r in Simulator(seed=seed, start=start).generate(steady("normal", seconds))]
+    records = [
+        r.data for r in Simulator(seed=seed, start=start).generate(steady("normal", seconds))
+    ]
     report = publish_records(settings, ((r, partition_key(r)) for r in records))
     assert report.ok
     return records
@@ -27,7 +27,9 @@ def _publish(settings: Settings, seconds: float, seed: int) -> list[bytes]:
 
 def _donations(settings: Settings) -> dict[str, int]:
     with warehouse.connect(settings.warehouse_path) as con:
-        rows = con.execute("select donation_id, net_amount_cents from marts.fct_donations").fetchall()
+        rows = con.execute(
+            "select donation_id, net_amount_cents from marts.fct_donations"
+        ).fetchall()
     return dict(rows)
 
 
@@ -43,8 +45,17 @@ def test_refresh_run_lands_builds_checks_and_publishes_freshness(dag_env: Settin
         d.donation_id: d.net_amount_cents for d in expected.donations.values()
     }
     metrics = aws.client("cloudwatch", dag_env).list_metrics(Namespace="ACCFB/Pipeline")["Metrics"]
-    published = {m["MetricName"] for m in metrics if m["Dimensions"] == [{"Name": "Environment", "Value": "local"}]}
-    assert {"FreshnessP95Seconds", "LandingLagSeconds", "QuarantinedEvents", "DataQualityFailures"} <= published
+    published = {
+        m["MetricName"]
+        for m in metrics
+        if m["Dimensions"] == [{"Name": "Environment", "Value": "local"}]
+    }
+    assert {
+        "FreshnessP95Seconds",
+        "LandingLagSeconds",
+        "QuarantinedEvents",
+        "DataQualityFailures",
+    } <= published
     assert read_alerts(dag_env) == []
 
 
