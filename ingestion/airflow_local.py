@@ -25,6 +25,8 @@ def airflow_environment(settings: Settings, port: int) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
+        # Tasks report to the API server; its default URL assumes port 8080.
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         # One user on a laptop: no login page.
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos"),
@@ -49,6 +51,9 @@ def prepare(settings: Settings, port: int) -> dict[str, str]:
 def run_standalone(settings: Settings, port: int) -> None:
     """Replace this process with `airflow standalone` (API server, scheduler, DAG processor and
     triggerer in one): Ctrl-C stops them all."""
-    env = {**os.environ, **prepare(settings, port)}
-    airflow = Path(sys.executable).parent / "airflow"
+    bin_dir = Path(sys.executable).parent
+    # standalone starts its components as `airflow ...` subprocesses found on PATH.
+    path = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
+    env = {**os.environ, **prepare(settings, port), "PATH": path}
+    airflow = bin_dir / "airflow"
     os.execve(airflow, [str(airflow), "standalone"], env)
