@@ -24,7 +24,6 @@ with DAG(
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    max_active_tasks=1 if common.settings().is_local else 8,
     default_args=common.DEFAULT_ARGS,
     params={
         "window_start": Param("", type="string", description="ISO 8601 with zone, inclusive"),
@@ -70,6 +69,7 @@ with DAG(
         execution_config=common.EXECUTION_CONFIG,
         render_config=common.render_config(common.STREAMING_SELECTOR),
         default_args=common.DEFAULT_ARGS,
+        operator_args=common.WATCHER_OPERATOR_ARGS,
     )
 
     check_contracts = task(common.verify_contracts, task_id="check_contracts")

@@ -41,7 +41,6 @@ for name, (schedule, prefix, table) in BATCH_SOURCES.items():
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
         max_active_runs=1,
-        max_active_tasks=1 if common.settings().is_local else 8,
         default_args=common.DEFAULT_ARGS,
         tags=["accfb", "batch", name],
         doc_md=__doc__,
@@ -72,6 +71,7 @@ for name, (schedule, prefix, table) in BATCH_SOURCES.items():
             execution_config=common.EXECUTION_CONFIG,
             render_config=common.render_config(f"source:{table}+"),
             default_args=common.DEFAULT_ARGS,
+            operator_args=common.WATCHER_OPERATOR_ARGS,
         )
         check_contracts = task(common.verify_contracts, task_id="check_contracts")
 

@@ -62,18 +62,27 @@ def profile_config() -> ProfileConfig:
     )
 
 
-# dbt runs inside the task's process (dbtRunner): no subprocess and a warm import per worker.
+# One `dbt build` per run (the producer task) with a sensor per model that reports its result:
+# one dbt start-up per run instead of one per model (each costs seconds of import and parse),
+# with per-model status and per-model retry (a failed model's sensor re-runs that model).
 EXECUTION_CONFIG = ExecutionConfig(
-    execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
+    execution_mode=ExecutionMode.WATCHER, invocation_mode=InvocationMode.DBT_RUNNER
 )
+# Sensors that reschedule rather than defer: no triggerer needed, and `dag.test()` runs them.
+WATCHER_OPERATOR_ARGS: dict[str, Any] = {
+    "deferrable": False,
+    "mode": "reschedule",
+    "poke_interval": 1,
+}
 
 
 def render_config(*select: str) -> RenderConfig:
-    """One task per model that runs the model and its tests together (``dbt build``)."""
+    """The selected models, each followed by a sensor for its tests (the producer's build
+    runs them; a failed test shows on its own task)."""
     return RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
         select=list(select),
-        test_behavior=TestBehavior.BUILD,
+        test_behavior=TestBehavior.AFTER_EACH,
     )
 
 

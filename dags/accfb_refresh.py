@@ -40,8 +40,6 @@ with DAG(
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    # Locally the warehouse is one DuckDB file that one process holds at a time: tasks take turns.
-    max_active_tasks=1 if common.settings().is_local else 8,
     dagrun_timeout=None,
     default_args=common.DEFAULT_ARGS,
     tags=["accfb", "streaming", "refresh"],
@@ -70,6 +68,7 @@ with DAG(
         execution_config=common.EXECUTION_CONFIG,
         render_config=common.render_config(common.STREAMING_SELECTOR),
         default_args=common.DEFAULT_ARGS,
+        operator_args=common.WATCHER_OPERATOR_ARGS,
     )
 
     @task

@@ -55,15 +55,18 @@ def test_every_task_retries_with_exponential_backoff_and_alerts_when_it_gives_up
             assert task.on_failure_callback, where
 
 
-def test_the_refresh_builds_every_streaming_model_one_task_each(dags: dict[str, Any]) -> None:
+def test_the_refresh_builds_once_and_shows_every_streaming_model_and_its_tests(
+    dags: dict[str, Any],
+) -> None:
     tasks = {t.task_id for t in dags["accfb_refresh"].tasks}
+    assert "transform.dbt_producer_watcher" in tasks
     for model in (
         "stg_stream__records",
         "stg_stream__events",
         "fct_donations",
         "quarantined_events",
     ):
-        assert f"transform.{model}_model_build" in tasks
+        assert {f"transform.{model}.run", f"transform.{model}.test"} <= tasks
     land = dags["accfb_refresh"].get_task("land")
     assert [t.task_id for t in land.upstream_list] == ["cadence_gate"]
 
