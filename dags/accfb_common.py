@@ -72,17 +72,18 @@ EXECUTION_CONFIG = ExecutionConfig(
 WATCHER_OPERATOR_ARGS: dict[str, Any] = {
     "deferrable": False,
     "mode": "reschedule",
-    "poke_interval": 1,
+    "poke_interval": 2,
 }
 
 
 def render_config(*select: str) -> RenderConfig:
-    """The selected models, each followed by a sensor for its tests (the producer's build
-    runs them; a failed test shows on its own task)."""
+    """The selected models, one sensor each. The producer's `dbt build` runs every model's tests
+    too and fails on a failed test; separate test sensors would double the chain of sensors a
+    run waits on (each a process start) for what the producer's log already names."""
     return RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
         select=list(select),
-        test_behavior=TestBehavior.AFTER_EACH,
+        test_behavior=TestBehavior.NONE,
     )
 
 
