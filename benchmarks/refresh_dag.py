@@ -83,7 +83,7 @@ def main() -> None:
         stream_name="bench-refresh",
     )
     _airflow_env(home, settings)
-    console = Console()
+    console = Console(width=140)
     localaws.start_endpoint(settings)
     try:
         localaws.provision(settings)

@@ -54,11 +54,11 @@ with DAG(
         from ingestion.replay import Window
         from ingestion.replay import load_window as load
 
-        sources = [str(s) for s in (params or {}).get("sources") or []]  # type: ignore[attr-defined]
+        requested = (params or {}).get("sources") or []
         report = load(
             common.settings(),
             Window(datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"])),
-            sources,
+            [str(source) for source in requested] if isinstance(requested, list) else [],
         )
         return report.objects
 

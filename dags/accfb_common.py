@@ -28,7 +28,7 @@ STREAMING_SELECTOR = "stream_events+"
 
 
 def settings() -> Settings:
-    """Read at task run time: a worker's environment, not the parser's, decides."""
+    """Read from the environment on every call: where a task runs, its worker's decides."""
     return Settings()
 
 

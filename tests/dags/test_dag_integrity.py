@@ -87,3 +87,21 @@ def test_every_public_mart_has_a_soda_contract_and_every_contract_a_mart(airflow
     assert marts, "no public marts found in the manifest"
     assert marts - contracts == set(), f"add soda contracts under {CONTRACTS_DIR}"
     assert contracts - marts == set(), "contracts for models that no longer exist"
+
+
+@pytest.mark.parametrize(
+    ("mode", "minute", "due"),
+    [
+        ("campaign", 7, True),
+        ("emergency", 7, True),
+        ("normal", 7, False),
+        ("normal", 45, True),
+        ("unheard-of", 7, True),
+    ],
+)
+def test_the_refresh_is_due_at_the_operating_modes_cadence(
+    dags: dict[str, Any], mode: str, minute: int, due: bool
+) -> None:
+    from accfb_refresh import is_due
+
+    assert is_due(mode, minute) is due

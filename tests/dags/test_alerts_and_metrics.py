@@ -1,0 +1,87 @@
+"""The alert sink and the freshness figures, on the local endpoint and a real DuckDB file."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ingestion import aws, metrics, warehouse
+from ingestion.alerts import Alert, read_alerts, send_alert
+from ingestion.landing import ensure_landing_table
+from ingestion.settings import Settings
+
+
+def test_a_local_alert_names_its_origin_measure_threshold_and_runbook(settings: Settings) -> None:
+    send_alert(
+        settings,
+        Alert(
+            summary="FreshnessP95Seconds over the 2-minute target",
+            runbook="freshness-p95",
+            measured="181.0 s",
+            threshold="<= 120 s",
+            dag_id="accfb_refresh",
+            task_id="publish_freshness",
+            run_id="scheduled__2026-11-24T17:00:00+00:00",
+            window="2026-11-24 17:00 .. 17:01",
+        ),
+    )
+    (alert,) = read_alerts(settings)
+    assert alert["runbook_url"] == "docs/runbooks.md#freshness-p95"
+    assert (alert["measured"], alert["threshold"]) == ("181.0 s", "<= 120 s")
+    assert alert["dag_id"] == "accfb_refresh" and alert["window"]
+
+
+def test_an_alert_goes_to_sns_when_a_topic_is_set(provisioned: Settings) -> None:
+    sns = aws.client("sns", provisioned)
+    topic = sns.create_topic(Name=f"{provisioned.stream_name}-alerts")["TopicArn"]
+    with_topic = provisioned.model_copy(update={"alert_topic_arn": topic})
+
+    send_alert(with_topic, Alert(summary="s", runbook="dag-failures", measured="m", threshold="t"))
+
+    assert read_alerts(with_topic) == []  # not the local file
+
+
+def _mart_with_gifts(settings: Settings, delays_seconds: list[int], loaded: datetime) -> None:
+    with warehouse.connect(settings.warehouse_path) as con:
+        ensure_landing_table(con)
+        con.execute("create schema marts; create schema ops")
+        con.execute(
+            "create table marts.fct_donations (emitted_at timestamp, first_loaded_at timestamp)"
+        )
+        con.execute("create table ops.quarantined_events (quarantined_at timestamp)")
+        naive = loaded.replace(tzinfo=None)
+        for delay in delays_seconds:
+            con.execute(
+                "insert into marts.fct_donations values (?, ?)",
+                [naive - timedelta(seconds=delay), naive],
+            )
+        con.execute("insert into ops.quarantined_events values (?)", [naive])
+
+
+def test_freshness_is_the_p95_of_gifts_loaded_in_the_run_and_over_target_is_flagged(
+    settings: Settings,
+) -> None:
+    since = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+    _mart_with_gifts(settings, [30] * 5 + [300] * 15, since + timedelta(seconds=30))
+    with warehouse.connect(settings.warehouse_path) as con:
+        figures = metrics.measure(con, since)
+        later = metrics.measure(con, since + timedelta(minutes=5))
+    assert figures.freshness_p95_seconds == 300
+    assert figures.quarantined_events == 1
+    assert "FreshnessP95Seconds" in figures.over_target()
+    assert later.freshness_p95_seconds is None and later.quarantined_events == 0
+
+
+def test_figures_reach_cloudwatch_under_the_alarms_names_and_nothing_measured_is_left_out(
+    provisioned: Settings,
+) -> None:
+    figures = metrics.RefreshFigures(
+        freshness_p95_seconds=None, landing_lag_seconds=3.5, quarantined_events=2
+    )
+    sent = metrics.publish(provisioned, figures, data_quality_failures=0)
+    assert {d["MetricName"] for d in sent} == {
+        "LandingLagSeconds",
+        "QuarantinedEvents",
+        "DataQualityFailures",
+    }
+    listed = aws.client("cloudwatch", provisioned).list_metrics(Namespace="ACCFB/Pipeline")
+    assert {"Name": "Environment", "Value": "local"} in listed["Metrics"][0]["Dimensions"]
