@@ -1,4 +1,4 @@
-"""Governance on the real path: no donor PII in any mart, docs build, freshness runs, seeds agree."""
+"""Governance on the real path: no donor PII in marts; docs build; freshness runs; seeds agree."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_no_donor_name_or_email_reaches_any_mart_or_snapshot(provisioned: Settin
             values = {
                 v
                 for (v,) in con.execute(
-                    f'select distinct "{column}" from {schema}.{table}'  # noqa: S608 - catalog names
+                    f'select distinct "{column}" from {schema}.{table}'
                 ).fetchall()
                 if v is not None
             }
