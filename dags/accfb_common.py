@@ -23,8 +23,9 @@ from ingestion.settings import Settings
 
 PROJECT_DIR = Path(os.environ.get("ACCFB_DBT_PROJECT_DIR", Path(__file__).resolve().parent.parent))
 OWNER = "data-platform"
-# Everything downstream of the streaming landing: what the refresh and a backfill rebuild.
-STREAMING_SELECTOR = "stream_events+"
+# Everything downstream of the streaming landing plus what it reads (seeds, batch staging): what
+# the refresh and a backfill rebuild (the same selection as `accfb refresh`).
+STREAMING_SELECTOR = "@stream_events"
 
 
 def settings() -> Settings:
