@@ -52,6 +52,9 @@ def project_config() -> ProjectConfig:
     return ProjectConfig(
         dbt_project_path=PROJECT_DIR,
         manifest_path=manifest_path(),
+        # Cosmos runs dbt in a fresh temporary copy of the project each time; a cached partial
+        # parse keeps the previous copy's seed paths and the second run's seeds fail to load.
+        partial_parse=False,
     )
 
 
