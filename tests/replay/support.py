@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -92,3 +94,18 @@ def marts(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
             """,
         ),
     }
+
+
+def archived_lines(settings: Settings) -> list[dict[str, Any]]:
+    """Every line of every archive object, read straight from the bucket."""
+    s3: Any = aws.client("s3", settings)
+    lines: list[dict[str, Any]] = []
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=settings.raw_bucket, Prefix="raw/")
+    for page in pages:
+        for item in page.get("Contents", []):
+            body = s3.get_object(Bucket=settings.raw_bucket, Key=item["Key"])["Body"].read()
+            lines.extend(
+                {**json.loads(line), "key": item["Key"]}
+                for line in gzip.decompress(body).splitlines()
+            )
+    return lines

@@ -26,6 +26,7 @@ MODELS = [
     "stg_donation_platform__donations",
     "fct_donations",
     "quarantined_events",
+    "landed_records",
 ]
 
 
