@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -291,8 +292,17 @@ class StreamArchiver:
                 archived += len(batch)
         return archived
 
-    def run(self, stop: threading.Event) -> None:
-        """Follow the stream until ``stop`` is set, sleeping only when every shard is drained."""
+    def run(self, stop: threading.Event, *, buffer_seconds: float | None = None) -> None:
+        """Follow the stream until ``stop`` is set, a pass every ``buffer_seconds`` at most.
+
+        Like Firehose's buffering hint: the archive is off the freshness path, and fewer passes
+        write fewer, larger objects and leave the (local, one-request-at-a-time) endpoint to
+        the lander. By default it sleeps only when every shard is drained.
+        """
         while not stop.is_set():
-            if self.archive_once() == 0:
+            started = time.monotonic()
+            archived = self.archive_once()
+            if buffer_seconds is not None:
+                stop.wait(max(0.0, buffer_seconds - (time.monotonic() - started)))
+            elif archived == 0:
                 stop.wait(self._settings.poll_interval_seconds)
