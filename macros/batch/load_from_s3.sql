@@ -17,7 +17,11 @@
 {%- endmacro %}
 
 {% macro redshift__load_archive_window(manifest_url, window_start, window_end) -%}
-    {% set load %}
+    {% do run_query(redshift_archive_window_sql(manifest_url, window_start, window_end)) %}
+    {% do run_query('commit') %}
+{%- endmacro %}
+
+{% macro redshift_archive_window_sql(manifest_url, window_start, window_end) -%}
 create temp table archive_batch (
     approximate_arrival_timestamp timestamptz,
     partition_key varchar(256),
@@ -28,25 +32,32 @@ create temp table archive_batch (
 {{ copy_json_manifest('archive_batch', manifest_url) }};
 insert into lander.backfill_records
 select
-    archive_batch.approximate_arrival_timestamp,
-    archive_batch.partition_key,
-    archive_batch.shard_id,
-    archive_batch.sequence_number,
+    approximate_arrival_timestamp,
+    partition_key,
+    shard_id,
+    sequence_number,
     getdate() as refresh_time,
-    archive_batch.kinesis_data,
+    kinesis_data,
     'manifest:{{ manifest_url }}' as archive_key
-from archive_batch
-where archive_batch.approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
-    and archive_batch.approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
-    and not exists (
-        select 1 from lander.backfill_records as landed
-        where landed.shard_id = archive_batch.shard_id
-            and landed.sequence_number = archive_batch.sequence_number
-    );
-drop table archive_batch;
-    {% endset %}
-    {% do run_query(load) %}
-    {% do run_query('commit') %}
+from (
+    -- Firehose delivers at least once: a record written twice loads once.
+    select
+        archive_batch.*,
+        row_number() over (
+            partition by archive_batch.shard_id, archive_batch.sequence_number
+            order by archive_batch.approximate_arrival_timestamp
+        ) as delivery
+    from archive_batch
+    where archive_batch.approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
+        and archive_batch.approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
+        and not exists (
+            select 1 from lander.backfill_records as landed
+            where landed.shard_id = archive_batch.shard_id
+                and landed.sequence_number = archive_batch.sequence_number
+        )
+) as new_records
+where delivery = 1;
+drop table archive_batch
 {%- endmacro %}
 
 {% macro duckdb__load_archive_window(manifest_url, window_start, window_end) -%}
@@ -77,13 +88,16 @@ from read_json(
         kinesis_data: 'varchar'
     }
 ) as archived
+anti join lander.backfill_records as landed
+    on archived.shard_id = landed.shard_id
+    and archived.sequence_number = landed.sequence_number
 where archived.approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
     and archived.approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
-    and not exists (
-        select 1 from lander.backfill_records as landed
-        where landed.shard_id = archived.shard_id
-            and landed.sequence_number = archived.sequence_number
-    )
+-- An archive written at least once (Firehose) may hold a record twice: it loads once.
+qualify row_number() over (
+    partition by archived.shard_id, archived.sequence_number
+    order by archived.filename
+) = 1
     {% endset %}
     {% do run_query(load) %}
 {%- endmacro %}
@@ -106,7 +120,11 @@ create table if not exists {{ table }} (
 {%- endmacro %}
 
 {% macro redshift__load_csv_object(table, manifest_url, source_url, columns) -%}
-    {% set load %}
+    {% do run_query(redshift_csv_object_sql(table, manifest_url, source_url, columns)) %}
+    {% do run_query('commit') %}
+{%- endmacro %}
+
+{% macro redshift_csv_object_sql(table, manifest_url, source_url, columns) -%}
 create temp table csv_batch (
     {% for name, type in columns.items() %}{{ name }} {{ type }}{{ ", " if not loop.last }}{% endfor %}
 );
@@ -125,10 +143,7 @@ select
     getdate() as loaded_at
 from csv_batch
 where not exists (select 1 from {{ table }} as loaded where loaded.source_key = '{{ source_url }}');
-drop table csv_batch;
-    {% endset %}
-    {% do run_query(load) %}
-    {% do run_query('commit') %}
+drop table csv_batch
 {%- endmacro %}
 
 {% macro duckdb__load_csv_object(table, manifest_url, source_url, columns) -%}
