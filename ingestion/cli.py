@@ -288,37 +288,22 @@ def reconcile(
 @app.command()
 def trace(donation_id: str) -> None:
     """Every raw record behind a gift (archive key, stream position, verdict) and its mart rows."""
-    from rich.table import Table
-
     from ingestion.trace import trace as trace_gift
 
     settings = _settings()
     localaws.ensure_up(settings)
     found = trace_gift(settings, donation_id)
-    records = Table(title=f"raw records naming {donation_id}")
-    for column in (
-        "archive key",
-        "shard",
-        "sequence",
-        "arrived",
-        "landed by",
-        "event_id",
-        "type",
-        "verdict",
-    ):
-        records.add_column(column)
+    # One block per record, not a table: archive keys and sequence numbers are long and an
+    # auditor needs them whole.
+    console.print(f"[bold]{len(found.records)} raw record(s) naming {donation_id}[/bold]")
     for r in found.records:
-        records.add_row(
-            r.archive_key or "[red]not archived[/red]",
-            r.shard_id,
-            r.sequence_number,
-            r.arrived_at.isoformat(),
-            r.landed_by,
-            r.event_id or "",
-            r.event_type or "",
-            r.verdict,
+        console.print(
+            f"- {r.event_type or '?'} {r.event_id or '(no event_id)'}: {r.verdict}\n"
+            f"  stream {r.shard_id}/{r.sequence_number}, arrived {r.arrived_at.isoformat()}, "
+            f"landed by {r.landed_by}\n"
+            f"  archive {r.archive_key or '[red]not archived[/red]'}",
+            soft_wrap=True,
         )
-    console.print(records)
     for table_name, rows in found.curated.items():
         console.print(f"[bold]{table_name}[/bold]: {len(rows)} row(s)")
         for row in rows:

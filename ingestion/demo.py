@@ -1,7 +1,7 @@
 """`accfb demo`: a few minutes of food-bank traffic with a spike, end to end, then a report.
 
-Each demo gets its own stream and warehouse file, so a rerun never reads an earlier run's
-records and its report speaks only of what it sent.
+Each demo gets its own stream, raw bucket and warehouse file, so a rerun never reads an earlier
+run's records and its report speaks only of what it sent.
 """
 
 from __future__ import annotations
@@ -42,11 +42,17 @@ def run_demo(
     settings = base.model_copy(
         update={
             "stream_name": f"{base.stream_name}-demo-{run_id.lower()}",
+            # Its own archive too: local sequence numbers restart with each stream, and the
+            # archiver's checkpoint is the objects in its bucket.
+            "raw_bucket": f"{base.raw_bucket}-demo-{run_id.lower()}",
             "warehouse_path": base.state_dir / "demo" / f"{run_id}.duckdb",
         }
     )
     localaws.ensure_up(settings)
-    console.print(f"stream {settings.stream_name}; warehouse {settings.warehouse_path}")
+    console.print(
+        f"stream {settings.stream_name}; archive s3://{settings.raw_bucket}; "
+        f"warehouse {settings.warehouse_path}"
+    )
     run = PipelineRun(
         settings,
         schedule=demo_schedule(seconds),
