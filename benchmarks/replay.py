@@ -30,7 +30,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ingestion import aws, localaws, s3_access
-from ingestion.archive import archive_line, object_key, record_source
+from ingestion.archive import archive_record_line, object_key
+from ingestion.archive_format import record_source
 from ingestion.contract import partition_key
 from ingestion.replay import Window, load_window, replay, window_objects
 from ingestion.settings import Settings
@@ -73,7 +74,7 @@ def write_archive(settings: Settings, events: int, event_bytes: int, seed: int) 
         partitions: dict[tuple[str, datetime], list[bytes]] = defaultdict(list)
         for r in records:
             hour = r["ApproximateArrivalTimestamp"].replace(minute=0, second=0)
-            partitions[(record_source(r["Data"]), hour)].append(archive_line(shard, r))
+            partitions[(record_source(r["Data"]), hour)].append(archive_record_line(shard, r))
         for (source, hour), lines in partitions.items():
             s3.put_object(
                 Bucket=settings.raw_bucket,

@@ -17,7 +17,6 @@ after the batch: nothing lost, nothing archived twice.
 from __future__ import annotations
 
 import gzip
-import json
 import logging
 import re
 import threading
@@ -31,20 +30,21 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from infra.settings import RETENTION
+from ingestion.archive_format import archive_line, record_source
 from ingestion.settings import Settings
 
 log = logging.getLogger(__name__)
 
 RAW_PREFIX = "raw/"
-# Records whose `source` cannot be read (not JSON, not an object, not a plain name).
-UNKNOWN_SOURCE = "unknown"
 CONTRACT_SOURCES = ("donation_platform", "crm", "warehouse", "partner_api")
 
-_SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_KEY = re.compile(
+_PARTITION = re.compile(
     r"^raw/source=(?P<source>[^/]+)/date=(?P<date>\d{4}-\d{2}-\d{2})/hour=(?P<hour>\d{2})/"
-    r"(?P<shard>[^/]+)-(?P<first>\d+)-(?P<last>\d+)\.json\.gz$"
+    r"(?P<name>[^/]+\.json\.gz)$"
 )
+# Objects this archiver writes; Firehose names its own (stream, time, uuid), so in AWS the
+# name says nothing about the stream positions inside.
+_NAME = re.compile(r"^(?P<shard>.+)-(?P<first>\d+)-(?P<last>\d+)\.json\.gz$")
 
 
 @dataclass(frozen=True)
@@ -54,22 +54,28 @@ class ArchiveKey:
     key: str
     source: str
     hour: datetime
-    shard_id: str
-    first_sequence: str
-    last_sequence: str
+    # The batch's shard and sequence range when this archiver wrote it; None for Firehose's.
+    shard_id: str | None
+    first_sequence: str | None
+    last_sequence: str | None
 
     def holds(self, shard_id: str, sequence_number: str) -> bool:
+        if self.first_sequence is None or self.last_sequence is None:
+            return False
         return shard_id == self.shard_id and (
             int(self.first_sequence) <= int(sequence_number) <= int(self.last_sequence)
         )
 
 
 def parse_key(key: str) -> ArchiveKey | None:
-    match = _KEY.match(key)
+    match = _PARTITION.match(key)
     if match is None:
         return None
     hour = datetime.strptime(f"{match['date']} {match['hour']}", "%Y-%m-%d %H").replace(tzinfo=UTC)
-    return ArchiveKey(key, match["source"], hour, match["shard"], match["first"], match["last"])
+    name = _NAME.match(match["name"])
+    if name is None:
+        return ArchiveKey(key, match["source"], hour, None, None, None)
+    return ArchiveKey(key, match["source"], hour, name["shard"], name["first"], name["last"])
 
 
 def partition_prefix(source: str, hour: datetime) -> str:
@@ -81,32 +87,15 @@ def object_key(source: str, hour: datetime, shard_id: str, first: str, last: str
     return f"{partition_prefix(source, hour)}{shard_id}-{first}-{last}.json.gz"
 
 
-def record_source(data: bytes) -> str:
-    """The partition a record is archived under, as Firehose's partitioning query decides it."""
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return UNKNOWN_SOURCE
-    source = value.get("source") if isinstance(value, dict) else None
-    if isinstance(source, str) and _SOURCE_NAME.match(source):
-        return source
-    return UNKNOWN_SOURCE
-
-
-def archive_line(shard_id: str, record: dict[str, Any]) -> bytes:
-    """One archived record: the landing table's columns, the record's text untouched."""
-    arrival: datetime = record["ApproximateArrivalTimestamp"].astimezone(UTC)
-    return json.dumps(
-        {
-            "approximate_arrival_timestamp": arrival.isoformat(timespec="microseconds"),
-            "partition_key": record["PartitionKey"],
-            "shard_id": shard_id,
-            "sequence_number": record["SequenceNumber"],
-            # The lander keeps non-UTF-8 bytes the same way, so both paths land the same text.
-            "kinesis_data": record["Data"].decode("utf-8", errors="replace"),
-        },
-        separators=(",", ":"),
-    ).encode()
+def archive_record_line(shard_id: str, record: dict[str, Any]) -> bytes:
+    """The archive line of a record as boto3's GetRecords returns it."""
+    return archive_line(
+        shard_id=shard_id,
+        sequence_number=record["SequenceNumber"],
+        arrival=record["ApproximateArrivalTimestamp"],
+        partition_key=record["PartitionKey"],
+        data=record["Data"],
+    )
 
 
 def list_archive(s3: Any, bucket: str, prefixes: Iterable[str]) -> Iterator[ArchiveKey]:
@@ -182,6 +171,8 @@ class StreamArchiver:
             recent_prefixes(self._s3, self._settings.raw_bucket, datetime.now(UTC)),
         )
         for item in keys:
+            if item.shard_id is None or item.first_sequence is None or item.last_sequence is None:
+                continue
             known = last_batch.get(item.shard_id)
             if known is None or int(item.last_sequence) > int(known[1]):
                 last_batch[item.shard_id] = (item.first_sequence, item.last_sequence)
@@ -232,7 +223,9 @@ class StreamArchiver:
         for record in records:
             arrival = record["ApproximateArrivalTimestamp"].astimezone(UTC)
             hour = arrival.replace(minute=0, second=0, microsecond=0)
-            partitions[(record_source(record["Data"]), hour)].append(archive_line(shard_id, record))
+            partitions[(record_source(record["Data"]), hour)].append(
+                archive_record_line(shard_id, record)
+            )
         for (source, hour), lines in sorted(partitions.items()):
             key = object_key(source, hour, shard_id, first, last)
             body = gzip.compress(b"\n".join(lines) + b"\n", compresslevel=6)

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from ingestion import aws, s3_access, warehouse
-from ingestion.archive import ArchiveKey, list_archive, partition_prefix, record_source
+from ingestion.archive import ArchiveKey, list_archive, partition_prefix
+from ingestion.archive_format import record_source
 from ingestion.settings import Settings
 
 

@@ -9,7 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ingestion import aws
-from ingestion.archive import StreamArchiver, parse_key, record_source
+from ingestion.archive import StreamArchiver, parse_key
+from ingestion.archive_format import record_source
 from ingestion.settings import Settings
 from tests.replay.support import archive, archived_lines, corpus, publish
 from tests.streams import read_stream
