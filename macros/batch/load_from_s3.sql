@@ -12,13 +12,13 @@
 {#- Replay: the archive objects of a window into lander.backfill_records. Only records that
     arrived in [window_start, window_end) and are not landed yet (by either path) are added. -#}
 {% macro load_archive_window(manifest_url, window_start, window_end) -%}
+    {% do run_query(lander_schema()) %}
     {% do run_query(backfill_landing_table()) %}
     {% do adapter.dispatch('load_archive_window', 'accfb')(manifest_url, window_start, window_end) %}
 {%- endmacro %}
 
 {% macro redshift__load_archive_window(manifest_url, window_start, window_end) -%}
-    {% do run_query(redshift_archive_window_sql(manifest_url, window_start, window_end)) %}
-    {% do run_query('commit') %}
+    {% do run_statements(redshift_archive_window_sql(manifest_url, window_start, window_end)) %}
 {%- endmacro %}
 
 {% macro redshift_archive_window_sql(manifest_url, window_start, window_end) -%}
@@ -106,8 +106,8 @@ qualify row_number() over (
     whose key is already in the table is skipped, so re-running a load changes nothing. The
     manifest names just this file. `columns` maps each CSV column to its type, in file order. -#}
 {% macro load_csv_object(table, manifest_url, source_url, columns) -%}
+    {% do run_query("create schema if not exists " ~ table.split('.')[0]) %}
     {% set create %}
-create schema if not exists {{ table.split('.')[0] }};
 create table if not exists {{ table }} (
     {% for name, type in columns.items() %}{{ name }} {{ type }},
     {% endfor %}source_key varchar(1024) not null,
@@ -120,8 +120,7 @@ create table if not exists {{ table }} (
 {%- endmacro %}
 
 {% macro redshift__load_csv_object(table, manifest_url, source_url, columns) -%}
-    {% do run_query(redshift_csv_object_sql(table, manifest_url, source_url, columns)) %}
-    {% do run_query('commit') %}
+    {% do run_statements(redshift_csv_object_sql(table, manifest_url, source_url, columns)) %}
 {%- endmacro %}
 
 {% macro redshift_csv_object_sql(table, manifest_url, source_url, columns) -%}
@@ -164,6 +163,15 @@ from read_csv(
 where not exists (select 1 from {{ table }} as loaded where loaded.source_key = '{{ source_url }}')
     {% endset %}
     {% do run_query(load) %}
+{%- endmacro %}
+
+{#- Redshift's driver takes one statement a call. The statements run in order in one session
+    (the temporary table lives until it ends) and commit together. -#}
+{% macro run_statements(sql) -%}
+    {% for statement in sql.split(';') if statement.strip() %}
+        {% do run_query(statement) %}
+    {% endfor %}
+    {% do run_query('commit') %}
 {%- endmacro %}
 
 {#- COPY of gzip JSON lines named by a manifest, columns matched by name (`'auto'`). -#}

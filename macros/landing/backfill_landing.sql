@@ -4,12 +4,15 @@
     The table is created before the model that reads it, so a stream-only warehouse builds too.
 -#}
 
+{% macro lander_schema() -%}
+create schema if not exists lander
+{%- endmacro %}
+
 {% macro backfill_landing_table() -%}
     {{ return(adapter.dispatch('backfill_landing_table', 'accfb')()) }}
 {%- endmacro %}
 
 {% macro default__backfill_landing_table() -%}
-create schema if not exists lander;
 create table if not exists lander.backfill_records (
     approximate_arrival_timestamp timestamptz not null,
     partition_key varchar not null,
@@ -24,7 +27,6 @@ create table if not exists lander.backfill_records (
 {#- VARCHAR(65535) is Redshift's widest text: a record above 64 KB is cut by COPY (TRUNCATECOLUMNS)
     and quarantined as invalid JSON rather than failing the whole load. -#}
 {% macro redshift__backfill_landing_table() -%}
-create schema if not exists lander;
 create table if not exists lander.backfill_records (
     approximate_arrival_timestamp timestamptz not null,
     partition_key varchar(256) not null,

@@ -8,7 +8,7 @@
 -#}
 {{
     config(
-        pre_hook=backfill_landing_table(),
+        pre_hook=[lander_schema(), backfill_landing_table()],
     )
 }}
 
