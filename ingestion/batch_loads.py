@@ -9,13 +9,12 @@ skipped by its key, so a rerun changes nothing and a file dropped late is picked
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ingestion import aws, dbt, s3_access, warehouse
-from ingestion.replay import load_vars, write_manifest
+from ingestion import aws, s3_access, warehouse
+from ingestion.replay import run_load, write_manifest
 from ingestion.settings import Settings
 
 
@@ -114,10 +113,7 @@ def load_source(settings: Settings, source: BatchSource) -> BatchLoadReport:
             "source_url": url,
             "columns": source.columns,
         }
-        dbt.run_dbt(
-            settings,
-            ["run-operation", "load_csv_object", "--args", json.dumps(args), *load_vars(settings)],
-        )
+        run_load(settings, "load_csv_object", args)
     return BatchLoadReport(source.name, len(keys), skipped)
 
 

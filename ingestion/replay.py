@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -88,8 +89,11 @@ def write_manifest(s3: Any, bucket: str, purpose: str, keys: Iterable[str]) -> s
     return s3_access.s3_url(bucket, key)
 
 
-def load_vars(settings: Settings) -> list[str]:
-    return ["--vars", json.dumps(s3_access.dbt_vars(settings))] if settings.is_local else []
+def run_load(settings: Settings, macro: str, args: dict[str, Any]) -> None:
+    """Run one load macro of macros/batch/load_from_s3.sql, with DuckDB's way to S3 locally."""
+    if settings.dbt_target == "local":
+        os.environ.update(s3_access.dbt_environment(settings))
+    dbt.run_dbt(settings, ["run-operation", macro, "--args", json.dumps(args)])
 
 
 def _backfill_rows(settings: Settings) -> int:
@@ -122,16 +126,7 @@ def load_window(settings: Settings, window: Window, sources: Sequence[str] = ())
             "window_start": window.start.astimezone(UTC).isoformat(),
             "window_end": window.end.astimezone(UTC).isoformat(),
         }
-        dbt.run_dbt(
-            settings,
-            [
-                "run-operation",
-                "load_archive_window",
-                "--args",
-                json.dumps(args),
-                *load_vars(settings),
-            ],
-        )
+        run_load(settings, "load_archive_window", args)
     loaded = _backfill_rows(settings) - before if local else None
     return ReplayReport(objects=len(keys), manifest_url=manifest, loaded=loaded, dbt_nodes=0)
 

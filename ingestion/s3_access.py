@@ -32,12 +32,16 @@ def s3_endpoint(settings: Settings) -> str:
     return urlsplit(settings.aws_endpoint_url).netloc
 
 
-def dbt_vars(settings: Settings) -> dict[str, str]:
-    """The vars the load macros (macros/batch/load_from_s3.sql) read on DuckDB."""
+def dbt_environment(settings: Settings) -> dict[str, str]:
+    """What the load macros (macros/batch/load_from_s3.sql) read on DuckDB.
+
+    Environment rather than dbt vars: a change of vars makes dbt re-parse the whole project,
+    while a macro's env_var is read only when the macro runs.
+    """
     return {
-        "duckdb_extension_directory": str(extension_directory()),
-        "s3_endpoint": s3_endpoint(settings),
-        "s3_region": settings.aws_region,
+        "ACCFB_DUCKDB_EXTENSION_DIRECTORY": str(extension_directory()),
+        "ACCFB_DUCKDB_S3_ENDPOINT": s3_endpoint(settings),
+        "ACCFB_AWS_REGION": settings.aws_region,
     }
 
 

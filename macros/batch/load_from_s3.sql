@@ -66,15 +66,17 @@ drop table archive_batch
         {{ return(none) }}
     {% endif %}
     {% set load %}
-insert into lander.backfill_records
+-- The table's primary key is the stream position: records already landed by an earlier replay,
+-- and a record an at-least-once writer put in the archive twice, are ignored.
+insert or ignore into lander.backfill_records
 select
-    archived.approximate_arrival_timestamp,
-    archived.partition_key,
-    archived.shard_id,
-    archived.sequence_number,
+    approximate_arrival_timestamp,
+    partition_key,
+    shard_id,
+    sequence_number,
     now() as refresh_time,
-    archived.kinesis_data,
-    archived.filename as archive_key
+    kinesis_data,
+    filename as archive_key
 from read_json(
     [{% for url in urls %}'{{ url }}'{{ ", " if not loop.last }}{% endfor %}],
     format = 'newline_delimited',
@@ -87,17 +89,9 @@ from read_json(
         sequence_number: 'varchar',
         kinesis_data: 'varchar'
     }
-) as archived
-anti join lander.backfill_records as landed
-    on archived.shard_id = landed.shard_id
-    and archived.sequence_number = landed.sequence_number
-where archived.approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
-    and archived.approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
--- An archive written at least once (Firehose) may hold a record twice: it loads once.
-qualify row_number() over (
-    partition by archived.shard_id, archived.sequence_number
-    order by archived.filename
-) = 1
+)
+where approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
+    and approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
     {% endset %}
     {% do run_query(load) %}
 {%- endmacro %}
@@ -199,14 +193,17 @@ manifest
     `duckdb-ext-httpfs` wheel (nothing can be downloaded here). It is loaded with SET and LOAD on
     the connection dbt already holds, not through the profile's connect-time settings: inside one
     process DuckDB shares one instance per file and refuses a second connection whose config
-    differs, and the lander and the CLI open the same file with the default config. -#}
+    differs, and the lander and the CLI open the same file with the default config. Settings
+    come as environment variables (ingestion/s3_access.py), not --vars: changing vars makes dbt
+    re-parse the whole project, and a macro's env_var is read only when it runs. -#}
 {% macro duckdb_s3_access() -%}
     {% do run_query("set autoinstall_known_extensions = false") %}
-    {% do run_query("set extension_directory = '" ~ var('duckdb_extension_directory') ~ "'") %}
+    {% do run_query("set extension_directory = '" ~ env_var('ACCFB_DUCKDB_EXTENSION_DIRECTORY') ~ "'") %}
     {% do run_query("load httpfs") %}
     {% do run_query(
         "create or replace secret accfb_s3 (type s3, key_id 'local', secret 'local', "
-        ~ "region '" ~ var('s3_region') ~ "', endpoint '" ~ var('s3_endpoint') ~ "', "
+        ~ "region '" ~ env_var('ACCFB_AWS_REGION', 'us-west-2') ~ "', "
+        ~ "endpoint '" ~ env_var('ACCFB_DUCKDB_S3_ENDPOINT') ~ "', "
         ~ "url_style 'path', use_ssl false)"
     ) %}
 {%- endmacro %}

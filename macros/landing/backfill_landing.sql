@@ -20,7 +20,9 @@ create table if not exists lander.backfill_records (
     sequence_number varchar not null,
     refresh_time timestamptz not null,
     kinesis_data varchar not null,
-    archive_key varchar not null
+    archive_key varchar not null,
+    -- One row per stream position: a replay inserts or ignores, whatever it re-reads.
+    primary key (shard_id, sequence_number)
 )
 {%- endmacro %}
 
