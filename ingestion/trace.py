@@ -126,9 +126,14 @@ class _ArchiveIndex:
         prefix = partition_prefix(record_source(kinesis_data.encode()), arrived_at)
         if prefix not in self._partitions:
             self._partitions[prefix] = list(list_archive(self._s3, self._bucket, [prefix]))
-        for key in self._partitions[prefix]:
+        keys = self._partitions[prefix]
+        for key in keys:
             if key.holds(shard_id, seq):
                 return s3_access.s3_url(self._bucket, key.key)
+        if any(key.shard_id is None for key in keys):
+            # Firehose's object names carry no positions: the partition is as near as the key
+            # gets without reading its objects.
+            return s3_access.s3_url(self._bucket, prefix) + "*"
         return None
 
 
