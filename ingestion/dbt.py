@@ -61,4 +61,5 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> DbtResult:
 
 def build_streaming_models(settings: Settings) -> DbtResult:
     """One pass of the streaming refresh: everything downstream of the landing, with tests."""
-    return run_dbt(settings, ["build", "--select", "stream_events+"])
+    # "@": everything downstream of the landing plus what it reads (seeds, batch staging).
+    return run_dbt(settings, ["build", "--select", "@stream_events"])

@@ -24,8 +24,29 @@ MODELS = [
     "stg_stream__records",
     "stg_stream__events",
     "stg_donation_platform__donations",
+    "stg_donation_platform__refunds",
+    "stg_crm__donors",
+    "stg_warehouse__inventory_receipts",
+    "stg_warehouse__inventory_shipments",
+    "stg_warehouse__inventory_adjustments",
+    "stg_partner_api__orders",
+    "stg_partner_api__distribution_reports",
+    "stg_processor__settlements",
     "fct_donations",
+    "dim_donors",
+    "dim_campaigns",
+    "agg_campaign_progress",
+    "fct_donation_ledger",
+    "rpt_settlement_reconciliation",
+    "rpt_daily_close",
+    "fct_inventory_movements",
+    "agg_inventory_on_hand",
+    "fct_partner_distributions",
+    "agg_distribution_daily",
+    "rpt_open_partner_orders",
     "quarantined_events",
+    "pipeline_freshness",
+    "agg_quarantine_reasons",
     "landed_records",
 ]
 
@@ -39,6 +60,8 @@ def compiled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         "DBT_PROFILES_DIR": str(REPO_ROOT / "profiles"),
         "DBT_TARGET_PATH": str(target),
         "DBT_LOG_PATH": str(target / "logs"),
+        # Deployed targets refuse to hash PII without a key; this one only compiles.
+        "ACCFB_PII_HASH_KEY": "compile-only",
     }
     incremental = "true" if request.param else "false"
     subprocess.run(
@@ -101,3 +124,10 @@ def test_staging_navigates_super_instead_of_reparsing(compiled: Path) -> None:
     sql = _model_sql(compiled, "stg_stream__records")
     assert "record.payload.amount_cents" in sql
     assert "json_extract_path_text" not in sql.lower()
+
+
+def test_donor_email_hash_uses_redshift_sha2_with_the_deployed_key(compiled: Path) -> None:
+    sql = _model_sql(compiled, "dim_donors").lower()
+
+    assert "sha2('compile-only' || lower(trim(email)), 256)" in sql
+    assert "sha256(" not in sql

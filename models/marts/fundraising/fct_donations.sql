@@ -9,6 +9,8 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='donation_id',
+        dist='donation_id',
+        sort=['donated_at'],
     )
 }}
 

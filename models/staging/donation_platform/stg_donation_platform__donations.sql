@@ -1,17 +1,25 @@
+{#-
+    `donation.completed` events, one row per event_id, payload typed once. A gift re-sent under a
+    new event_id appears more than once here; fct_donations counts it once. Donor PII stays here.
+-#}
 with
 
 events as (
 
     select * from {{ ref('stg_stream__events') }}
     where event_type = 'donation.completed'
+    {% if is_incremental() %}
+        and landed_at > {{ incremental_watermark('landed_at') }}
+    {% endif %}
 
 ),
 
 renamed as (
 
     select
-        -- ids
         event_id,
+
+        -- ids
         {{ json_field('record', 'payload.donation_id') }} as donation_id,
         {{ json_field('record', 'payload.donor_id') }} as donor_id,
         {{ json_field('record', 'payload.campaign_id') }} as campaign_id,
@@ -23,6 +31,9 @@ renamed as (
         {{ json_field('record', 'payload.payment_method') }} as payment_method,
         {{ json_field('record', 'payload.processor') }} as processor,
         {{ json_field('record', 'payload.designation') }} as designation,
+        {{ json_field('record', 'payload.donor.name') }} as donor_name,
+        {{ json_field('record', 'payload.donor.email') }} as donor_email,
+        {{ json_field('record', 'payload.donor.postal_code') }} as donor_postal_code,
 
         -- numerics
         cast({{ json_field('record', 'payload.amount_cents') }} as bigint) as amount_cents,

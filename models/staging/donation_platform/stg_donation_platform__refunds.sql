@@ -1,17 +1,24 @@
+{#-
+    `donation.refunded` events, one row per event_id; a refund may arrive before its gift.
+-#}
 with
 
 events as (
 
     select * from {{ ref('stg_stream__events') }}
     where event_type = 'donation.refunded'
+    {% if is_incremental() %}
+        and landed_at > {{ incremental_watermark('landed_at') }}
+    {% endif %}
 
 ),
 
 renamed as (
 
     select
-        -- ids
         event_id,
+
+        -- ids
         {{ json_field('record', 'payload.refund_id') }} as refund_id,
         {{ json_field('record', 'payload.donation_id') }} as donation_id,
 

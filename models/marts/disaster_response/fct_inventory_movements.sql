@@ -1,0 +1,145 @@
+{#-
+    Every receipt, shipment and adjustment of food as one signed movement in pounds (in > 0,
+    out < 0), counted once per business key however often it was delivered or re-sent (the
+    earliest emitted_at wins). Each pass recomputes only the movements something new touched.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='movement_id',
+        dist='site_id',
+        sort=['moved_at'],
+    )
+}}
+
+with
+
+receipts as (
+
+    select * from {{ ref('stg_warehouse__inventory_receipts') }}
+
+),
+
+shipments as (
+
+    select * from {{ ref('stg_warehouse__inventory_shipments') }}
+
+),
+
+adjustments as (
+
+    select * from {{ ref('stg_warehouse__inventory_adjustments') }}
+
+),
+
+movements as (
+
+    select
+        'receipt:' || receipt_id as movement_id,
+        'receipt' as movement_type,
+        site_id,
+        sku,
+        category,
+        cast(null as varchar) as partner_id,
+        acquisition as movement_reason,
+        lbs as signed_lbs,
+        value_cents,
+        received_at as moved_at,
+        event_id,
+        emitted_at,
+        landed_at
+    from receipts
+
+    union all
+
+    select
+        'shipment:' || shipment_id as movement_id,
+        'shipment' as movement_type,
+        site_id,
+        sku,
+        category,
+        partner_id,
+        cast(null as varchar) as movement_reason,
+        -lbs as signed_lbs,
+        cast(null as bigint) as value_cents,
+        shipped_at as moved_at,
+        event_id,
+        emitted_at,
+        landed_at
+    from shipments
+
+    union all
+
+    select
+        'adjustment:' || adjustment_id as movement_id,
+        'adjustment' as movement_type,
+        site_id,
+        sku,
+        category,
+        cast(null as varchar) as partner_id,
+        reason as movement_reason,
+        lbs_delta as signed_lbs,
+        cast(null as bigint) as value_cents,
+        adjusted_at as moved_at,
+        event_id,
+        emitted_at,
+        landed_at
+    from adjustments
+
+),
+
+{% if is_incremental() %}
+touched_movements as (
+
+    select distinct movement_id from movements
+    where landed_at > {{ incremental_watermark('last_landed_at') }}
+
+),
+{% endif %}
+
+winning_movements as (
+
+    select
+        movements.*,
+        max(landed_at) over (partition by movement_id) as last_landed_at
+    from movements
+    {% if is_incremental() %}
+    where movement_id in (select movement_id from touched_movements)
+    {% endif %}
+    qualify row_number() over (
+        partition by movement_id
+        order by emitted_at, event_id
+    ) = 1
+
+),
+
+final as (
+
+    select
+        -- keys
+        movement_id,
+        event_id,
+        site_id,
+        sku,
+        partner_id,
+
+        -- attributes
+        movement_type,
+        category,
+        movement_reason,
+
+        -- quantities
+        cast(signed_lbs as decimal(18, 3)) as signed_lbs,
+        value_cents,
+
+        -- timestamps (UTC)
+        moved_at,
+        cast(moved_at as date) as moved_date,
+        last_landed_at
+
+    from winning_movements
+
+)
+
+select * from final

@@ -1,0 +1,74 @@
+{#-
+    One row per distribution report a partner agency filed, counted once however often it was
+    delivered or re-sent (the earliest emitted_at wins). Each pass recomputes only the reports
+    something new touched.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='report_id',
+        dist='partner_id',
+        sort=['service_date'],
+    )
+}}
+
+with
+
+reports as (
+
+    select * from {{ ref('stg_partner_api__distribution_reports') }}
+
+),
+
+{% if is_incremental() %}
+touched_reports as (
+
+    select distinct report_id from reports
+    where landed_at > {{ incremental_watermark('last_landed_at') }}
+
+),
+{% endif %}
+
+winning_reports as (
+
+    select
+        reports.*,
+        max(landed_at) over (partition by report_id) as last_landed_at
+    from reports
+    {% if is_incremental() %}
+    where report_id in (select report_id from touched_reports)
+    {% endif %}
+    qualify row_number() over (
+        partition by report_id
+        order by emitted_at, event_id
+    ) = 1
+
+),
+
+final as (
+
+    select
+        -- keys
+        report_id,
+        event_id,
+        partner_id,
+
+        -- attributes
+        postal_code,
+
+        -- counts and quantities
+        households_served,
+        individuals_served,
+        cast(lbs_distributed as decimal(18, 3)) as lbs_distributed,
+
+        -- dates and timestamps (UTC)
+        service_date,
+        reported_at,
+        last_landed_at
+
+    from winning_reports
+
+)
+
+select * from final
