@@ -43,6 +43,7 @@ def main() -> None:
     settings = base.model_copy(
         update={
             "stream_name": f"bench-{args.rate}-{run_id}",
+            "raw_bucket": f"bench-{args.rate}-{run_id}",  # the run archives (ingestion/run.py)
             "warehouse_path": base.state_dir / "bench" / f"{args.rate}-{run_id}.duckdb",
         }
     )

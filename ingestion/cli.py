@@ -16,6 +16,7 @@ from ingestion import aws, dbt, localaws
 from ingestion.cost.command import cost
 from ingestion.landing import StreamLander
 from ingestion.producer import ProduceReport
+from ingestion.replay import Window
 from ingestion.settings import Settings
 
 app = typer.Typer(
@@ -182,6 +183,133 @@ def demo(
 
 
 app.command("cost")(cost)
+
+
+def _window(start: str, end: str) -> Window:
+    """Parse --start/--end (ISO 8601; a time without an offset is taken as UTC)."""
+    bounds = []
+    for value in (start, end):
+        moment = datetime.fromisoformat(value)
+        bounds.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return Window(bounds[0], bounds[1])
+
+
+@app.command()
+def archive(
+    once: Annotated[bool, typer.Option("--once", help="Archive what is there and stop")] = False,
+) -> None:
+    """Copy the stream into the raw bucket (the local stand-in for Firehose)."""
+    from ingestion.archive import StreamArchiver
+
+    settings = _settings()
+    localaws.ensure_up(settings)
+    archiver = StreamArchiver(settings, aws.client("kinesis", settings), aws.client("s3", settings))
+    if once:
+        console.print(f"archived {archiver.archive_once():,} records")
+        return
+    stop = threading.Event()
+    console.print(f"archiving {settings.stream_name} into s3://{settings.raw_bucket}; Ctrl-C stops")
+    try:
+        archiver.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    console.print(f"archived {archiver.stats.archived:,} records")
+
+
+@app.command()
+def replay(
+    start: Annotated[str, typer.Option(help="Window start (arrival time, ISO 8601, UTC default)")],
+    end: Annotated[str, typer.Option(help="Window end, exclusive")],
+    source: Annotated[
+        list[str] | None, typer.Option(help="Only these sources' partitions (repeatable)")
+    ] = None,
+) -> None:
+    """Load a window of the raw archive into the backfill landing, then rebuild the models."""
+    from ingestion.replay import replay as replay_window
+
+    settings = _settings()
+    localaws.ensure_up(settings)
+    report = replay_window(settings, _window(start, end), source or ())
+    loaded = "" if report.loaded is None else f"; {report.loaded:,} new records"
+    console.print(
+        f"{report.objects:,} archive objects ({report.manifest_url}){loaded}; "
+        f"built {report.dbt_nodes} dbt nodes"
+    )
+
+
+@app.command("load-batch")
+def load_batch(
+    source: Annotated[
+        list[str] | None, typer.Option(help="crm, settlements (repeatable; default: all)")
+    ] = None,
+) -> None:
+    """Load new CRM and settlement CSV exports from the bucket's landing prefixes."""
+    from ingestion.batch_loads import load_batches
+
+    settings = _settings()
+    localaws.ensure_up(settings)
+    for report in load_batches(settings, source or ()):
+        console.print(
+            f"{report.source}: {report.files - report.skipped:,} files loaded, "
+            f"{report.skipped:,} already in"
+        )
+
+
+@app.command()
+def reconcile(
+    start: Annotated[str, typer.Option(help="Window start (arrival time, ISO 8601, UTC default)")],
+    end: Annotated[str, typer.Option(help="Window end, exclusive")],
+) -> None:
+    """Compare archive, landings and fct_donations for a window; exit 1 on any difference."""
+    from rich.table import Table
+
+    from ingestion.reconcile import reconcile as reconcile_window
+
+    settings = _settings()
+    localaws.ensure_up(settings)
+    rows = reconcile_window(settings, _window(start, end))
+    table = Table(title=f"reconcile {start} → {end}")
+    for column in ("check", "archive", "warehouse", "archive cents", "warehouse cents", ""):
+        table.add_column(column, justify="left" if column == "check" else "right")
+    for row in rows:
+        table.add_row(
+            row.check,
+            f"{row.archive_count:,}",
+            f"{row.warehouse_count:,}",
+            "" if row.archive_cents is None else f"{row.archive_cents:,}",
+            "" if row.warehouse_cents is None else f"{row.warehouse_cents:,}",
+            "[green]ok[/green]" if row.ok else "[red]DIFFERS[/red]",
+        )
+    console.print(table)
+    if not all(row.ok for row in rows):
+        raise typer.Exit(1)
+
+
+@app.command()
+def trace(donation_id: str) -> None:
+    """Every raw record behind a gift (archive key, stream position, verdict) and its mart rows."""
+    from ingestion.trace import trace as trace_gift
+
+    settings = _settings()
+    localaws.ensure_up(settings)
+    found = trace_gift(settings, donation_id)
+    # One block per record, not a table: archive keys and sequence numbers are long and an
+    # auditor needs them whole.
+    console.print(f"[bold]{len(found.records)} raw record(s) naming {donation_id}[/bold]")
+    for r in found.records:
+        console.print(
+            f"- {r.event_type or '?'} {r.event_id or '(no event_id)'}: {r.verdict}\n"
+            f"  stream {r.shard_id}/{r.sequence_number}, arrived {r.arrived_at.isoformat()}, "
+            f"landed by {r.landed_by}\n"
+            f"  archive {r.archive_key or '[red]not archived[/red]'}",
+            soft_wrap=True,
+        )
+    for table_name, rows in found.curated.items():
+        console.print(f"[bold]{table_name}[/bold]: {len(rows)} row(s)")
+        for row in rows:
+            console.print(row)
+    if not found.records:
+        raise typer.Exit(1)
 
 
 @app.command()

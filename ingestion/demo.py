@@ -1,7 +1,7 @@
 """`accfb demo`: a few minutes of food-bank traffic with a spike, end to end, then a report.
 
-Each demo gets its own stream and warehouse file, so a rerun never reads an earlier run's
-records and its report speaks only of what it sent.
+Each demo gets its own stream, raw bucket and warehouse file, so a rerun never reads an earlier
+run's records and its report speaks only of what it sent.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def _progress_table(progress: RunProgress, seconds: float) -> Table:
     table.add_row("elapsed", f"{elapsed:,.0f} s ({seconds:,.0f} s of traffic, then what is owed)")
     table.add_row("sent", f"{progress.generated:,}")
     table.add_row("landed", f"{progress.landed:,}")
+    table.add_row("archived", f"{progress.archived:,}")
     last = progress.last_refresh_seconds
     table.add_row(
         "dbt refreshes", f"{progress.refreshes}" + (f" (last {last:.1f} s)" if last else "")
@@ -41,11 +42,17 @@ def run_demo(
     settings = base.model_copy(
         update={
             "stream_name": f"{base.stream_name}-demo-{run_id.lower()}",
+            # Its own archive too: local sequence numbers restart with each stream, and the
+            # archiver's checkpoint is the objects in its bucket.
+            "raw_bucket": f"{base.raw_bucket}-demo-{run_id.lower()}",
             "warehouse_path": base.state_dir / "demo" / f"{run_id}.duckdb",
         }
     )
     localaws.ensure_up(settings)
-    console.print(f"stream {settings.stream_name}; warehouse {settings.warehouse_path}")
+    console.print(
+        f"stream {settings.stream_name}; archive s3://{settings.raw_bucket}; "
+        f"warehouse {settings.warehouse_path}"
+    )
     run = PipelineRun(
         settings,
         schedule=demo_schedule(seconds),
@@ -72,6 +79,9 @@ def run_demo(
     summary.add_column("warehouse", justify="right")
     summary.add_row("records produced (accepted by Kinesis)", f"{expected.records:,}", "")
     summary.add_row("records landed", f"{expected.records:,}", f"{counts.landed:,}")
+    summary.add_row(
+        "records archived (raw bucket)", f"{expected.records:,}", f"{result.progress.archived:,}"
+    )
     summary.add_row("quarantined", f"{expected.quarantined_records:,}", f"{counts.quarantined:,}")
     summary.add_row(
         "deduplicated (same event_id again)",
@@ -99,7 +109,11 @@ def run_demo(
     console.print(Group(summary, campaigns, freshness))
     console.print(f"quarantine reasons: {dict(counts.quarantine_by_reason)}")
 
-    ok = comparison.ok and counts.landed == expected.records and not result.produce.failed
+    ok = (
+        comparison.ok
+        and counts.landed == expected.records == result.progress.archived
+        and not result.produce.failed
+    )
     if result.produce.failed:
         console.print(
             f"[red]{len(result.produce.failed)} records were not accepted by Kinesis[/red]"

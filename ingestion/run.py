@@ -1,8 +1,10 @@
 """One whole local run: simulated sources → stream → landing → dbt, at the schedule's pace.
 
-`accfb demo` and the benchmark drive this. Three threads: the producer sends simulated
-traffic at its scheduled pace, the lander follows the stream, and the caller's thread builds the
-streaming models on the refresh cadence. They meet only at the stream and the warehouse file.
+`accfb demo` and the benchmark drive this. Four threads: the producer sends simulated
+traffic at its scheduled pace, the lander follows the stream, the archiver copies it to the raw
+bucket (Firehose's local stand-in, the replay source), and the caller's thread builds the
+streaming models on the refresh cadence. They meet only at the stream, the bucket and the
+warehouse file.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ from datetime import UTC, datetime
 import psutil
 
 from ingestion import aws, dbt, localaws
+from ingestion.archive import StreamArchiver
 from ingestion.landing import StreamLander
 from ingestion.producer import KinesisProducer, ProduceReport
 from ingestion.publish import publish_paced
 from ingestion.settings import Settings
 from ingestion.simulator import FaultRates, Phase, SimRecord, Simulator
 from ingestion.simulator.truth import Expected, expected_outcome
+
+# How often the archiver writes during a run (Firehose's buffer interval plays this part in AWS).
+ARCHIVE_BUFFER_SECONDS = 10.0
 
 
 @dataclass
@@ -33,6 +39,7 @@ class RunProgress:
     started: float = field(default_factory=time.monotonic)
     generated: int = 0
     landed: int = 0
+    archived: int = 0
     refreshes: int = 0
     last_refresh_seconds: float | None = None
     refresh_seconds: list[float] = field(default_factory=list)
@@ -99,6 +106,7 @@ class PipelineRun:
         self.pad_to_bytes = pad_to_bytes
         self.progress = RunProgress()
         self._stop_landing = threading.Event()
+        self._archiver: StreamArchiver | None = None
         self._start = datetime.now(UTC)
 
     def _records(self) -> Iterator[SimRecord]:
@@ -115,6 +123,9 @@ class PipelineRun:
             self.settings,
             kinesis,
             after_commit=lambda n: setattr(self.progress, "landed", self.progress.landed + n),
+        )
+        archiver = self._archiver = StreamArchiver(
+            self.settings, kinesis, aws.client("s3", self.settings)
         )
         producer = KinesisProducer(
             kinesis, self.settings.stream_name, max_in_flight=self.settings.producer_in_flight
@@ -139,8 +150,16 @@ class PipelineRun:
         lander_thread = threading.Thread(
             target=lander.run, args=(self._stop_landing,), name="lander", daemon=True
         )
+        archiver_thread = threading.Thread(
+            target=archiver.run,
+            args=(self._stop_landing,),
+            kwargs={"buffer_seconds": ARCHIVE_BUFFER_SECONDS},
+            name="archiver",
+            daemon=True,
+        )
         producer_thread.start()
         lander_thread.start()
+        archiver_thread.start()
         next_refresh = time.monotonic() + self.refresh_interval
         try:
             while producer_thread.is_alive():
@@ -152,8 +171,10 @@ class PipelineRun:
         finally:
             self._stop_landing.set()
             lander_thread.join()
+            archiver_thread.join()
         # Drain what is left on the stream, then one last build, so the report sees everything.
         lander.land_once()
+        archiver.archive_once()
         self._refresh()
         self._sample(on_tick)
         report = produce_report[0]
@@ -192,6 +213,8 @@ class PipelineRun:
         self.progress.refresh_seconds.append(elapsed)
 
     def _sample(self, on_tick: Callable[[RunProgress], None] | None) -> None:
+        if self._archiver is not None:
+            self.progress.archived = self._archiver.stats.archived
         self.progress.peak_rss_bytes = max(
             self.progress.peak_rss_bytes, _rss_of_pipeline(self.settings)
         )

@@ -7,6 +7,7 @@ Firehose may buffer for minutes and write fewer, larger objects.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import (
@@ -27,6 +28,9 @@ from aws_cdk import (
     aws_kms as kms,
 )
 from aws_cdk import (
+    aws_lambda as lambda_,
+)
+from aws_cdk import (
     aws_logs as logs,
 )
 from aws_cdk import (
@@ -37,25 +41,38 @@ from constructs import Construct
 from infra.settings import RETENTION, EnvironmentConfig
 from infra.stacks._common import (
     KMS_GRANT_WILDCARDS,
+    LAMBDA_BASIC_EXECUTION,
     SharedBucket,
     access_log_bucket,
     acknowledge,
     acknowledge_all,
     bucket_name,
     data_removal_policy,
+    nag_arn,
     nag_bucket_objects,
     wildcard_resource,
 )
 
+# The transform (ingestion/archive_format.py) names each record's partition from the record and
+# its arrival on the stream, the same as the local archiver, so replay reads one layout.
 RAW_PREFIX = (
-    "raw/source=!{partitionKeyFromQuery:source}/date=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/"
+    "raw/source=!{partitionKeyFromLambda:source}/date=!{partitionKeyFromLambda:date}/"
+    "hour=!{partitionKeyFromLambda:hour}/"
 )
 # Records Firehose cannot partition (not JSON, not an object) land here, by failure type.
 ERROR_PREFIX = (
     "errors/!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/"
 )
-# A `source` that is not a string still gets archived, under source=unknown, rather than failing.
-SOURCE_QUERY = '{source: (if (.source | type) == "string" then .source else "unknown" end)}'
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# The transform is one standard-library module: the asset is that file and nothing else.
+TRANSFORM_ASSET_EXCLUDE = [
+    "*",
+    ".*",
+    "!ingestion",
+    "!ingestion/__init__.py",
+    "!ingestion/archive_format.py",
+    "**/__pycache__",
+]
 
 
 class ArchiveStack(Stack):
@@ -131,6 +148,26 @@ class ArchiveStack(Stack):
             removal_policy=removal,
         )
         log_stream = log_group.add_stream("S3Delivery")
+        # Each record becomes its archive line with its stream metadata (shard, sequence number,
+        # arrival, partition key), which only a transform sees: the stored object must let a
+        # replay land rows indistinguishable from streamed ones.
+        self.transform_fn = lambda_.Function(
+            self,
+            "ArchiveTransformFn",
+            function_name=f"{config.prefix}-raw-archive-transform",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="ingestion.archive_format.handler",
+            code=lambda_.Code.from_asset(str(REPO_ROOT), exclude=TRANSFORM_ASSET_EXCLUDE),
+            memory_size=512,
+            timeout=Duration.minutes(1),
+            log_group=logs.LogGroup(
+                self,
+                "ArchiveTransformLogs",
+                retention=logs.RetentionDays.THREE_MONTHS,
+                removal_policy=removal,
+            ),
+        )
         role = iam.Role(
             self,
             "FirehoseRole",
@@ -156,6 +193,7 @@ class ArchiveStack(Stack):
         )
         self.key.grant_encrypt_decrypt(role)
         log_group.grant_write(role)
+        self.transform_fn.grant_invoke(role)
 
         self.delivery_stream = firehose.CfnDeliveryStream(
             self,
@@ -190,13 +228,16 @@ class ArchiveStack(Stack):
                 processing_configuration=firehose.CfnDeliveryStream.ProcessingConfigurationProperty(
                     enabled=True,
                     processors=[
+                        # Emits JSON lines (one record a line, newline included), so COPY and
+                        # DuckDB read the objects as they are. 1 MiB in stays well under
+                        # Lambda's 6 MB response with the metadata added to each record.
                         _processor(
-                            "MetadataExtraction",
-                            MetadataExtractionQuery=SOURCE_QUERY,
-                            JsonParsingEngine="JQ-1.6",
+                            "Lambda",
+                            LambdaArn=self.transform_fn.function_arn,
+                            BufferSizeInMBs="1",
+                            BufferIntervalInSeconds="60",
+                            NumberOfRetries="3",
                         ),
-                        # JSON lines: one record per line, so COPY and DuckDB read it as is.
-                        _processor("AppendDelimiterToRecord", Delimiter="\\n"),
                     ],
                 ),
                 cloud_watch_logging_options=firehose.CfnDeliveryStream.CloudWatchLoggingOptionsProperty(
@@ -206,6 +247,11 @@ class ArchiveStack(Stack):
                 ),
                 s3_backup_mode="Disabled",
             ),
+        )
+        acknowledge_all(
+            self.transform_fn.role or self.transform_fn,
+            "Basic execution only writes the transform's own logs.",
+            LAMBDA_BASIC_EXECUTION,
         )
         # The role's policy must exist before Firehose first tries to read the stream.
         self.delivery_stream.node.add_dependency(role)
@@ -219,6 +265,8 @@ class ArchiveStack(Stack):
             *KMS_GRANT_WILDCARDS,
             wildcard_resource(nag_bucket_objects(config, "raw", "raw/*")),
             wildcard_resource(nag_bucket_objects(config, "raw", "errors/*")),
+            # grant_invoke covers the function's versions and aliases (ARN:*).
+            wildcard_resource(f"{nag_arn(self.transform_fn)}:*"),
         )
         acknowledge(
             self.delivery_stream,

@@ -127,12 +127,21 @@ def test_firehose_writes_gzip_json_lines_partitioned_by_source_date_hour(
             ),
         },
     )
-    assert prefix.as_string().startswith("raw/source=!{partitionKeyFromQuery:source}/date=")
-    assert "/hour=!{timestamp:HH}/" in prefix.as_string()
-    assert [p["Type"] for p in processors.as_array()] == [
-        "MetadataExtraction",
-        "AppendDelimiterToRecord",
-    ]
+    # The same layout the local archiver writes (ingestion/archive.py), so replay reads both.
+    assert prefix.as_string() == (
+        "raw/source=!{partitionKeyFromLambda:source}/date=!{partitionKeyFromLambda:date}/"
+        "hour=!{partitionKeyFromLambda:hour}/"
+    )
+    # One transform writes each record's archive line with its stream metadata.
+    assert [p["Type"] for p in processors.as_array()] == ["Lambda"]
+
+
+def test_the_archive_transform_is_the_archive_format_module_alone(prod: PipelineStage) -> None:
+    Template.from_stack(prod.archive).has_resource_properties(
+        "AWS::Lambda::Function", {"Handler": "ingestion.archive_format.handler"}
+    )
+    actions = _actions(Template.from_stack(prod.archive), "FirehoseRole")
+    assert "lambda:InvokeFunction" in actions
 
 
 def _actions(template: Template, role_prefix: str) -> set[str]:

@@ -47,6 +47,7 @@ MODELS = [
     "quarantined_events",
     "pipeline_freshness",
     "agg_quarantine_reasons",
+    "landed_records",
 ]
 
 

@@ -15,7 +15,7 @@ with
 
 landed as (
 
-    select * from {{ ref('stream_events') }}
+    select * from {{ ref('landed_records') }}
     {% if is_incremental() %}
     where refresh_time > {{ incremental_watermark('landed_at') }}
     {% endif %}

@@ -1,0 +1,204 @@
+"""Benchmark: replay throughput from the raw archive, beside a bare DuckDB scan of the same objects.
+
+    .venv/bin/python benchmarks/replay.py --events 200000
+
+Writes --events simulated events (padded to --event-bytes with words drawn at random, so gzip
+compresses ~2.5x, not a run of one letter) into a fresh bucket in the archive's layout
+(the archiver's own line and key functions, 4 shards, batches of 50,000), then times, in one run:
+
+- a bare DuckDB scan of the objects (count and bytes of every line): the floor;
+- dbt's start-up (import and parse), paid once per process;
+- `load_window`: manifest, then the dbt run-operation that inserts the window into the backfill
+  landing;
+- `replay`: the load plus the streaming build of every model downstream, on a fresh warehouse.
+
+The ratio of replay to the bare scan is the figure: what the load adds to reading the objects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import random
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+from ingestion import aws, dbt, localaws, s3_access
+from ingestion.archive import archive_record_line, object_key
+from ingestion.archive_format import record_source
+from ingestion.contract import partition_key
+from ingestion.replay import Window, load_window, replay, window_objects
+from ingestion.settings import Settings
+from ingestion.simulator import PROFILES, FaultRates, Phase, Simulator
+
+SHARDS = 4
+BATCH = 50_000
+
+
+VOCABULARY = (
+    "food pantry partner site delivery pallet produce dairy frozen canned volunteer shift donor "
+    "campaign match gift recurring monthly refund processor payout oakland hayward fremont "
+    "berkeley alameda livermore pleasanton union city san leandro emeryville"
+)
+WORDS = [w.encode() for w in VOCABULARY.split(" ")] + [str(n).encode() for n in range(1000)]
+
+
+def _padded(data: bytes, size: int, rng: random.Random) -> bytes:
+    missing = size - len(data) - len(b',"padding":""')
+    if missing <= 0 or not (data.startswith(b"{") and data.endswith(b"}")):
+        return data
+    words = b" ".join(rng.choices(WORDS, k=missing // 4 + 1))[:missing]
+    return data[:-1] + b',"padding":"' + words + b'"}'
+
+
+def write_archive(settings: Settings, events: int, event_bytes: int, seed: int) -> tuple[int, int]:
+    """Archive objects for ``events`` records; returns (records, raw bytes)."""
+    s3: Any = aws.client("s3", settings)
+    rng = random.Random(seed)
+    arrival = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    profile = PROFILES["emergency"]
+    seconds = events / profile.events_per_second
+    simulated = Simulator(seed=seed, start=arrival, faults=FaultRates()).generate(
+        [Phase(profile, seconds)]
+    )
+    batches: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    written = raw = 0
+
+    def flush(shard: str) -> None:
+        records = batches.pop(shard, [])
+        if not records:
+            return
+        first, last = records[0]["SequenceNumber"], records[-1]["SequenceNumber"]
+        partitions: dict[tuple[str, datetime], list[bytes]] = defaultdict(list)
+        for r in records:
+            hour = r["ApproximateArrivalTimestamp"].replace(minute=0, second=0, microsecond=0)
+            partitions[(record_source(r["Data"]), hour)].append(archive_record_line(shard, r))
+        for (source, hour), lines in partitions.items():
+            s3.put_object(
+                Bucket=settings.raw_bucket,
+                Key=object_key(source, hour, shard, first, last),
+                Body=gzip.compress(b"\n".join(lines) + b"\n", compresslevel=6),
+                IfNoneMatch="*",
+            )
+
+    for n, record in enumerate(simulated):
+        if n >= events:
+            break
+        shard = f"shardId-{n % SHARDS:012d}"
+        data = _padded(record.data, event_bytes, rng)
+        batches[shard].append(
+            {
+                "SequenceNumber": f"{49000000000000000000000000000000000000000000000000 + n:056d}",
+                "ApproximateArrivalTimestamp": arrival + timedelta(microseconds=n * 100),
+                "PartitionKey": partition_key(data) if data.startswith(b"{") else "x",
+                "Data": data,
+            }
+        )
+        written += 1
+        raw += len(data)
+        if len(batches[shard]) >= BATCH:
+            flush(shard)
+    for shard in list(batches):
+        flush(shard)
+    return written, raw
+
+
+def bare_scan(settings: Settings, window: Window) -> tuple[int, int]:
+    urls = [
+        s3_access.s3_url(settings.raw_bucket, k.key)
+        for k in window_objects(aws.client("s3", settings), settings.raw_bucket, window)
+    ]
+    con = duckdb.connect()
+    s3_access.enable_s3(con, settings)
+    row = con.execute(
+        """
+        select count(*), sum(strlen(kinesis_data))
+        from read_json(?, format = 'newline_delimited', compression = 'gzip',
+            columns = {approximate_arrival_timestamp: 'timestamptz', partition_key: 'varchar',
+                shard_id: 'varchar', sequence_number: 'varchar', kinesis_data: 'varchar'})
+        """,
+        [urls],
+    ).fetchone()
+    con.close()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--event-bytes", type=int, default=2048)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    os.environ.setdefault("ACCFB_AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    base = Settings()
+    run_id = datetime.now(UTC).strftime("%Y%m%dt%H%M%S")
+    settings = base.model_copy(
+        update={
+            "raw_bucket": f"bench-replay-{run_id}",
+            "stream_name": f"bench-replay-{run_id}",
+            "warehouse_path": base.state_dir / "bench" / f"replay-{run_id}.duckdb",
+        }
+    )
+    localaws.ensure_up(settings)
+    console = Console()
+    started = time.monotonic()
+    events, raw_bytes = write_archive(settings, args.events, args.event_bytes, args.seed)
+    elapsed = time.monotonic() - started
+    console.print(f"archived {events:,} events ({raw_bytes / 1e6:,.0f} MB) in {elapsed:.1f} s")
+    window = Window(datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1))
+
+    timings: list[tuple[str, int, float]] = []
+    started = time.monotonic()
+    scanned, _ = bare_scan(settings, window)
+    timings.append(("bare DuckDB scan of the objects", scanned, time.monotonic() - started))
+
+    # dbt's import and project parse are paid once per process (Airflow worker, CLI call).
+    started = time.monotonic()
+    dbt.run_dbt(settings, ["parse"])
+    timings.append(("dbt start-up (once per process)", 0, time.monotonic() - started))
+
+    started = time.monotonic()
+    loaded = load_window(settings, window)
+    timings.append(
+        ("replay load → backfill landing", loaded.loaded or 0, time.monotonic() - started)
+    )
+
+    fresh = settings.model_copy(
+        update={"warehouse_path": base.state_dir / "bench" / f"replay-{run_id}-full.duckdb"}
+    )
+    started = time.monotonic()
+    full = replay(fresh, window)
+    timings.append(("replay + model rebuild", full.loaded or 0, time.monotonic() - started))
+
+    table = Table(
+        title=f"Replay benchmark: {events:,} events of ~{args.event_bytes:,} B, "
+        f"{loaded.objects} archive objects"
+    )
+    for column in ("step", "events", "seconds", "events/s", "MB/s", "vs bare scan"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    bare_seconds = timings[0][2]
+    for step, count, seconds in timings:
+        rate = f"{count / seconds:,.0f}" if count else ""
+        megabytes = f"{raw_bytes * count / events / seconds / 1e6:,.0f}" if count else ""
+        table.add_row(
+            step,
+            f"{count:,}" if count else "",
+            f"{seconds:.2f}",
+            rate,
+            megabytes,
+            f"{seconds / bare_seconds:.1f}",
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

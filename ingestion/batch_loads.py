@@ -1,0 +1,125 @@
+"""`accfb load-batch`: the sources that arrive as files, loaded from the bucket's landing prefixes.
+
+The CRM's donor exports and the payment processor's settlement exports are CSV files dropped
+under ``landing/crm/`` and ``landing/settlements/`` of the raw bucket. Each file is loaded once
+into its lander table, through the same manifest-driven load as a replay (COPY on Redshift,
+DuckDB over the same object locally: macros/batch/load_from_s3.sql); a file already loaded is
+skipped by its key, so a rerun changes nothing and a file dropped late is picked up next time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ingestion import aws, s3_access, warehouse
+from ingestion.replay import run_load, write_manifest
+from ingestion.settings import Settings
+
+
+@dataclass(frozen=True)
+class BatchSource:
+    """One kind of exported file: where it is dropped and the table its rows land in."""
+
+    name: str
+    prefix: str
+    table: str
+    # CSV header in file order, with the warehouse type each column is cast to.
+    columns: dict[str, str]
+
+
+BATCH_SOURCES: dict[str, BatchSource] = {
+    source.name: source
+    for source in (
+        BatchSource(
+            name="crm",
+            prefix="landing/crm/",
+            table="lander.crm_donor_exports",
+            columns={
+                "donor_id": "varchar",
+                "name": "varchar",
+                "email": "varchar",
+                "postal_code": "varchar",
+                "is_major_donor": "boolean",
+                "updated_at": "timestamptz",
+            },
+        ),
+        # The contract's settlement_row v1 (ingestion/contract/schemas/batch/).
+        BatchSource(
+            name="settlements",
+            prefix="landing/settlements/",
+            table="lander.processor_settlements",
+            columns={
+                "processor": "varchar",
+                "processor_txn_id": "varchar",
+                "gross_cents": "bigint",
+                "fee_cents": "bigint",
+                "net_cents": "bigint",
+                "payout_id": "varchar",
+                "settled_at": "timestamptz",
+            },
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class BatchLoadReport:
+    source: str
+    files: int
+    skipped: int  # already loaded (known on the local warehouse; on Redshift the load skips them)
+
+
+def dropped_files(s3: Any, bucket: str, source: BatchSource) -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=source.prefix)
+    return sorted(
+        item["Key"]
+        for page in pages
+        for item in page.get("Contents", [])
+        if item["Key"].lower().endswith(".csv")
+    )
+
+
+def _loaded_keys(settings: Settings, source: BatchSource) -> set[str]:
+    schema, table = source.table.split(".")
+    with warehouse.connect(settings.warehouse_path) as con:
+        found = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()
+        if not found or not found[0]:
+            return set()
+        rows = con.execute(f"select distinct source_key from {source.table}").fetchall()
+    return {key for (key,) in rows}
+
+
+def load_source(settings: Settings, source: BatchSource) -> BatchLoadReport:
+    s3 = aws.client("s3", settings)
+    keys = dropped_files(s3, settings.raw_bucket, source)
+    # Locally the warehouse says which files are in; saves a dbt call per file already loaded.
+    loaded = _loaded_keys(settings, source) if settings.dbt_target == "local" else set()
+    skipped = 0
+    for key in keys:
+        url = s3_access.s3_url(settings.raw_bucket, key)
+        if url in loaded:
+            skipped += 1
+            continue
+        manifest = write_manifest(s3, settings.raw_bucket, f"batch/{source.name}", [key])
+        args = {
+            "table": source.table,
+            "manifest_url": manifest,
+            "source_url": url,
+            "columns": source.columns,
+        }
+        run_load(settings, "load_csv_object", args)
+    return BatchLoadReport(source.name, len(keys), skipped)
+
+
+def load_batches(settings: Settings, sources: Sequence[str] = ()) -> list[BatchLoadReport]:
+    """Load every new file of the named batch sources (all of them by default)."""
+    unknown = set(sources) - BATCH_SOURCES.keys()
+    if unknown:
+        raise ValueError(f"unknown batch sources {sorted(unknown)}; known: {sorted(BATCH_SOURCES)}")
+    return [load_source(settings, BATCH_SOURCES[name]) for name in (sources or BATCH_SOURCES)]

@@ -1,0 +1,209 @@
+{#-
+    Batch loads from the raw bucket, one macro per load, run by `dbt run-operation` from
+    ingestion/replay.py and ingestion/batch_loads.py. Each takes a manifest (S3 JSON naming
+    exactly the objects to load, as Redshift's COPY ... MANIFEST reads it) and is idempotent:
+    rows already in the target are never inserted again.
+
+    Redshift: COPY from S3 with the warehouse's IAM role into a temporary table, then one
+    INSERT of the new rows. DuckDB (local): the httpfs extension reads the same objects from the
+    local S3 endpoint; see duckdb_s3_access for why it is loaded the way it is.
+-#}
+
+{#- Replay: the archive objects of a window into lander.backfill_records. Only records that
+    arrived in [window_start, window_end) and are not landed yet (by either path) are added. -#}
+{% macro load_archive_window(manifest_url, window_start, window_end) -%}
+    {% do run_query(lander_schema()) %}
+    {% do run_query(backfill_landing_table()) %}
+    {% do adapter.dispatch('load_archive_window', 'accfb')(manifest_url, window_start, window_end) %}
+{%- endmacro %}
+
+{% macro redshift__load_archive_window(manifest_url, window_start, window_end) -%}
+    {% do run_statements(redshift_archive_window_sql(manifest_url, window_start, window_end)) %}
+{%- endmacro %}
+
+{% macro redshift_archive_window_sql(manifest_url, window_start, window_end) -%}
+create temp table archive_batch (
+    approximate_arrival_timestamp timestamptz,
+    partition_key varchar(256),
+    shard_id varchar(128),
+    sequence_number varchar(128),
+    kinesis_data varchar(65535)
+);
+{{ copy_json_manifest('archive_batch', manifest_url) }};
+insert into lander.backfill_records
+select
+    approximate_arrival_timestamp,
+    partition_key,
+    shard_id,
+    sequence_number,
+    getdate() as refresh_time,
+    kinesis_data,
+    'manifest:{{ manifest_url }}' as archive_key
+from (
+    -- Firehose delivers at least once: a record written twice loads once.
+    select
+        archive_batch.*,
+        row_number() over (
+            partition by archive_batch.shard_id, archive_batch.sequence_number
+            order by archive_batch.approximate_arrival_timestamp
+        ) as delivery
+    from archive_batch
+    where archive_batch.approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
+        and archive_batch.approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
+        and not exists (
+            select 1 from lander.backfill_records as landed
+            where landed.shard_id = archive_batch.shard_id
+                and landed.sequence_number = archive_batch.sequence_number
+        )
+) as new_records
+where delivery = 1;
+drop table archive_batch
+{%- endmacro %}
+
+{% macro duckdb__load_archive_window(manifest_url, window_start, window_end) -%}
+    {% set urls = manifest_urls(manifest_url) %}
+    {% if urls | length == 0 %}
+        {{ return(none) }}
+    {% endif %}
+    {% set load %}
+-- The table's primary key is the stream position: records already landed by an earlier replay,
+-- and a record an at-least-once writer put in the archive twice, are ignored.
+insert or ignore into lander.backfill_records
+select
+    approximate_arrival_timestamp,
+    partition_key,
+    shard_id,
+    sequence_number,
+    now() as refresh_time,
+    kinesis_data,
+    filename as archive_key
+from read_json(
+    [{% for url in urls %}'{{ url }}'{{ ", " if not loop.last }}{% endfor %}],
+    format = 'newline_delimited',
+    compression = 'gzip',
+    filename = true,
+    columns = {
+        approximate_arrival_timestamp: 'timestamptz',
+        partition_key: 'varchar',
+        shard_id: 'varchar',
+        sequence_number: 'varchar',
+        kinesis_data: 'varchar'
+    }
+)
+where approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
+    and approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
+    {% endset %}
+    {% do run_query(load) %}
+{%- endmacro %}
+
+{#- One batch CSV export (CRM donors, processor settlements) into a lander table, once: a file
+    whose key is already in the table is skipped, so re-running a load changes nothing. The
+    manifest names just this file. `columns` maps each CSV column to its type, in file order. -#}
+{% macro load_csv_object(table, manifest_url, source_url, columns) -%}
+    {% do run_query("create schema if not exists " ~ table.split('.')[0]) %}
+    {% set create %}
+create table if not exists {{ table }} (
+    {% for name, type in columns.items() %}{{ name }} {{ type }},
+    {% endfor %}source_key varchar(1024) not null,
+    source_row_number bigint not null,
+    loaded_at timestamptz not null
+)
+    {% endset %}
+    {% do run_query(create) %}
+    {% do adapter.dispatch('load_csv_object', 'accfb')(table, manifest_url, source_url, columns) %}
+{%- endmacro %}
+
+{% macro redshift__load_csv_object(table, manifest_url, source_url, columns) -%}
+    {% do run_statements(redshift_csv_object_sql(table, manifest_url, source_url, columns)) %}
+{%- endmacro %}
+
+{% macro redshift_csv_object_sql(table, manifest_url, source_url, columns) -%}
+create temp table csv_batch (
+    {% for name, type in columns.items() %}{{ name }} {{ type }}{{ ", " if not loop.last }}{% endfor %}
+);
+copy csv_batch ({{ columns.keys() | join(', ') }})
+from '{{ manifest_url }}'
+iam_role '{{ var("s3_copy_iam_role", env_var("ACCFB_REDSHIFT_COPY_ROLE_ARN", "arn:aws:iam::000000000000:role/accfb-redshift-copy")) }}'
+format as csv
+ignoreheader 1
+timeformat 'auto'
+manifest;
+insert into {{ table }}
+select
+    {% for name in columns %}csv_batch.{{ name }},
+    {% endfor %}'{{ source_url }}' as source_key,
+    row_number() over () as source_row_number,
+    getdate() as loaded_at
+from csv_batch
+where not exists (select 1 from {{ table }} as loaded where loaded.source_key = '{{ source_url }}');
+drop table csv_batch
+{%- endmacro %}
+
+{% macro duckdb__load_csv_object(table, manifest_url, source_url, columns) -%}
+    {% set urls = manifest_urls(manifest_url) %}
+    {% set load %}
+insert into {{ table }}
+select
+    {% for name in columns %}exported.{{ name }},
+    {% endfor %}exported.filename as source_key,
+    row_number() over () as source_row_number,
+    now() as loaded_at
+from read_csv(
+    [{% for url in urls %}'{{ url }}'{{ ", " if not loop.last }}{% endfor %}],
+    header = true,
+    filename = true,
+    columns = { {% for name, type in columns.items() %}'{{ name }}': '{{ type }}'{{ ", " if not loop.last }}{% endfor %} }
+) as exported
+where not exists (select 1 from {{ table }} as loaded where loaded.source_key = '{{ source_url }}')
+    {% endset %}
+    {% do run_query(load) %}
+{%- endmacro %}
+
+{#- Redshift's driver takes one statement a call. The statements run in order in one session
+    (the temporary table lives until it ends) and commit together. -#}
+{% macro run_statements(sql) -%}
+    {% for statement in sql.split(';') if statement.strip() %}
+        {% do run_query(statement) %}
+    {% endfor %}
+    {% do run_query('commit') %}
+{%- endmacro %}
+
+{#- COPY of gzip JSON lines named by a manifest, columns matched by name (`'auto'`). -#}
+{% macro copy_json_manifest(table, manifest_url) -%}
+copy {{ table }}
+from '{{ manifest_url }}'
+iam_role '{{ var("s3_copy_iam_role", env_var("ACCFB_REDSHIFT_COPY_ROLE_ARN", "arn:aws:iam::000000000000:role/accfb-redshift-copy")) }}'
+format as json 'auto'
+gzip
+timeformat 'auto'
+truncatecolumns
+manifest
+{%- endmacro %}
+
+{#- The object URLs a manifest names, read by the warehouse itself from S3. -#}
+{% macro manifest_urls(manifest_url) -%}
+    {% do duckdb_s3_access() %}
+    {% set rows = run_query(
+        "select unnest(entries).url as url from read_json('" ~ manifest_url ~ "', format = 'auto')"
+    ) %}
+    {{ return(rows.columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- DuckDB reaches the local S3 endpoint through the httpfs extension from the
+    `duckdb-ext-httpfs` wheel (nothing can be downloaded here). It is loaded with SET and LOAD on
+    the connection dbt already holds, not through the profile's connect-time settings: inside one
+    process DuckDB shares one instance per file and refuses a second connection whose config
+    differs, and the lander and the CLI open the same file with the default config. Settings
+    come as environment variables (ingestion/s3_access.py), not --vars: changing vars makes dbt
+    re-parse the whole project, and a macro's env_var is read only when it runs. -#}
+{% macro duckdb_s3_access() -%}
+    {% do run_query("set autoinstall_known_extensions = false") %}
+    {% do run_query("set extension_directory = '" ~ env_var('ACCFB_DUCKDB_EXTENSION_DIRECTORY') ~ "'") %}
+    {% do run_query("load httpfs") %}
+    {% do run_query(
+        "create or replace secret accfb_s3 (type s3, key_id 'local', secret 'local', "
+        ~ "region '" ~ env_var('ACCFB_AWS_REGION', 'us-west-2') ~ "', "
+        ~ "endpoint '" ~ env_var('ACCFB_DUCKDB_S3_ENDPOINT') ~ "', "
+        ~ "url_style 'path', use_ssl false)"
+    ) %}
+{%- endmacro %}

@@ -1,0 +1,71 @@
+{#-
+    The backfill landing: records replayed from the raw archive (`accfb replay`), with the same
+    columns as the streaming landing, so staging reads both as one (models/landing/landed_records).
+    The table is created before the model that reads it, so a stream-only warehouse builds too.
+-#}
+
+{% macro lander_schema() -%}
+create schema if not exists lander
+{%- endmacro %}
+
+{% macro backfill_landing_table() -%}
+    {{ return(adapter.dispatch('backfill_landing_table', 'accfb')()) }}
+{%- endmacro %}
+
+{% macro default__backfill_landing_table() -%}
+create table if not exists lander.backfill_records (
+    approximate_arrival_timestamp timestamptz not null,
+    partition_key varchar not null,
+    shard_id varchar not null,
+    sequence_number varchar not null,
+    refresh_time timestamptz not null,
+    kinesis_data varchar not null,
+    archive_key varchar not null,
+    -- One row per stream position: a replay inserts or ignores, whatever it re-reads.
+    primary key (shard_id, sequence_number)
+)
+{%- endmacro %}
+
+{#- VARCHAR(65535) is Redshift's widest text: a record above 64 KB is cut by COPY (TRUNCATECOLUMNS)
+    and quarantined as invalid JSON rather than failing the whole load. -#}
+{% macro redshift__backfill_landing_table() -%}
+create table if not exists lander.backfill_records (
+    approximate_arrival_timestamp timestamptz not null,
+    partition_key varchar(256) not null,
+    shard_id varchar(128) not null,
+    sequence_number varchar(128) not null,
+    refresh_time timestamptz not null,
+    kinesis_data varchar(65535) not null,
+    archive_key varchar(1024) not null
+)
+diststyle even
+sortkey (refresh_time)
+{%- endmacro %}
+
+{% macro backfill_landing_select() -%}
+    {{ return(adapter.dispatch('backfill_landing_select', 'accfb')()) }}
+{%- endmacro %}
+
+{% macro default__backfill_landing_select() -%}
+select
+    approximate_arrival_timestamp,
+    partition_key,
+    shard_id,
+    sequence_number,
+    refresh_time,
+    kinesis_data
+from {{ source('lander', 'backfill_records') }}
+{%- endmacro %}
+
+{#- The same shape as the streaming view on Redshift: the record parsed once into SUPER. -#}
+{% macro redshift__backfill_landing_select() -%}
+select
+    approximate_arrival_timestamp,
+    partition_key,
+    shard_id,
+    sequence_number,
+    refresh_time,
+    kinesis_data,
+    case when can_json_parse(kinesis_data) then json_parse(kinesis_data) end as record
+from {{ source('lander', 'backfill_records') }}
+{%- endmacro %}
