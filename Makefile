@@ -33,13 +33,13 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/accfb contract-sql --check
-	$(VENV)/bin/ruff check ingestion tests benchmarks
+	$(VENV)/bin/ruff check ingestion tests benchmarks dags infra
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
 lint: setup
-	$(VENV)/bin/ruff format --check ingestion tests benchmarks
-	$(VENV)/bin/ruff check ingestion tests benchmarks
+	$(VENV)/bin/ruff format --check ingestion tests benchmarks dags infra
+	$(VENV)/bin/ruff check ingestion tests benchmarks dags infra
 
 # Re-resolve the pinned environment after editing pyproject.toml.
 lock: | $(UV)
