@@ -66,11 +66,7 @@ def main() -> None:
     counts = read_counts(settings.warehouse_path)
     expected = result.expected
     comparison = compare_donations(
-        {
-            d.donation_id: (d.gross_amount_cents, d.refunded_amount_cents, d.net_amount_cents)
-            for d in expected.donations.values()
-        },
-        read_donations(settings.warehouse_path),
+        expected.donation_amounts(), read_donations(settings.warehouse_path)
     )
     produced = result.produce.accepted
     refreshes = result.progress.refresh_seconds

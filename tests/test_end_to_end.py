@@ -41,13 +41,6 @@ def corpus() -> list[bytes]:
     return [r.data for r in records]
 
 
-def _expected_amounts(expected: Expected) -> dict[str, tuple[int, int, int]]:
-    return {
-        d.donation_id: (d.gross_amount_cents, d.refunded_amount_cents, d.net_amount_cents)
-        for d in expected.donations.values()
-    }
-
-
 def _load(settings: Settings, records: list[bytes]) -> None:
     from ingestion.contract import partition_key
 
@@ -63,7 +56,7 @@ def test_marts_equal_the_contract_truth_after_a_full_and_an_incremental_build(
     half = len(corpus) // 2
     _load(provisioned, corpus[:half])
     first = compare_donations(
-        _expected_amounts(expected_outcome(corpus[:half])),
+        expected_outcome(corpus[:half]).donation_amounts(),
         read_donations(provisioned.warehouse_path),
     )
     assert first.ok, first
@@ -73,7 +66,7 @@ def test_marts_equal_the_contract_truth_after_a_full_and_an_incremental_build(
     expected = expected_outcome(corpus)
     counts = read_counts(provisioned.warehouse_path)
     comparison = compare_donations(
-        _expected_amounts(expected), read_donations(provisioned.warehouse_path)
+        expected.donation_amounts(), read_donations(provisioned.warehouse_path)
     )
     assert comparison.ok, comparison
     assert counts.landed == expected.records == len(corpus)
@@ -135,12 +128,12 @@ def test_refund_landing_before_its_gift_is_applied_when_the_gift_arrives(
     expected_first = expected_outcome(records[: len(records) // 3])
     _load(provisioned, records[: len(records) // 3])
     assert compare_donations(
-        _expected_amounts(expected_first), read_donations(provisioned.warehouse_path)
+        expected_first.donation_amounts(), read_donations(provisioned.warehouse_path)
     ).ok
     _load(provisioned, records[len(records) // 3 :])
     expected = expected_outcome(records)
     assert any(d.refunded_amount_cents for d in expected.donations.values())
     comparison = compare_donations(
-        _expected_amounts(expected), read_donations(provisioned.warehouse_path)
+        expected.donation_amounts(), read_donations(provisioned.warehouse_path)
     )
     assert comparison.ok, comparison

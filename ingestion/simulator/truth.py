@@ -75,6 +75,13 @@ class Expected:
             totals[donation.campaign_id] += donation.net_amount_cents
         return dict(sorted(totals.items()))
 
+    def donation_amounts(self) -> dict[str, tuple[int, int, int]]:
+        """(gross, refunded, net) cents per gift: what fct_donations must hold, row by row."""
+        return {
+            d.donation_id: (d.gross_amount_cents, d.refunded_amount_cents, d.net_amount_cents)
+            for d in self.donations.values()
+        }
+
 
 def expected_outcome(records: Iterable[bytes]) -> Expected:
     """Apply the contract's identity rules to records in delivery order.

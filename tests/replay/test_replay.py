@@ -114,7 +114,4 @@ def archive_truth(settings: Settings) -> dict[str, tuple[int, int, int]]:
         archived_lines(settings), key=lambda line: (line["shard_id"], int(line["sequence_number"]))
     )
     expected = expected_outcome(line["kinesis_data"].encode() for line in ordered)
-    return {
-        d.donation_id: (d.gross_amount_cents, d.refunded_amount_cents, d.net_amount_cents)
-        for d in expected.donations.values()
-    }
+    return expected.donation_amounts()
