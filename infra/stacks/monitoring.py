@@ -116,17 +116,13 @@ class MonitoringStack(Stack):
             AlarmSpec(
                 alarm_id="stream-write-throttled",
                 summary="More than 1% of writes to the stream are throttled",
-                metric=cloudwatch.MathExpression(
-                    expression="IF(incoming > 0, 100 * throttled / incoming, 0)",
-                    using_metrics={
-                        "throttled": stream.metric_write_provisioned_throughput_exceeded(
-                            statistic="Sum", period=Duration.minutes(1)
-                        ),
-                        "incoming": stream.metric_incoming_records(
-                            statistic="Sum", period=Duration.minutes(1)
-                        ),
-                    },
-                    period=Duration.minutes(1),
+                metric=_percent_per_minute(
+                    part=stream.metric_write_provisioned_throughput_exceeded(
+                        statistic="Sum", period=Duration.minutes(1)
+                    ),
+                    whole=stream.metric_incoming_records(
+                        statistic="Sum", period=Duration.minutes(1)
+                    ),
                     label="throttled %",
                 ),
                 threshold=1,
@@ -223,17 +219,11 @@ class MonitoringStack(Stack):
             AlarmSpec(
                 alarm_id="webhook-5xx",
                 summary="The donation webhook is answering with server errors",
-                metric=cloudwatch.MathExpression(
-                    expression="IF(requests > 0, 100 * errors / requests, 0)",
-                    using_metrics={
-                        "errors": webhook_api.metric_server_error(
-                            statistic="Sum", period=Duration.minutes(1)
-                        ),
-                        "requests": webhook_api.metric_count(
-                            statistic="Sum", period=Duration.minutes(1)
-                        ),
-                    },
-                    period=Duration.minutes(1),
+                metric=_percent_per_minute(
+                    part=webhook_api.metric_server_error(
+                        statistic="Sum", period=Duration.minutes(1)
+                    ),
+                    whole=webhook_api.metric_count(statistic="Sum", period=Duration.minutes(1)),
                     label="5xx %",
                 ),
                 threshold=1,
@@ -353,6 +343,18 @@ class MonitoringStack(Stack):
                 width=8,
             ),
         )
+
+
+def _percent_per_minute(
+    *, part: cloudwatch.IMetric, whole: cloudwatch.IMetric, label: str
+) -> cloudwatch.MathExpression:
+    """part as a percentage of whole each minute; 0 when nothing happened, so silence is calm."""
+    return cloudwatch.MathExpression(
+        expression="IF(whole > 0, 100 * part / whole, 0)",
+        using_metrics={"part": part, "whole": whole},
+        period=Duration.minutes(1),
+        label=label,
+    )
 
 
 def _pipeline_metrics(config: EnvironmentConfig) -> dict[str, cloudwatch.Metric]:
