@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +145,8 @@ class StreamLander:
             },
             schema=_ARROW_SCHEMA,
         )
+        # The file is held only while a page is written: dbt, Soda and analysts in other
+        # processes get their turn between pages.
         with warehouse.connect(self._settings.warehouse_path) as con:
             ensure_landing_table(con)
             con.execute("begin")
@@ -166,31 +169,49 @@ class StreamLander:
         if self._after_commit is not None:
             self._after_commit(len(records))
 
+    def _get_records(self, iterator: str) -> dict[str, Any] | None:
+        """One page of a shard, or None when the iterator has expired."""
+        try:
+            response: dict[str, Any] = self._kinesis.get_records(
+                ShardIterator=iterator, Limit=self._limit
+            )
+        except self._kinesis.exceptions.ExpiredIteratorException:
+            return None
+        return response
+
     def land_once(self) -> int:
-        """Land everything on the stream now; return how many records were landed."""
+        """Land everything on the stream now; return how many records were landed.
+
+        The next page of a shard is fetched while the current one is written, so reading the
+        stream and writing the warehouse overlap; pages are still committed strictly in order.
+        """
         self._load_positions()
         landed = 0
-        for shard_id in self._shards():
-            while True:
-                try:
-                    response = self._kinesis.get_records(
-                        ShardIterator=self._iterator(shard_id), Limit=self._limit
-                    )
-                except self._kinesis.exceptions.ExpiredIteratorException:
-                    # Iterators live five minutes; the landed position is the truth to resume from.
-                    self._iterators.pop(shard_id, None)
-                    continue
-                records = response["Records"]
-                if records:
-                    self._append(shard_id, records)
-                    landed += len(records)
-                next_iterator = response.get("NextShardIterator")
-                if next_iterator is None:  # a closed shard after resharding
-                    self._iterators.pop(shard_id, None)
-                    break
-                self._iterators[shard_id] = next_iterator
-                if not records and response.get("MillisBehindLatest", 0) == 0:
-                    break
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lander-fetch") as fetcher:
+            for shard_id in self._shards():
+                page = fetcher.submit(self._get_records, self._iterator(shard_id))
+                while True:
+                    response = page.result()
+                    if response is None:
+                        # Iterators live five minutes; the landed position is where to resume,
+                        # and every page before this one is committed by now.
+                        self._iterators.pop(shard_id, None)
+                        page = fetcher.submit(self._get_records, self._iterator(shard_id))
+                        continue
+                    records = response["Records"]
+                    next_iterator = response.get("NextShardIterator")
+                    drained = not records and response.get("MillisBehindLatest", 0) == 0
+                    if next_iterator is None:  # a closed shard after resharding
+                        self._iterators.pop(shard_id, None)
+                    else:
+                        self._iterators[shard_id] = next_iterator
+                        if not drained:
+                            page = fetcher.submit(self._get_records, next_iterator)
+                    if records:
+                        self._append(shard_id, records)
+                        landed += len(records)
+                    if next_iterator is None or drained:
+                        break
         return landed
 
     def run(self, stop: threading.Event) -> None:
