@@ -117,8 +117,12 @@ class OrchestrationStack(Stack):
         )
         self.dags_bucket.grant_read(role)
         key.grant_encrypt_decrypt(role)
-        # The backfill DAG lists what it will COPY.
-        raw_archive.import_into(self, "RawArchive").grant_read(role, "raw/*")
+        # The backfill and batch-load DAGs list what they will COPY, and write the manifest
+        # naming exactly those objects; the sensors watch for exports under landing/.
+        raw_bucket = raw_archive.import_into(self, "RawArchive")
+        raw_bucket.grant_read(role, "raw/*")
+        raw_bucket.grant_read(role, "landing/*")
+        raw_bucket.grant_put(role, "manifests/*")
         environment_arn = self.format_arn(
             service="airflow", resource="environment", resource_name=self.environment_name
         )
@@ -247,14 +251,18 @@ class OrchestrationStack(Stack):
             "MWAA's documented execution-role policy: its log groups, Celery queue and the "
             "airflow/* secrets have generated or per-DAG names; PutMetricData has no resource "
             "and is limited by the namespace condition; S3 and KMS are CDK read grants on the "
-            "DAGs bucket and the raw archive.",
+            "DAGs bucket and the raw bucket's raw/ and landing/, and CDK's put grant on its "
+            "manifests/ (names are content hashes).",
             *KMS_GRANT_WILDCARDS,
             "AwsSolutions-IAM5[Action::s3:GetBucket*]",
             "AwsSolutions-IAM5[Action::s3:GetObject*]",
             "AwsSolutions-IAM5[Action::s3:List*]",
             "AwsSolutions-IAM5[Resource::*]",
             wildcard_resource(dags),
+            "AwsSolutions-IAM5[Action::s3:Abort*]",
             wildcard_resource(nag_bucket_objects(config, "raw", "raw/*")),
+            wildcard_resource(nag_bucket_objects(config, "raw", "landing/*")),
+            wildcard_resource(nag_bucket_objects(config, "raw", "manifests/*")),
             wildcard_resource(
                 f"arn:<AWS::Partition>:logs:{config.region}:<AWS::AccountId>:log-group:"
                 f"airflow-{self.environment_name}-*"

@@ -52,6 +52,9 @@ from infra.stacks._common import (
 STREAMING_SQL = Path(__file__).resolve().parent.parent / "sql" / "streaming_ingestion.sql"
 DATABASE = "accfb"
 PORT = 5439
+# What COPY reads from the raw bucket: archived windows (ingestion/archive.py), batch exports
+# (ingestion/batch_loads.py) and the manifests that name exactly the objects of one load.
+RAW_BUCKET_COPY_PREFIXES = ("raw/*", "landing/*", "manifests/*")
 
 
 class WarehouseStack(Stack):
@@ -79,7 +82,8 @@ class WarehouseStack(Stack):
         )
 
         # One role for the warehouse's own reads and writes: the stream (streaming ingestion),
-        # the raw archive (COPY for backfills) and the audit bucket (UNLOAD of finance tables).
+        # the raw bucket (COPY of archived windows, batch exports and the manifests naming them)
+        # and the audit bucket (UNLOAD of finance tables).
         self.role = iam.Role(
             self,
             "StreamingIngestionRole",
@@ -90,11 +94,14 @@ class WarehouseStack(Stack):
             description="Redshift: read the event stream and raw archive, unload audit tables",
         )
         stream.grant_read(self.role)
-        raw_archive.import_into(self, "RawArchive").grant_read(self.role, "raw/*")
+        raw_bucket = raw_archive.import_into(self, "RawArchive")
+        for prefix in RAW_BUCKET_COPY_PREFIXES:
+            raw_bucket.grant_read(self.role, prefix)
         audit_store.import_into(self, "AuditStore").grant_put(self.role, "finance/*")
         acknowledge_all(
             self.role,
-            "COPY reads any object under raw/ (backfills choose the window at run time) and "
+            "COPY reads any object under raw/, landing/ and manifests/ (backfills choose the "
+            "window at run time, exports arrive under generated names) and "
             "UNLOAD writes generated file names under finance/; actions are CDK's read and put "
             "grants, KMS limited to the two buckets' keys and the stream's key.",
             *KMS_GRANT_WILDCARDS,
@@ -102,7 +109,10 @@ class WarehouseStack(Stack):
             "AwsSolutions-IAM5[Action::s3:GetBucket*]",
             "AwsSolutions-IAM5[Action::s3:List*]",
             "AwsSolutions-IAM5[Action::s3:Abort*]",
-            wildcard_resource(nag_bucket_objects(config, "raw", "raw/*")),
+            *(
+                wildcard_resource(nag_bucket_objects(config, "raw", prefix))
+                for prefix in RAW_BUCKET_COPY_PREFIXES
+            ),
             wildcard_resource(nag_bucket_objects(config, "audit", "finance/*")),
         )
 
@@ -178,7 +188,8 @@ class WarehouseStack(Stack):
             "StreamingRoleArnParam",
             parameter_name=f"/accfb/{config.name}/redshift/streaming-role-arn",
             string_value=self.role.role_arn,
-            description="dbt var kinesis_iam_role: the role of CREATE EXTERNAL SCHEMA FROM KINESIS",
+            description="dbt var kinesis_iam_role (CREATE EXTERNAL SCHEMA FROM KINESIS) and "
+            "ACCFB_REDSHIFT_COPY_ROLE_ARN (COPY of backfills and batch exports)",
         )
         CfnOutput(self, "StreamingIngestionRoleArn", value=self.role.role_arn)
         CfnOutput(self, "WorkgroupName", value=self.workgroup_name)

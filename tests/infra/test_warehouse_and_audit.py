@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import sqlglot
@@ -10,6 +11,8 @@ from aws_cdk.assertions import Match, Template
 from infra.pipeline import PipelineStage
 from infra.settings import PROD, RETENTION
 from infra.stacks.warehouse import STREAMING_SQL
+from ingestion.batch_loads import BATCH_SOURCES
+from ingestion.replay import MANIFEST_PREFIX
 
 # The column names the dbt landing layer (and the local lander) rely on.
 STREAM_VIEW_COLUMNS = [
@@ -126,3 +129,30 @@ def test_audit_bucket_is_locked_in_compliance_mode_for_seven_years(prod: Pipelin
         },
     )
     assert RETENTION.audit_days >= 7 * 365
+
+
+def _s3_object_grants(template: Template, action: str) -> set[str]:
+    """The object patterns (after the bucket name) that a stack's policies allow ``action`` on."""
+    patterns = set()
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"]
+            if action not in (actions if isinstance(actions, list) else [actions]):
+                continue
+            resources = statement["Resource"]
+            for resource in resources if isinstance(resources, list) else [resources]:
+                text = json.dumps(resource)
+                patterns.update(re.findall(r'/([a-z]+/\*)"', text))
+    return patterns
+
+
+def test_copy_can_read_every_prefix_the_loads_name(prod: PipelineStage) -> None:
+    # The loads' own prefixes, so a new batch source or manifest home cannot drift from the grant.
+    loaded = {"raw/*", MANIFEST_PREFIX + "*"} | {
+        source.prefix.split("/")[0] + "/*" for source in BATCH_SOURCES.values()
+    }
+    assert loaded <= _s3_object_grants(Template.from_stack(prod.warehouse), "s3:GetObject*")
+    orchestration = Template.from_stack(prod.orchestration)
+    # Airflow lists what a load will read and writes the manifest naming it.
+    assert loaded - {MANIFEST_PREFIX + "*"} <= _s3_object_grants(orchestration, "s3:GetObject*")
+    assert MANIFEST_PREFIX + "*" in _s3_object_grants(orchestration, "s3:PutObject")
