@@ -84,9 +84,14 @@ def test_docs_generate_and_source_freshness_run_on_a_built_warehouse(
     dbt.run_dbt(provisioned, ["docs", "generate"])
     # The lander and the batch loads stamp rows with the wall clock, so just-loaded sources are
     # fresh: the stream, the CRM export and the settlement export (the replay landing has none).
-    result = dbt.run_dbt(provisioned, ["source", "freshness"])
+    dbt.run_dbt(provisioned, ["source", "freshness"])
 
     catalog = json.loads((provisioned.dbt_target_dir / "catalog.json").read_text())
     assert "model.accfb.fct_donation_ledger" in catalog["nodes"]
     assert "source.accfb.lander.processor_settlements" in catalog["sources"]
-    assert result.nodes == 3
+    freshness = json.loads((provisioned.dbt_target_dir / "sources.json").read_text())
+    assert {r["unique_id"]: r["status"] for r in freshness["results"]} == {
+        "source.accfb.lander.kinesis_records": "pass",
+        "source.accfb.lander.crm_donor_exports": "pass",
+        "source.accfb.lander.processor_settlements": "pass",
+    }

@@ -108,6 +108,21 @@ def test_batch_csv_load_copies_one_file_once(target: Path, name: str) -> None:
     assert statements[2].find(exp.Exists) is not None
 
 
+@pytest.mark.parametrize("name", sorted(BATCH_SOURCES))
+def test_batch_landing_table_ddl_parses_with_its_distribution_and_sort_key(
+    target: Path, name: str
+) -> None:
+    table = BATCH_SOURCES[name].table
+    sql = _compile_for_redshift("{{ batch_landing_table('" + table + "') }}", target)
+
+    create = sqlglot.parse_one(sql, read="redshift")
+
+    assert isinstance(create, exp.Create)
+    columns = [c.name for c in create.find_all(exp.ColumnDef)]
+    assert columns[-3:] == ["source_key", "source_row_number", "loaded_at"]
+    assert "sortkey (loaded_at)" in sql.lower()
+
+
 def test_settlement_landing_columns_are_the_contracts_settlement_row(target: Path) -> None:
     compiled = _compile_for_redshift(
         "{{ tojson(batch_landing_columns('lander.processor_settlements')) }}", target
