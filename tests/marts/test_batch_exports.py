@@ -26,7 +26,7 @@ from ingestion.simulator.truth import expected_outcome
 from tests.marts.support import corpus, crm_export, drop, drop_settlement_export
 from tests.replay.support import query
 
-# profiles/profiles.yml's local default key (dbt_project.yml: pii_hash_key).
+# The local target's default key for the PII hash (dbt_project.yml, var pii_hash_key).
 LOCAL_PII_KEY = "local-only-not-a-secret"
 CRM_KEY = "landing/crm/donors-2026-11-21.csv"
 
@@ -112,7 +112,9 @@ def test_crm_export_versions_take_their_place_in_donor_history_by_updated_at(
     assert not any("@" in str(value) for row in history for value in row)
 
     # A stream upsert newer than the export wins in turn.
-    _stream(provisioned, [_upsert("dnr-newer", "newer@example.org", False, day + timedelta(2))])
+    _stream(
+        provisioned, [_upsert("dnr-newer", "newer@example.org", False, day + timedelta(days=2))]
+    )
     dbt.build_streaming_models(provisioned)
     current = [row[:4] for row in _donor_history(provisioned) if row[3]]
     assert current == [
