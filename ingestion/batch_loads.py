@@ -20,45 +20,22 @@ from ingestion.settings import Settings
 
 @dataclass(frozen=True)
 class BatchSource:
-    """One kind of exported file: where it is dropped and the table its rows land in."""
+    """One kind of exported file: where it is dropped and the table its rows land in (whose
+    columns, in file order, are in macros/batch/batch_landing.sql)."""
 
     name: str
     prefix: str
     table: str
-    # CSV header in file order, with the warehouse type each column is cast to.
-    columns: dict[str, str]
 
 
 BATCH_SOURCES: dict[str, BatchSource] = {
     source.name: source
     for source in (
-        BatchSource(
-            name="crm",
-            prefix="landing/crm/",
-            table="lander.crm_donor_exports",
-            columns={
-                "donor_id": "varchar",
-                "name": "varchar",
-                "email": "varchar",
-                "postal_code": "varchar",
-                "is_major_donor": "boolean",
-                "updated_at": "timestamptz",
-            },
-        ),
-        # The contract's settlement_row v1 (ingestion/contract/schemas/batch/).
+        BatchSource(name="crm", prefix="landing/crm/", table="lander.crm_donor_exports"),
         BatchSource(
             name="settlements",
             prefix="landing/settlements/",
             table="lander.processor_settlements",
-            columns={
-                "processor": "varchar",
-                "processor_txn_id": "varchar",
-                "gross_cents": "bigint",
-                "fee_cents": "bigint",
-                "net_cents": "bigint",
-                "payout_id": "varchar",
-                "settled_at": "timestamptz",
-            },
         ),
     )
 }
@@ -111,7 +88,6 @@ def load_source(settings: Settings, source: BatchSource) -> BatchLoadReport:
             "table": source.table,
             "manifest_url": manifest,
             "source_url": url,
-            "columns": source.columns,
         }
         run_load(settings, "load_csv_object", args)
     return BatchLoadReport(source.name, len(keys), skipped)

@@ -1,7 +1,9 @@
 """`accfb demo`: a few minutes of food-bank traffic with a spike, end to end, then a report.
 
 Each demo gets its own stream, raw bucket and warehouse file, so a rerun never reads an earlier
-run's records and its report speaks only of what it sent.
+run's records and its report speaks only of what it sent. Once the traffic is in, the processors'
+settlement export of the demo's own gifts (with deliberate breaks) is dropped in the bucket and
+loaded by the batch load, and the report shows finance's reconciliation of it.
 """
 
 from __future__ import annotations
@@ -13,11 +15,19 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from ingestion import localaws
-from ingestion.report import compare_donations, read_counts, read_donations
+from ingestion import aws, dbt, localaws
+from ingestion.batch_loads import BATCH_SOURCES, load_batches
+from ingestion.report import (
+    compare_donations,
+    read_counts,
+    read_donations,
+    read_reconciliation_statuses,
+)
 from ingestion.run import PipelineRun, RunProgress
 from ingestion.settings import Settings
 from ingestion.simulator import FaultRates, demo_schedule
+from ingestion.simulator.settlements import SettlementExport, settlement_export
+from ingestion.simulator.truth import Expected
 
 
 def _progress_table(progress: RunProgress, seconds: float) -> Table:
@@ -33,6 +43,21 @@ def _progress_table(progress: RunProgress, seconds: float) -> Table:
     )
     table.add_row("memory", f"{progress.peak_rss_bytes / 2**20:,.0f} MiB peak")
     return table
+
+
+def settle(settings: Settings, expected: Expected) -> SettlementExport:
+    """Drop the settlement export of the run's gifts, load it, rebuild what reads it (as the
+    daily settlement DAG does)."""
+    export = settlement_export(expected.donations.values())
+    source = BATCH_SOURCES["settlements"]
+    aws.client("s3", settings).put_object(
+        Bucket=settings.raw_bucket,
+        Key=f"{source.prefix}{datetime.now(UTC):%Y-%m-%d}.csv",
+        Body=export.csv.encode(),
+    )
+    load_batches(settings, [source.name])
+    dbt.run_dbt(settings, ["build", "--select", f"source:{source.table}+"])
+    return export
 
 
 def run_demo(
@@ -63,8 +88,11 @@ def run_demo(
     with Live(console=console, refresh_per_second=2) as live:
         result = run.run(on_tick=lambda p: live.update(_progress_table(p, seconds)))
 
-    counts = read_counts(settings.warehouse_path)
     expected = result.expected
+    console.print("settling: the processors' export of the run's gifts, loaded and reconciled")
+    settlement = settle(settings, expected)
+    counts = read_counts(settings.warehouse_path)
+    statuses = read_reconciliation_statuses(settings.warehouse_path)
     comparison = compare_donations(
         expected.donation_amounts(), read_donations(settings.warehouse_path)
     )
@@ -102,14 +130,28 @@ def run_demo(
     freshness.add_row(
         *(f"{v:,.1f} s" if v is not None else "-" for v in counts.freshness_seconds.values())
     )
-    console.print(Group(summary, campaigns, freshness))
+    reconciliation = Table(title="Settlement reconciliation (rpt_settlement_reconciliation)")
+    reconciliation.add_column("status")
+    reconciliation.add_column("expected", justify="right")
+    reconciliation.add_column("warehouse", justify="right")
+    for status in sorted(set(settlement.expected_statuses) | set(statuses)):
+        reconciliation.add_row(
+            status,
+            f"{settlement.expected_statuses[status]:,}",
+            f"{statuses.get(status, 0):,}",
+        )
+    console.print(Group(summary, campaigns, freshness, reconciliation))
     console.print(f"quarantine reasons: {dict(counts.quarantine_by_reason)}")
 
+    reconciled = statuses == dict(settlement.expected_statuses)
     ok = (
         comparison.ok
         and counts.landed == expected.records == result.progress.archived
         and not result.produce.failed
+        and reconciled
     )
+    if not reconciled:
+        console.print("[red]the settlement reconciliation does not match the export's breaks[/red]")
     if result.produce.failed:
         console.print(
             f"[red]{len(result.produce.failed)} records were not accepted by Kinesis[/red]"

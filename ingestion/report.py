@@ -83,6 +83,19 @@ def read_donations(path: Path) -> dict[str, tuple[int, int, int]]:
     return {donation_id: (gross, refunded, net) for donation_id, gross, refunded, net in rows}
 
 
+def read_reconciliation_statuses(path: Path) -> dict[str, int]:
+    """How many processor transactions rpt_settlement_reconciliation gives each status."""
+    with warehouse.connect(path) as con:
+        rows = con.execute(
+            """
+            select reconciliation_status, count(*)
+            from marts.rpt_settlement_reconciliation
+            group by 1 order by 1
+            """
+        ).fetchall()
+    return {status: count for status, count in rows}
+
+
 @dataclass
 class Comparison:
     missing: list[str] = field(default_factory=list)  # expected gifts absent from the mart

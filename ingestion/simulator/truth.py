@@ -47,6 +47,8 @@ class ExpectedDonation:
     campaign_id: str
     designation: str
     channel: str
+    processor: str
+    processor_txn_id: str
     donated_at: datetime  # occurred_at of the winning event, UTC
     emitted_at: datetime  # emitted_at of the winning event, UTC
     gross_amount_cents: int
@@ -133,6 +135,8 @@ def expected_outcome(records: Iterable[bytes]) -> Expected:
             campaign_id=payload["campaign_id"],
             designation=payload["designation"],
             channel=payload["channel"],
+            processor=payload["processor"],
+            processor_txn_id=payload["processor_txn_id"],
             donated_at=_instant(event["occurred_at"]),
             emitted_at=emitted_at,
             gross_amount_cents=gross,

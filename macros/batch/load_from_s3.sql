@@ -96,28 +96,21 @@ where approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
     {% do run_query(load) %}
 {%- endmacro %}
 
-{#- One batch CSV export (CRM donors, processor settlements) into a lander table, once: a file
-    whose key is already in the table is skipped, so re-running a load changes nothing. The
-    manifest names just this file. `columns` maps each CSV column to its type, in file order. -#}
-{% macro load_csv_object(table, manifest_url, source_url, columns) -%}
-    {% do run_query("create schema if not exists " ~ table.split('.')[0]) %}
-    {% set create %}
-create table if not exists {{ table }} (
-    {% for name, type in columns.items() %}{{ name }} {{ type }},
-    {% endfor %}source_key varchar(1024) not null,
-    source_row_number bigint not null,
-    loaded_at timestamptz not null
-)
-    {% endset %}
-    {% do run_query(create) %}
-    {% do adapter.dispatch('load_csv_object', 'accfb')(table, manifest_url, source_url, columns) %}
+{#- One batch CSV export (CRM donors, processor settlements) into its lander table, once: a
+    file whose key is already in the table is skipped, so re-running a load changes nothing. The
+    manifest names just this file; the table's columns are in macros/batch/batch_landing.sql. -#}
+{% macro load_csv_object(table, manifest_url, source_url) -%}
+    {% do run_query(lander_schema()) %}
+    {% do run_query(batch_landing_table(table)) %}
+    {% do adapter.dispatch('load_csv_object', 'accfb')(table, manifest_url, source_url) %}
 {%- endmacro %}
 
-{% macro redshift__load_csv_object(table, manifest_url, source_url, columns) -%}
-    {% do run_statements(redshift_csv_object_sql(table, manifest_url, source_url, columns)) %}
+{% macro redshift__load_csv_object(table, manifest_url, source_url) -%}
+    {% do run_statements(redshift_csv_object_sql(table, manifest_url, source_url)) %}
 {%- endmacro %}
 
-{% macro redshift_csv_object_sql(table, manifest_url, source_url, columns) -%}
+{% macro redshift_csv_object_sql(table, manifest_url, source_url) -%}
+{%- set columns = batch_landing_columns(table) -%}
 create temp table csv_batch (
     {% for name, type in columns.items() %}{{ name }} {{ type }}{{ ", " if not loop.last }}{% endfor %}
 );
@@ -139,7 +132,8 @@ where not exists (select 1 from {{ table }} as loaded where loaded.source_key = 
 drop table csv_batch
 {%- endmacro %}
 
-{% macro duckdb__load_csv_object(table, manifest_url, source_url, columns) -%}
+{% macro duckdb__load_csv_object(table, manifest_url, source_url) -%}
+    {% set columns = batch_landing_columns(table) %}
     {% set urls = manifest_urls(manifest_url) %}
     {% set load %}
 insert into {{ table }}

@@ -71,6 +71,24 @@ def test_the_refresh_builds_once_and_shows_every_streaming_model(
     assert [t.task_id for t in land.upstream_list] == ["cadence_gate"]
 
 
+@pytest.mark.parametrize(
+    ("dag_id", "models"),
+    [
+        ("accfb_batch_crm", ["stg_crm__donor_exports", "dim_donors"]),
+        (
+            "accfb_batch_settlements",
+            ["stg_processor__settlements", "rpt_settlement_reconciliation", "rpt_daily_close"],
+        ),
+    ],
+)
+def test_a_batch_load_rebuilds_the_models_that_read_its_export(
+    dags: dict[str, Any], dag_id: str, models: list[str]
+) -> None:
+    tasks = {t.task_id for t in dags[dag_id].tasks}
+    for model in models:
+        assert f"transform.{model}_run" in tasks, (dag_id, sorted(tasks))
+
+
 def _public_marts(manifest: Path) -> set[str]:
     nodes = json.loads(manifest.read_text())["nodes"].values()
     return {

@@ -1,6 +1,7 @@
 """The marts are a function of the events, not of how or how often they were delivered.
 
-Real path throughout: producer → moto's Kinesis → lander → DuckDB → dbt. Every public mart (each
+Real path throughout: producer → moto's Kinesis → lander → DuckDB → dbt, with the CRM and
+settlement exports that go with the corpus loaded by the batch load. Every public mart (each
 table in the `marts` schema) is compared whole, excluding only load metadata that records *when*
 rows were loaded: `first_loaded_at` and `last_landed_at`. Across different delivery orders and
 batch splits the stream positions differ too, so `shard_id` and `sequence_number` are excluded
@@ -13,11 +14,12 @@ import random
 from typing import Any
 
 from ingestion import aws, dbt, localaws, warehouse
+from ingestion.batch_loads import load_batches
 from ingestion.contract import partition_key
 from ingestion.landing import StreamLander
 from ingestion.publish import publish_records
 from ingestion.settings import Settings
-from tests.marts.settlement_seed import seed_corpus
+from tests.marts.support import corpus, drop_crm_export, drop_settlement_export
 
 LOAD_METADATA = frozenset({"first_loaded_at", "last_landed_at"})
 STREAM_POSITION = frozenset({"shard_id", "sequence_number"})
@@ -68,11 +70,17 @@ def _marts(settings: Settings, excluded: frozenset[str]) -> Marts:
 def test_rebuild_and_full_refresh_of_the_same_events_give_identical_marts(
     provisioned: Settings,
 ) -> None:
-    corpus = seed_corpus()
-    half = len(corpus) // 2
-    _land(provisioned, corpus[:half])
+    records = corpus()
+    half = len(records) // 2
+    drop_settlement_export(provisioned, records)
+    drop_crm_export(provisioned, records)
+    load_batches(provisioned, ["settlements"])
+    _land(provisioned, records[:half])
     _refresh(provisioned)
-    _land(provisioned, corpus[half:])
+    # The CRM export arrives between two stream batches: incremental passes take it in by its
+    # load time, as they take events by their landing time.
+    load_batches(provisioned, ["crm"])
+    _land(provisioned, records[half:])
     _refresh(provisioned)
     built = _marts(provisioned, LOAD_METADATA)
 
@@ -90,27 +98,35 @@ def test_rebuild_and_full_refresh_of_the_same_events_give_identical_marts(
 def test_same_events_in_any_order_and_batch_split_give_identical_marts(
     settings: Settings,
 ) -> None:
-    corpus = seed_corpus()
-    shuffled = corpus[:]
+    records = corpus()
+    shuffled = records[:]
     random.Random(7).shuffle(shuffled)
     feeds = {
-        "in order, one batch": [corpus],
-        "reversed, two batches": _split(corpus[::-1], 2),
+        "in order, one batch": [records],
+        "reversed, two batches": _split(records[::-1], 2),
         "shuffled, four batches": _split(shuffled, 4),
     }
     results: dict[str, Marts] = {}
+    # Each variant streams on its own stream into its own warehouse; the exports sit in the one
+    # bucket they all load from, so the same files give the same export row ids.
+    localaws.provision(settings)
+    drop_settlement_export(settings, records)
+    drop_crm_export(settings, records)
     for n, (name, batches) in enumerate(feeds.items()):
         variant = settings.model_copy(
             update={
                 "stream_name": f"{settings.stream_name}-{n}",
-                "raw_bucket": f"{settings.raw_bucket}-{n}",
                 "warehouse_path": settings.warehouse_path.with_name(f"warehouse-{n}.duckdb"),
                 "state_dir": settings.state_dir / str(n),
             }
         )
         localaws.provision(variant)
-        for batch in batches:
+        load_batches(variant, ["settlements"])
+        for i, batch in enumerate(batches):
             _land(variant, batch)
+            # The CRM export arrives midway, between stream batches, in every variant.
+            if i == len(batches) // 2:
+                load_batches(variant, ["crm"])
             _refresh(variant)
         results[name] = _marts(variant, LOAD_METADATA | STREAM_POSITION)
 

@@ -17,10 +17,12 @@ import sqlglot
 from sqlglot import exp
 
 from ingestion.batch_loads import BATCH_SOURCES
+from ingestion.contract import SCHEMA_DIR
 from ingestion.dbt import TELEMETRY_OFF
 from ingestion.settings import REPO_ROOT
 
 MANIFEST = "s3://accfb-raw/manifests/replay/abc.json"
+SETTLEMENT_ROW = SCHEMA_DIR / "batch" / "settlement_row.v1.json"
 
 
 def _compile_for_redshift(inline: str, target: Path) -> str:
@@ -88,7 +90,6 @@ def test_replay_load_copies_exactly_the_manifest_and_inserts_only_new_records(
 @pytest.mark.parametrize("name", sorted(BATCH_SOURCES))
 def test_batch_csv_load_copies_one_file_once(target: Path, name: str) -> None:
     source = BATCH_SOURCES[name]
-    columns = json.dumps(source.columns).replace('"', "'")
     sql = _compile_for_redshift(
         "{{ redshift_csv_object_sql('"
         + source.table
@@ -96,9 +97,7 @@ def test_batch_csv_load_copies_one_file_once(target: Path, name: str) -> None:
         + MANIFEST
         + "', 's3://accfb-raw/"
         + source.prefix
-        + "x.csv', "
-        + columns
-        + ") }}",
+        + "x.csv') }}",
         target,
     )
 
@@ -107,3 +106,27 @@ def test_batch_csv_load_copies_one_file_once(target: Path, name: str) -> None:
     assert [type(s).__name__ for s in statements] == ["Create", "Copy", "Insert", "Drop"]
     assert "format as csv" in sql.lower() and "manifest" in sql.lower()
     assert statements[2].find(exp.Exists) is not None
+
+
+@pytest.mark.parametrize("name", sorted(BATCH_SOURCES))
+def test_batch_landing_table_ddl_parses_with_its_distribution_and_sort_key(
+    target: Path, name: str
+) -> None:
+    table = BATCH_SOURCES[name].table
+    sql = _compile_for_redshift("{{ batch_landing_table('" + table + "') }}", target)
+
+    create = sqlglot.parse_one(sql, read="redshift")
+
+    assert isinstance(create, exp.Create)
+    columns = [c.name for c in create.find_all(exp.ColumnDef)]
+    assert columns[-3:] == ["source_key", "source_row_number", "loaded_at"]
+    assert "sortkey (loaded_at)" in sql.lower()
+
+
+def test_settlement_landing_columns_are_the_contracts_settlement_row(target: Path) -> None:
+    compiled = _compile_for_redshift(
+        "{{ tojson(batch_landing_columns('lander.processor_settlements')) }}", target
+    )
+    schema = json.loads(SETTLEMENT_ROW.read_text())
+
+    assert list(json.loads(compiled)) == list(schema["properties"])

@@ -26,6 +26,7 @@ MODELS = [
     "stg_donation_platform__donations",
     "stg_donation_platform__refunds",
     "stg_crm__donors",
+    "stg_crm__donor_exports",
     "stg_warehouse__inventory_receipts",
     "stg_warehouse__inventory_shipments",
     "stg_warehouse__inventory_adjustments",

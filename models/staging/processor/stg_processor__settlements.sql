@@ -1,12 +1,25 @@
 {#-
-    The payment processor's settlement export, one row per processor transaction. Read from a
-    seed today; the batch path will load the processor's files here instead.
+    The payment processor's settlement exports, one row per processor transaction. A processor
+    re-sends a transaction in a later export when it corrects it, so the latest export wins
+    (by load, then file, then row), and the file and row it came from are kept for tracing.
 -#}
+
 with
 
 settlements as (
 
-    select * from {{ ref('processor_settlements') }}
+    select * from {{ source('lander', 'processor_settlements') }}
+
+),
+
+latest_export as (
+
+    select *
+    from settlements
+    qualify row_number() over (
+        partition by processor, processor_txn_id
+        order by loaded_at desc, source_key desc, source_row_number desc
+    ) = 1
 
 ),
 
@@ -19,14 +32,19 @@ renamed as (
         payout_id,
 
         -- numerics
-        cast(gross_cents as bigint) as gross_cents,
-        cast(fee_cents as bigint) as fee_cents,
-        cast(net_cents as bigint) as net_cents,
+        gross_cents,
+        fee_cents,
+        net_cents,
 
         -- timestamps
-        cast(settled_at as timestamp) as settled_at
+        {{ to_utc_timestamp('settled_at') }} as settled_at,
 
-    from settlements
+        -- lineage: the export file and row that won
+        source_key,
+        source_row_number,
+        loaded_at
+
+    from latest_export
 
 )
 

@@ -1,0 +1,59 @@
+{#-
+    The landing tables of the sources that arrive as files (`accfb load-batch`). One home for
+    their columns: the load (load_csv_object in load_from_s3.sql) casts each CSV column to the
+    type below and creates the table, and so does every dbt run before it reads anything
+    (on-run-start in dbt_project.yml), so a warehouse no file was ever loaded into builds too.
+-#}
+
+{#- Each export's CSV columns, in file order, with the type the load casts them to. The
+    settlement export's are the contract's settlement_row v1 (ingestion/contract/schemas/batch/). -#}
+{% macro batch_landing_columns(table) -%}
+    {% set columns = {
+        'lander.crm_donor_exports': {
+            'donor_id': 'varchar',
+            'name': 'varchar',
+            'email': 'varchar',
+            'postal_code': 'varchar',
+            'is_major_donor': 'boolean',
+            'updated_at': 'timestamptz',
+        },
+        'lander.processor_settlements': {
+            'processor': 'varchar',
+            'processor_txn_id': 'varchar',
+            'gross_cents': 'bigint',
+            'fee_cents': 'bigint',
+            'net_cents': 'bigint',
+            'payout_id': 'varchar',
+            'settled_at': 'timestamptz',
+        },
+    } %}
+    {% if table not in columns %}
+        {{ exceptions.raise_compiler_error(
+            "no batch landing table " ~ table ~ "; known: " ~ (columns.keys() | sort | join(", "))
+        ) }}
+    {% endif %}
+    {{ return(columns[table]) }}
+{%- endmacro %}
+
+{% macro batch_landing_table(table) -%}
+    {{ return(adapter.dispatch('batch_landing_table', 'accfb')(table)) }}
+{%- endmacro %}
+
+{#- Every row keeps the file it came from and its place in it (its identity), and when the
+    load committed it (the arrival time incremental models and freshness use). -#}
+{% macro default__batch_landing_table(table) -%}
+create table if not exists {{ table }} (
+    {% for name, type in batch_landing_columns(table).items() -%}
+    {{ name }} {{ type }},
+    {% endfor -%}
+    source_key varchar(1024) not null,
+    source_row_number bigint not null,
+    loaded_at timestamptz not null
+)
+{%- endmacro %}
+
+{% macro redshift__batch_landing_table(table) -%}
+{{ default__batch_landing_table(table) }}
+diststyle even
+sortkey (loaded_at)
+{%- endmacro %}
