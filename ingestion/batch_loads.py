@@ -5,15 +5,18 @@ under ``landing/crm/`` and ``landing/settlements/`` of the raw bucket. Each file
 into its lander table, through the same manifest-driven load as a replay (COPY on Redshift,
 DuckDB over the same object locally: macros/batch/load_from_s3.sql); a file already loaded is
 skipped by its key, so a rerun changes nothing and a file dropped late is picked up next time.
+A file that cannot be loaded (a header that is not the export's, a value that does not cast) is
+refused whole with its reason and stays in the bucket; the other files still load.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ingestion import aws, s3_access, warehouse
+from ingestion.dbt import DbtError
 from ingestion.replay import run_load, write_manifest
 from ingestion.settings import Settings
 
@@ -46,6 +49,7 @@ class BatchLoadReport:
     source: str
     files: int
     skipped: int  # already loaded (known on the local warehouse; on Redshift the load skips them)
+    refused: dict[str, str] = field(default_factory=dict)  # object key: why it was not loaded
 
 
 def dropped_files(s3: Any, bucket: str, source: BatchSource) -> list[str]:
@@ -78,6 +82,7 @@ def load_source(settings: Settings, source: BatchSource) -> BatchLoadReport:
     # Locally the warehouse says which files are in; saves a dbt call per file already loaded.
     loaded = _loaded_keys(settings, source) if settings.dbt_target == "local" else set()
     skipped = 0
+    refused: dict[str, str] = {}
     for key in keys:
         url = s3_access.s3_url(settings.raw_bucket, key)
         if url in loaded:
@@ -89,8 +94,11 @@ def load_source(settings: Settings, source: BatchSource) -> BatchLoadReport:
             "manifest_url": manifest,
             "source_url": url,
         }
-        run_load(settings, "load_csv_object", args)
-    return BatchLoadReport(source.name, len(keys), skipped)
+        try:
+            run_load(settings, "load_csv_object", args)
+        except DbtError as error:
+            refused[key] = str(error)
+    return BatchLoadReport(source.name, len(keys), skipped, refused)
 
 
 def load_batches(settings: Settings, sources: Sequence[str] = ()) -> list[BatchLoadReport]:

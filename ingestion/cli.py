@@ -248,11 +248,18 @@ def load_batch(
 
     settings = _settings()
     localaws.ensure_up(settings)
+    refused = 0
     for report in load_batches(settings, source or ()):
+        loaded = report.files - report.skipped - len(report.refused)
         console.print(
-            f"{report.source}: {report.files - report.skipped:,} files loaded, "
-            f"{report.skipped:,} already in"
+            f"{report.source}: {loaded:,} files loaded, {report.skipped:,} already in, "
+            f"{len(report.refused):,} refused"
         )
+        for key, reason in report.refused.items():
+            console.print(f"  [red]refused[/red] {key}: {reason}")
+        refused += len(report.refused)
+    if refused:
+        raise typer.Exit(code=1)
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ingestion.settings import REPO_ROOT, Settings
 
@@ -47,12 +48,21 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> DbtResult:
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke([*args, "--quiet"])
+    # A failed run-operation reports its error only as a log event, not in its result.
+    operation_errors: list[str] = []
+
+    def collect(event: Any) -> None:
+        if event.info.name in {"RunningOperationCaughtError", "RunningOperationUncaughtError"}:
+            operation_errors.append(str(event.data.exc))
+
+    result = dbtRunner(callbacks=[collect]).invoke([*args, "--quiet"])
     if not result.success:
         failures = []
         for node in getattr(result.result, "results", None) or []:
             if str(node.status) in {"error", "fail", "runtime error"}:
-                failures.append(f"{node.node.name}: {node.message}")
+                # A model's result carries its node; a run-operation's only its unique_id.
+                name = node.node.name if hasattr(node, "node") else node.unique_id
+                failures.append(f"{name}: {node.message or '; '.join(operation_errors)}")
         detail = "; ".join(failures) or str(result.exception)
         raise DbtError(f"dbt {' '.join(args)} failed: {detail}")
     nodes = len(getattr(result.result, "results", None) or [])

@@ -135,6 +135,20 @@ drop table csv_batch
 {% macro duckdb__load_csv_object(table, manifest_url, source_url) -%}
     {% set columns = batch_landing_columns(table) %}
     {% set urls = manifest_urls(manifest_url) %}
+    {#- The columns are read by position: a file whose header differs (reordered, renamed,
+        missing) would load values into the wrong columns, so it is refused whole. -#}
+    {% for url in urls %}
+        {% set header = run_query(
+            "select * from read_csv('" ~ url ~ "', header = false, all_varchar = true) limit 1"
+        ) %}
+        {% set found = header.rows[0].values() | map('string') | map('trim') | map('lower') | list if header.rows else [] %}
+        {% if found != columns.keys() | list %}
+            {{ exceptions.raise_compiler_error(
+                url ~ " was not loaded: its header is [" ~ found | join(", ") ~ "], the export's "
+                ~ "columns are [" ~ columns.keys() | join(", ") ~ "] in this order"
+            ) }}
+        {% endif %}
+    {% endfor %}
     {% set load %}
 insert into {{ table }}
 select

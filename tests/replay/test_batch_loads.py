@@ -33,9 +33,9 @@ def test_dropped_exports_load_once_each_with_contract_types(provisioned: Setting
     _drop(provisioned, "landing/crm/donors-2026-11-19.csv", CRM)
 
     reports = load_batches(provisioned)
-    assert [(r.source, r.files, r.skipped) for r in reports] == [
-        ("crm", 1, 0),
-        ("settlements", 1, 0),
+    assert [(r.source, r.files, r.skipped, r.refused) for r in reports] == [
+        ("crm", 1, 0, {}),
+        ("settlements", 1, 0, {}),
     ]
 
     # A second run, and a new file dropped meanwhile: only the new file loads.
@@ -84,3 +84,35 @@ def test_dropped_exports_load_once_each_with_contract_types(provisioned: Setting
     assert query(
         provisioned, "select donor_id, is_major_donor, updated_at from lander.crm_donor_exports"
     ) == [("d_1", True, datetime(2026, 11, 19, 10, 0, tzinfo=UTC))]
+
+
+def test_a_bad_file_is_refused_with_its_reason_and_the_good_ones_still_load(
+    provisioned: Settings,
+) -> None:
+    swapped = SETTLEMENTS.replace("gross_cents,fee_cents", "fee_cents,gross_cents", 1)
+    not_a_number = MORE_SETTLEMENTS.replace("10000", "ten thousand")
+    _drop(provisioned, "landing/settlements/a-swapped.csv", swapped)
+    _drop(provisioned, "landing/settlements/b-good.csv", MORE_SETTLEMENTS)
+    _drop(provisioned, "landing/settlements/c-not-a-number.csv", not_a_number)
+
+    (report,) = load_batches(provisioned, ["settlements"])
+
+    assert (report.files, report.skipped) == (3, 0)
+    assert sorted(report.refused) == [
+        "landing/settlements/a-swapped.csv",
+        "landing/settlements/c-not-a-number.csv",
+    ]
+    assert "its header is [processor, processor_txn_id, fee_cents, gross_cents" in (
+        report.refused["landing/settlements/a-swapped.csv"]
+    )
+    assert "ten thousand" in report.refused["landing/settlements/c-not-a-number.csv"]
+    assert query(
+        provisioned,
+        "select processor_txn_id, source_key from lander.processor_settlements",
+    ) == [("txn_3", f"s3://{provisioned.raw_bucket}/landing/settlements/b-good.csv")]
+
+    # Nothing was half-loaded: fixed files dropped under new names load in full.
+    _drop(provisioned, "landing/settlements/d-fixed.csv", SETTLEMENTS)
+    (again,) = load_batches(provisioned, ["settlements"])
+    assert sorted(again.refused) == sorted(report.refused)
+    assert len(query(provisioned, "select * from lander.processor_settlements")) == 3
