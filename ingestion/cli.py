@@ -259,6 +259,9 @@ def load_batch(
 def reconcile(
     start: Annotated[str, typer.Option(help="Window start (arrival time, ISO 8601, UTC default)")],
     end: Annotated[str, typer.Option(help="Window end, exclusive")],
+    source: Annotated[
+        list[str] | None, typer.Option(help="Only these sources' records (repeatable)")
+    ] = None,
 ) -> None:
     """Compare archive, landings and fct_donations for a window; exit 1 on any difference."""
     from rich.table import Table
@@ -267,7 +270,7 @@ def reconcile(
 
     settings = _settings()
     localaws.ensure_up(settings)
-    rows = reconcile_window(settings, _window(start, end))
+    rows = reconcile_window(settings, _window(start, end), source or ())
     table = Table(title=f"reconcile {start} → {end}")
     for column in ("check", "archive", "warehouse", "archive cents", "warehouse cents", ""):
         table.add_column(column, justify="left" if column == "check" else "right")
