@@ -338,10 +338,10 @@ def check() -> None:
 @app.command()
 def airflow(port: Annotated[int, typer.Option(help="API server and UI port")] = 8080) -> None:
     """Run Airflow 3 on 127.0.0.1 with the DAGs wired to the local default (Ctrl-C stops)."""
-    from ingestion.airflow_local import run_standalone
+    from ingestion.airflow_local import run_local
 
     console.print(f"Airflow at http://127.0.0.1:{port} (DAGs in dags/, state under .accfb/airflow)")
-    run_standalone(_settings(), port)
+    run_local(_settings(), port)
 
 
 def main() -> None:
