@@ -318,9 +318,13 @@ def trace(donation_id: str) -> None:
 @app.command()
 def check() -> None:
     """Verify every public mart's Soda contract against the warehouse."""
-    from ingestion.checks import run_checks
+    from ingestion.checks import ChecksUnavailable, run_checks
 
-    report = run_checks(_settings())
+    try:
+        report = run_checks(_settings())
+    except ChecksUnavailable as error:
+        console.print(f"[red]ERROR[/red] {error}", soft_wrap=True)
+        raise typer.Exit(1) from None
     for failure in report.failures:
         console.print(
             f"[red]FAILED[/red] {failure.contract}: {failure.check} ({failure.column}): "
