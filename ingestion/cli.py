@@ -322,8 +322,8 @@ def check() -> None:
 
     try:
         report = run_checks(_settings())
-    except ChecksUnavailable as error:
-        console.print(f"[red]ERROR[/red] {error}", soft_wrap=True)
+    except ChecksUnavailable as unavailable:
+        console.print(f"[red]ERROR[/red] {unavailable}", soft_wrap=True)
         raise typer.Exit(1) from None
     for failure in report.failures:
         console.print(
