@@ -12,28 +12,26 @@ from datetime import UTC, datetime, timedelta
 import accfb_common as common
 from airflow.providers.standard.sensors.python import PythonSensor
 from airflow.sdk import DAG, task
+from airflow.sdk.exceptions import AirflowFailException
 from cosmos import DbtTaskGroup
+
+from ingestion import aws
+from ingestion.batch_loads import BATCH_SOURCES, dropped_files
 
 common.dbt_environment()
 
-# name: (schedule in UTC, S3 prefix the export is dropped under, landing table the source reads)
-BATCH_SOURCES = {
-    "crm": ("0 13 * * *", "landing/crm/", "lander.crm_donor_exports"),
-    "settlements": ("0 14 * * *", "landing/settlements/", "lander.processor_settlements"),
-}
+# When each source's export is due, in UTC (its prefix and table: ingestion/batch_loads.py).
+SCHEDULES = {"crm": "0 13 * * *", "settlements": "0 14 * * *"}
 
 
-def file_arrived(prefix: str) -> bool:
-    from ingestion import aws
-
+def file_arrived(source: str) -> bool:
+    """An export the load would take (a CSV under the source's prefix) is in the bucket."""
     settings = common.settings()
-    listed = aws.client("s3", settings).list_objects_v2(
-        Bucket=settings.raw_bucket, Prefix=prefix, MaxKeys=1
-    )
-    return bool(listed.get("KeyCount"))
+    s3 = aws.client("s3", settings)
+    return bool(dropped_files(s3, settings.raw_bucket, BATCH_SOURCES[source]))
 
 
-for name, (schedule, prefix, table) in BATCH_SOURCES.items():
+for name, schedule in SCHEDULES.items():
     with DAG(
         dag_id=f"accfb_batch_{name}",
         description=f"Load the {name} export, rebuild what reads it, check",
@@ -48,7 +46,7 @@ for name, (schedule, prefix, table) in BATCH_SOURCES.items():
         wait = PythonSensor(
             task_id="wait_for_file",
             python_callable=file_arrived,
-            op_args=[prefix],
+            op_args=[name],
             mode="reschedule",
             poke_interval=300,
             timeout=timedelta(hours=8).total_seconds(),
@@ -56,20 +54,24 @@ for name, (schedule, prefix, table) in BATCH_SOURCES.items():
 
         @task(task_id="load")
         def load(source: str = name) -> int:
-            """Every new file of the source, once (files already loaded are skipped)."""
+            """Every new file of the source, once (files already loaded are skipped). A refused
+            file fails the task after the good ones have loaded, so its reason reaches the
+            alert; the file stays in the bucket until a corrected export replaces it."""
             from ingestion.batch_loads import load_batches
 
-            return sum(
-                report.files - report.skipped
-                for report in load_batches(common.settings(), [source])
-            )
+            (report,) = load_batches(common.settings(), [source])
+            if report.refused:
+                raise AirflowFailException(
+                    "; ".join(f"{key}: {why}" for key, why in report.refused.items())[:2000]
+                )
+            return report.files - report.skipped
 
         transform = DbtTaskGroup(
             group_id="transform",
             project_config=common.project_config(),
             profile_config=common.profile_config(),
             execution_config=common.EXECUTION_CONFIG,
-            render_config=common.render_config(f"source:{table}+"),
+            render_config=common.render_config(f"source:{BATCH_SOURCES[name].table}+"),
             default_args=common.DEFAULT_ARGS,
             operator_args=common.WATCHER_OPERATOR_ARGS,
         )

@@ -10,16 +10,19 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import airflow  # noqa: F401  (must precede cosmos: cosmos reads airflow's version on import)
-from airflow.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from ingestion.alerts import Alert, send_alert
 from ingestion.checks import CheckReport
 from ingestion.settings import Settings
+
+if TYPE_CHECKING:
+    from ingestion.reconcile import ReconcileRow
 
 PROJECT_DIR = Path(os.environ.get("ACCFB_DBT_PROJECT_DIR", Path(__file__).resolve().parent.parent))
 OWNER = "data-platform"
@@ -109,6 +112,26 @@ class ContractsFailed(AirflowFailException):
         super().__init__("; ".join(lines + report.errors))
 
 
+class ReconcileDiffers(AirflowFailException):
+    """The warehouse does not hold what the archive holds for the window. Fails at once: the
+    comparison is read-only, so rerunning it cannot pass; rerunning the backfill can."""
+
+    def __init__(self, rows: list[ReconcileRow]) -> None:
+        self.rows = rows
+        super().__init__("; ".join(f"{row.check}: {_sides(row)}" for row in rows))
+
+
+def _counted(count: int, cents: int | None) -> str:
+    return f"{count} records" + ("" if cents is None else f", {cents} cents")
+
+
+def _sides(row: ReconcileRow) -> str:
+    return (
+        f"warehouse {_counted(row.warehouse_count, row.warehouse_cents)}, "
+        f"archive {_counted(row.archive_count, row.archive_cents)}"
+    )
+
+
 def where(context: Any) -> dict[str, str]:
     """The DAG, task, run and window an alert names, from a task's Airflow context."""
     ti = context["task_instance"]
@@ -122,7 +145,8 @@ def where(context: Any) -> dict[str, str]:
 
 def alert_on_failure(context: Any) -> None:
     """Airflow calls this once a task has failed for good (retries spent): one alert per broken
-    check for failed contracts, else one for the failed task."""
+    check for failed contracts, one per differing line for a failed reconcile, else one for the
+    failed task."""
     ti = context["task_instance"]
     origin = where(context)
     exc = context.get("exception")
@@ -145,6 +169,17 @@ def alert_on_failure(context: Any) -> None:
                 **origin,
             )
             for error in exc.report.errors
+        ]
+    elif isinstance(exc, ReconcileDiffers):
+        alerts = [
+            Alert(
+                summary=f"{row.check}: the warehouse differs from the archive",
+                runbook="data-quality-failures",
+                measured=_counted(row.warehouse_count, row.warehouse_cents),
+                threshold=f"= archive's {_counted(row.archive_count, row.archive_cents)}",
+                **origin,
+            )
+            for row in exc.rows
         ]
     else:
         alerts = [

@@ -3,13 +3,23 @@
 Everything Airflow keeps (its SQLite database, logs, Cosmos cache) lives under the state dir, so
 `make clean` removes it. The dbt manifest the DAGs render from is built first with `dbt parse`,
 as the deploy does for MWAA.
+
+It runs the components `airflow standalone` runs, but not standalone itself: standalone starts
+the scheduler's and the triggerer's log servers, which bind every interface (ports 8793 and
+8794; Airflow 3.3 has no setting for their host). Every component here writes task logs to the
+one folder the API server reads them from, so the log servers are skipped and nothing listens
+beyond the API server on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
+from types import FrameType
 
 from ingestion import dbt, localaws
 from ingestion.dbt import TELEMETRY_OFF
@@ -23,6 +33,7 @@ def airflow_environment(settings: Settings, port: int) -> dict[str, str]:
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         # Tasks report to the API server; its default URL assumes port 8080.
@@ -48,12 +59,43 @@ def prepare(settings: Settings, port: int) -> dict[str, str]:
     return env
 
 
-def run_standalone(settings: Settings, port: int) -> None:
-    """Replace this process with `airflow standalone` (API server, scheduler, DAG processor and
-    triggerer in one): Ctrl-C stops them all."""
+# What `airflow standalone` runs, with the log servers skipped (see the module docstring).
+COMPONENTS: tuple[tuple[str, ...], ...] = (
+    ("api-server",),
+    ("scheduler", "--skip-serve-logs"),
+    ("dag-processor",),
+    ("triggerer", "--skip-serve-logs"),
+)
+STOP_SECONDS = 30
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run_local(settings: Settings, port: int) -> None:
+    """Migrate the metadata database, run the components until one exits or Ctrl-C (or SIGTERM),
+    then stop them all: a half-running Airflow would only mislead."""
     bin_dir = Path(sys.executable).parent
-    # standalone starts its components as `airflow ...` subprocesses found on PATH.
+    airflow = str(bin_dir / "airflow")
+    # Components start their task runners as `airflow ...` found on PATH.
     path = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
     env = {**os.environ, **prepare(settings, port), "PATH": path}
-    airflow = bin_dir / "airflow"
-    os.execve(airflow, [str(airflow), "standalone"], env)
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    signal.signal(signal.SIGTERM, _stop)
+    running = [subprocess.Popen([airflow, *component], env=env) for component in COMPONENTS]
+    try:
+        while all(process.poll() is None for process in running):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in running:
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + STOP_SECONDS
+        for process in running:
+            try:
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -18,7 +18,7 @@ from typing import Any
 # Records whose `source` cannot be read (not JSON, not an object, not a plain name).
 UNKNOWN_SOURCE = "unknown"
 
-_SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 
 def record_source(data: bytes) -> str:
@@ -28,7 +28,7 @@ def record_source(data: bytes) -> str:
     except ValueError:
         return UNKNOWN_SOURCE
     source = value.get("source") if isinstance(value, dict) else None
-    if isinstance(source, str) and _SOURCE_NAME.match(source):
+    if isinstance(source, str) and _SOURCE_NAME.fullmatch(source):
         return source
     return UNKNOWN_SOURCE
 

@@ -97,7 +97,7 @@ def load_source(settings: Settings, source: BatchSource) -> BatchLoadReport:
         try:
             run_load(settings, "load_csv_object", args)
         except DbtError as error:
-            refused[key] = str(error)
+            refused[key] = error.detail
     return BatchLoadReport(source.name, len(keys), skipped, refused)
 
 

@@ -266,6 +266,9 @@ def load_batch(
 def reconcile(
     start: Annotated[str, typer.Option(help="Window start (arrival time, ISO 8601, UTC default)")],
     end: Annotated[str, typer.Option(help="Window end, exclusive")],
+    source: Annotated[
+        list[str] | None, typer.Option(help="Only these sources' records (repeatable)")
+    ] = None,
 ) -> None:
     """Compare archive, landings and fct_donations for a window; exit 1 on any difference."""
     from rich.table import Table
@@ -274,7 +277,7 @@ def reconcile(
 
     settings = _settings()
     localaws.ensure_up(settings)
-    rows = reconcile_window(settings, _window(start, end))
+    rows = reconcile_window(settings, _window(start, end), source or ())
     table = Table(title=f"reconcile {start} → {end}")
     for column in ("check", "archive", "warehouse", "archive cents", "warehouse cents", ""):
         table.add_column(column, justify="left" if column == "check" else "right")
@@ -322,9 +325,13 @@ def trace(donation_id: str) -> None:
 @app.command()
 def check() -> None:
     """Verify every public mart's Soda contract against the warehouse."""
-    from ingestion.checks import run_checks
+    from ingestion.checks import ChecksUnavailable, run_checks
 
-    report = run_checks(_settings())
+    try:
+        report = run_checks(_settings())
+    except ChecksUnavailable as unavailable:
+        console.print(f"[red]ERROR[/red] {unavailable}", soft_wrap=True)
+        raise typer.Exit(1) from None
     for failure in report.failures:
         console.print(
             f"[red]FAILED[/red] {failure.contract}: {failure.check} ({failure.column}): "
@@ -342,10 +349,10 @@ def check() -> None:
 @app.command()
 def airflow(port: Annotated[int, typer.Option(help="API server and UI port")] = 8080) -> None:
     """Run Airflow 3 on 127.0.0.1 with the DAGs wired to the local default (Ctrl-C stops)."""
-    from ingestion.airflow_local import run_standalone
+    from ingestion.airflow_local import run_local
 
     console.print(f"Airflow at http://127.0.0.1:{port} (DAGs in dags/, state under .accfb/airflow)")
-    run_standalone(_settings(), port)
+    run_local(_settings(), port)
 
 
 def main() -> None:

@@ -19,7 +19,11 @@ TELEMETRY_OFF = {
 
 
 class DbtError(RuntimeError):
-    """A dbt command failed; the message names the failing nodes."""
+    """A dbt command failed; the message names the failing nodes, ``detail`` says only why."""
+
+    def __init__(self, command: str, detail: str) -> None:
+        super().__init__(f"dbt {command} failed: {detail}")
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> DbtResult:
                 name = node.node.name if hasattr(node, "node") else node.unique_id
                 failures.append(f"{name}: {node.message or '; '.join(operation_errors)}")
         detail = "; ".join(failures) or str(result.exception)
-        raise DbtError(f"dbt {' '.join(args)} failed: {detail}")
+        raise DbtError(" ".join(args), detail)
     nodes = len(getattr(result.result, "results", None) or [])
     return DbtResult(" ".join(args), nodes)
 

@@ -9,21 +9,43 @@ For each event type it compares, for records that arrived in [start, end):
   (records not in ``ops.quarantined_events``), one per ``donation_id`` with the earliest
   ``emitted_at`` winning, against the mart's rows for those gifts: count and gross cents.
 
-Any difference is a finding; the command exits non-zero on one.
+Any difference is a finding; the command exits non-zero on one. Given sources, both sides are
+narrowed to the records the archive files under those sources (a backfill of some sources is
+reconciled for those sources only).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
 
 from ingestion import aws, s3_access, warehouse
+from ingestion.archive_format import UNKNOWN_SOURCE
 from ingestion.replay import Window, window_objects
 from ingestion.settings import Settings
 
 AMOUNT_TYPES = ("donation.completed", "donation.refunded")
 GIFTS = "gifts → fct_donations"
+
+# The archive's partition rule (archive_format.record_source) in SQL, for the landing side: the
+# record's `source` when it is a JSON object whose `source` is a plain name, else "unknown".
+RECORD_SOURCE_SQL = f"""
+    coalesce(
+        case when json_valid(kinesis_data) then
+            case
+                when json_type(kinesis_data) = 'OBJECT'
+                    and json_type(kinesis_data, '$.source') = 'VARCHAR'
+                    and regexp_full_match(
+                        json_extract_string(kinesis_data, '$.source'), '[a-z][a-z0-9_]{{0,62}}'
+                    )
+                then json_extract_string(kinesis_data, '$.source')
+            end
+        end,
+        '{UNKNOWN_SOURCE}'
+    )
+"""
 
 
 @dataclass(frozen=True)
@@ -67,8 +89,10 @@ def _by_event_type(relation: str) -> str:
     """
 
 
-def _load_archive(con: duckdb.DuckDBPyConnection, settings: Settings, window: Window) -> None:
-    keys = window_objects(aws.client("s3", settings), settings.raw_bucket, window)
+def _load_archive(
+    con: duckdb.DuckDBPyConnection, settings: Settings, window: Window, sources: Sequence[str]
+) -> None:
+    keys = window_objects(aws.client("s3", settings), settings.raw_bucket, window, sources)
     con.execute(
         """
         create or replace temp table archived (
@@ -98,18 +122,22 @@ def _load_archive(con: duckdb.DuckDBPyConnection, settings: Settings, window: Wi
     )
 
 
-def reconcile(settings: Settings, window: Window) -> list[ReconcileRow]:
-    """Compare the archive with the landings and the mart for the window (local warehouse)."""
+def reconcile(
+    settings: Settings, window: Window, sources: Sequence[str] = ()
+) -> list[ReconcileRow]:
+    """Compare the archive with the landings and the mart for the window (local warehouse);
+    given sources, for the records of those sources only."""
     with warehouse.connect(settings.warehouse_path) as con:
-        _load_archive(con, settings, window)
+        _load_archive(con, settings, window, sources)
         con.execute(
-            """
+            f"""
             create or replace temp table landed as
             select shard_id, sequence_number, kinesis_data
             from landing.landed_records
-            where approximate_arrival_timestamp >= ? and approximate_arrival_timestamp < ?
+            where approximate_arrival_timestamp >= $start and approximate_arrival_timestamp < $end
+                and (len($sources) = 0 or list_contains($sources, {RECORD_SOURCE_SQL}))
             """,
-            [window.start, window.end],
+            {"start": window.start, "end": window.end, "sources": list(sources)},
         )
         archive_types = {
             t: (n, c) for t, n, c in con.execute(_by_event_type("archived")).fetchall()

@@ -38,6 +38,16 @@ class Settings(BaseSettings):
         default=4, ge=1, description="Shards of the stream that `accfb up` creates locally."
     )
     dbt_target: str = Field(default="local", description="dbt target in profiles/profiles.yml.")
+    # Redshift Serverless, for the dev and prod targets (dbt reads the same variables in
+    # profiles/profiles.yml). No password: database credentials come from IAM at run time.
+    redshift_host: str | None = Field(
+        default=None, description="Workgroup endpoint. Unset: looked up from the workgroup."
+    )
+    redshift_port: int = 5439
+    redshift_database: str = "accfb"
+    redshift_workgroup: str | None = Field(
+        default=None, description="Serverless workgroup. Unset: accfb-<dbt target>."
+    )
     refresh_interval_seconds: float = Field(
         default=60.0, gt=0, description="Cadence of the streaming refresh in `accfb demo`."
     )
@@ -69,6 +79,10 @@ class Settings(BaseSettings):
     def environment(self) -> str:
         """The ``Environment`` dimension of the pipeline's metrics: local, dev or prod."""
         return "local" if self.is_local else self.dbt_target
+
+    @property
+    def workgroup(self) -> str:
+        return self.redshift_workgroup or f"accfb-{self.dbt_target}"
 
     @property
     def dbt_target_dir(self) -> Path:

@@ -8,7 +8,7 @@ from ingestion.settings import REPO_ROOT
 
 
 def dagbag() -> Any:
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(REPO_ROOT / "dags"))
 

@@ -1,15 +1,20 @@
-"""`accfb reconcile` finds a window the warehouse missed and passes once it is replayed;
+"""`accfb reconcile` finds a window the warehouse missed and passes once it is replayed, for a
+whole window or the sources a replay covered;
 `accfb trace` finds every raw record behind a gift, in the archive and on the stream."""
 
 from __future__ import annotations
 
 from collections import Counter
 
+import duckdb
+import pytest
 from typer.testing import CliRunner
 
 from ingestion.archive import parse_key
+from ingestion.archive_format import record_source
 from ingestion.cli import app
-from ingestion.reconcile import GIFTS, reconcile
+from ingestion.reconcile import GIFTS, RECORD_SOURCE_SQL, reconcile
+from ingestion.replay import replay
 from ingestion.settings import Settings
 from ingestion.trace import trace
 from tests.replay.support import (
@@ -111,3 +116,47 @@ def test_trace_lists_every_raw_record_of_a_gift_with_its_archive_object(
     shown = runner.invoke(app, ["trace", donation_id], env=_env(provisioned))
     assert shown.exit_code == 0, shown.output
     assert donation_id in shown.output
+
+
+def test_reconcile_narrowed_to_the_replayed_sources_passes_where_the_whole_window_differs(
+    provisioned: Settings,
+) -> None:
+    publish(provisioned, corpus(seed=54))
+    archive(provisioned)
+    window = window_around_now()
+    replay(provisioned, window, ["donation_platform"])
+
+    whole = {row.check: row for row in reconcile(provisioned, window)}
+    narrowed = {row.check: row for row in reconcile(provisioned, window, ["donation_platform"])}
+
+    assert not whole["crm.donor_upserted"].ok  # archived, never landed: not replayed
+    assert all(row.ok for row in narrowed.values()), narrowed
+    assert "crm.donor_upserted" not in narrowed
+    assert narrowed["donation.completed"].archive_count > 0
+    assert narrowed[GIFTS].archive_count > 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"source": "crm"}',
+        '{"source": "Crm"}',
+        '{"source": "crm\\n"}',
+        '{"source": "a' + "b" * 62 + '"}',
+        '{"source": "a' + "b" * 63 + '"}',
+        '{"source": true}',
+        '{"source": 5}',
+        '{"source": null}',
+        '{"event_type": "donation.completed"}',
+        '["crm"]',
+        '"crm"',
+        "not json",
+        "",
+    ],
+)
+def test_the_sql_source_rule_files_a_record_where_the_archive_does(text: str) -> None:
+    with duckdb.connect() as con:
+        (sql_source,) = con.execute(
+            f"select {RECORD_SOURCE_SQL} from (select ? as kinesis_data)", [text]
+        ).fetchone() or (None,)
+    assert sql_source == record_source(text.encode())
