@@ -22,13 +22,19 @@ common.dbt_environment()
 
 # When each source's export is due, in UTC (its prefix and table: ingestion/batch_loads.py).
 SCHEDULES = {"crm": "0 13 * * *", "settlements": "0 14 * * *"}
+# How often each source exports; a run waits for a file younger than this.
+EXPORT_PERIOD = timedelta(days=1)
 
 
-def file_arrived(source: str) -> bool:
-    """An export the load would take (a CSV under the source's prefix) is in the bucket."""
+def file_arrived(source: str, logical_date: datetime | None = None) -> bool:
+    """This run's export is in the bucket: a CSV the load would take, dropped within the day
+    before the run's date or since. The previous day's file (loaded by its own run) does not
+    let a day without an export pass; a rerun of the day still finds its file (and the load
+    skips it)."""
     settings = common.settings()
     s3 = aws.client("s3", settings)
-    return bool(dropped_files(s3, settings.raw_bucket, BATCH_SOURCES[source]))
+    since = (logical_date or datetime.now(UTC)) - EXPORT_PERIOD
+    return bool(dropped_files(s3, settings.raw_bucket, BATCH_SOURCES[source], since=since))
 
 
 for name, schedule in SCHEDULES.items():

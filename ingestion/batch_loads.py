@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ingestion import aws, s3_access, warehouse
@@ -52,13 +53,17 @@ class BatchLoadReport:
     refused: dict[str, str] = field(default_factory=dict)  # object key: why it was not loaded
 
 
-def dropped_files(s3: Any, bucket: str, source: BatchSource) -> list[str]:
+def dropped_files(
+    s3: Any, bucket: str, source: BatchSource, since: datetime | None = None
+) -> list[str]:
+    """The source's CSV exports in the bucket, or only those dropped at or after ``since``."""
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=source.prefix)
     return sorted(
         item["Key"]
         for page in pages
         for item in page.get("Contents", [])
         if item["Key"].lower().endswith(".csv")
+        and (since is None or item["LastModified"] >= since)
     )
 
 

@@ -4,6 +4,7 @@ a rerun changes nothing. With no export under its prefix the sensor does not let
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ingestion import aws, localaws
@@ -143,3 +144,7 @@ def test_the_sensor_waits_until_a_csv_export_is_under_its_own_prefix(dag_env: Se
     _drop(dag_env, CRM_KEY, CRM)
 
     assert file_arrived("crm") is True
+    # The day after tomorrow's run does not pass on today's file; tomorrow's still finds it.
+    now = datetime.now(UTC)
+    assert file_arrived("crm", logical_date=now + timedelta(days=2)) is False
+    assert file_arrived("crm", logical_date=now + timedelta(hours=23)) is True
