@@ -34,6 +34,9 @@ def airflow_environment(settings: Settings, port: int) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # Airflow's default of 32 worker processes swamps a laptop, and the DAGs' tasks take
+        # turns on the one DuckDB file anyway.
+        "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         # Tasks report to the API server; its default URL assumes port 8080.
