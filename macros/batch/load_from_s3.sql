@@ -14,6 +14,7 @@
 {% macro load_archive_window(manifest_url, window_start, window_end) -%}
     {% do run_query(lander_schema()) %}
     {% do run_query(backfill_landing_table()) %}
+    {% do adapter.dispatch('upgrade_backfill_landing', 'accfb')() %}
     {% do adapter.dispatch('load_archive_window', 'accfb')(manifest_url, window_start, window_end) %}
 {%- endmacro %}
 
@@ -66,34 +67,111 @@ drop table archive_batch
         {{ return(none) }}
     {% endif %}
     {% set load %}
--- The table's primary key is the stream position: records already landed by an earlier replay,
--- and a record an at-least-once writer put in the archive twice, are ignored.
-insert or ignore into lander.backfill_records
+insert into lander.backfill_records
+with
+
+archived as (
+
+    select
+        approximate_arrival_timestamp,
+        partition_key,
+        shard_id,
+        sequence_number,
+        kinesis_data,
+        filename as archive_key
+    from read_json(
+        [{% for url in urls %}'{{ url }}'{{ ", " if not loop.last }}{% endfor %}],
+        format = 'newline_delimited',
+        compression = 'gzip',
+        filename = true,
+        columns = {
+            approximate_arrival_timestamp: 'timestamptz',
+            partition_key: 'varchar',
+            shard_id: 'varchar',
+            sequence_number: 'varchar',
+            kinesis_data: 'varchar'
+        }
+    )
+    where approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
+        and approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
+
+),
+
+landed as (
+
+    select
+        shard_id,
+        sequence_number
+    from lander.backfill_records
+
+),
+
+new_records as (
+
+    -- Records landed by an earlier replay are left out; a record an at-least-once writer put in
+    -- the archive twice loads once (from the first object that holds it).
+    select archived.*
+    from archived
+    anti join landed
+        on archived.shard_id = landed.shard_id
+        and archived.sequence_number = landed.sequence_number
+    qualify row_number() over (
+        partition by archived.shard_id, archived.sequence_number
+        order by archived.archive_key
+    ) = 1
+
+),
+
+final as (
+
+    select
+        approximate_arrival_timestamp,
+        partition_key,
+        shard_id,
+        sequence_number,
+        now() as refresh_time,
+        kinesis_data,
+        archive_key
+    from new_records
+
+)
+
+select * from final
+    {% endset %}
+    {% do run_query(load) %}
+{%- endmacro %}
+
+{#- Warehouses created before the load deduplicated by itself have a primary key on the backfill
+    landing; DuckDB cannot drop one, so the table is rebuilt once, in one transaction. -#}
+{% macro default__upgrade_backfill_landing() -%}
+{%- endmacro %}
+
+{% macro duckdb__upgrade_backfill_landing() -%}
+    {% set keyed = run_query(
+        "select count(*) from duckdb_constraints() where schema_name = 'lander' "
+        ~ "and table_name = 'backfill_records' and constraint_type = 'PRIMARY KEY'"
+    ) %}
+    {% if keyed.columns[0].values()[0] == 0 %}
+        {{ return(none) }}
+    {% endif %}
+    {% set upgrade %}
+begin transaction;
+{{ duckdb__backfill_landing_table('lander.backfill_records_upgrade') }};
+insert into lander.backfill_records_upgrade
 select
     approximate_arrival_timestamp,
     partition_key,
     shard_id,
     sequence_number,
-    now() as refresh_time,
+    refresh_time,
     kinesis_data,
-    filename as archive_key
-from read_json(
-    [{% for url in urls %}'{{ url }}'{{ ", " if not loop.last }}{% endfor %}],
-    format = 'newline_delimited',
-    compression = 'gzip',
-    filename = true,
-    columns = {
-        approximate_arrival_timestamp: 'timestamptz',
-        partition_key: 'varchar',
-        shard_id: 'varchar',
-        sequence_number: 'varchar',
-        kinesis_data: 'varchar'
-    }
-)
-where approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
-    and approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
+    archive_key
+from lander.backfill_records;
+drop table lander.backfill_records;
+alter table lander.backfill_records_upgrade rename to backfill_records;
+commit
     {% endset %}
-    {% do run_query(load) %}
+    {% do run_query(upgrade) %}
 {%- endmacro %}
 
 {#- One batch CSV export (CRM donors, processor settlements) into a lander table, once: a file
