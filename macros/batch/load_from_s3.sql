@@ -61,12 +61,29 @@ where delivery = 1;
 drop table archive_batch
 {%- endmacro %}
 
+{#- Two statements in one transaction: insert the window's records not landed yet, then delete
+    the second copy of any record the batch held twice (an at-least-once writer can archive a
+    record twice; the first object's copy is kept). Deduplicating after the insert keeps the insert
+    streaming, in parallel, straight from the objects to the table; a window or DISTINCT in the
+    insert would hold the whole batch in memory first. The anti-join with the landed records is
+    left out when none of them arrived in the window (a first replay): a join in the insert makes
+    it ~20% slower even against nothing. A record's arrival time is part of the record, so one
+    already landed from this window has its arrival in the window. -#}
 {% macro duckdb__load_archive_window(manifest_url, window_start, window_end) -%}
     {% set urls = manifest_urls(manifest_url) %}
     {% if urls | length == 0 %}
         {{ return(none) }}
     {% endif %}
+    {% set in_window -%}
+approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
+        and approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
+    {%- endset %}
+    {% set landed_in_window = run_query(
+        "select count(*) from lander.backfill_records where " ~ in_window
+    ).columns[0].values()[0] %}
     {% set load %}
+begin transaction;
+
 insert into lander.backfill_records
 with
 
@@ -92,35 +109,37 @@ archived as (
             kinesis_data: 'varchar'
         }
     )
-    where approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
-        and approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
+    where {{ in_window }}
 
 ),
 
+{% if landed_in_window > 0 %}
 landed as (
 
     select
         shard_id,
         sequence_number
     from lander.backfill_records
+    where {{ in_window }}
 
 ),
 
 new_records as (
 
-    -- Records landed by an earlier replay are left out; a record an at-least-once writer put in
-    -- the archive twice loads once (from the first object that holds it).
     select archived.*
     from archived
     anti join landed
         on archived.shard_id = landed.shard_id
         and archived.sequence_number = landed.sequence_number
-    qualify row_number() over (
-        partition by archived.shard_id, archived.sequence_number
-        order by archived.archive_key
-    ) = 1
 
 ),
+{% else %}
+new_records as (
+
+    select * from archived
+
+),
+{% endif %}
 
 final as (
 
@@ -136,7 +155,20 @@ final as (
 
 )
 
-select * from final
+select * from final;
+
+delete from lander.backfill_records
+where rowid in (
+    select rowid
+    from lander.backfill_records
+    where {{ in_window }}
+    qualify row_number() over (
+        partition by shard_id, sequence_number
+        order by archive_key, rowid
+    ) > 1
+);
+
+commit
     {% endset %}
     {% do run_query(load) %}
 {%- endmacro %}
