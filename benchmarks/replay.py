@@ -189,18 +189,19 @@ def main() -> None:
     rounds: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
     objects = 0
     for round_number in range(args.repeat):
+        measured: dict[str, tuple[int, float, float]] = {}
         (scanned, _), wall, cpu = timed(partial(bare_scan, settings, window))
-        rounds[BARE_SCAN].append((scanned, wall, cpu))
+        measured[BARE_SCAN] = (scanned, wall, cpu)
 
         if round_number == 0:
             # dbt's import and project parse are paid once per process (Airflow worker, CLI).
             _, wall, cpu = timed(partial(dbt.run_dbt, settings, ["parse"]))
-            rounds["dbt start-up (once per process)"].append((0, wall, cpu))
+            measured["dbt start-up (once per process)"] = (0, wall, cpu)
 
         warehouse_path = base.state_dir / "bench" / f"replay-{run_id}-{round_number}.duckdb"
         target = settings.model_copy(update={"warehouse_path": warehouse_path})
         loaded, wall, cpu = timed(partial(load_window, target, window))
-        rounds["replay load → backfill landing"].append((loaded.loaded or 0, wall, cpu))
+        measured["replay load → backfill landing"] = (loaded.loaded or 0, wall, cpu)
         objects = loaded.objects
         remove_warehouse(warehouse_path)
 
@@ -208,8 +209,15 @@ def main() -> None:
             full_path = base.state_dir / "bench" / f"replay-{run_id}-{round_number}-full.duckdb"
             fresh = settings.model_copy(update={"warehouse_path": full_path})
             full, wall, cpu = timed(partial(replay, fresh, window))
-            rounds["replay + model rebuild"].append((full.loaded or 0, wall, cpu))
+            measured["replay + model rebuild"] = (full.loaded or 0, wall, cpu)
             remove_warehouse(full_path)
+
+        for step, result in measured.items():
+            rounds[step].append(result)
+        console.print(
+            f"round {round_number + 1}: "
+            + ", ".join(f"{step} {wall:.2f} s" for step, (_, wall, _) in measured.items())
+        )
 
     table = Table(
         title=f"Replay benchmark: {events:,} events of ~{args.event_bytes:,} B, "
