@@ -37,7 +37,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from ingestion import aws, dbt, localaws, s3_access
+from ingestion import aws, dbt, localaws, s3_access, warehouse
 from ingestion.archive import archive_record_line, object_key
 from ingestion.archive_format import record_source
 from ingestion.contract import partition_key
@@ -180,13 +180,6 @@ def main() -> None:
             "warehouse_path": base.state_dir / "bench" / f"replay-{run_id}.duckdb",
         }
     )
-    # The rebuild's own warehouse and dbt state (its parse kept apart from the load's).
-    fresh = settings.model_copy(
-        update={
-            "warehouse_path": base.state_dir / "bench" / f"replay-{run_id}-full.duckdb",
-            "state_dir": base.state_dir / "bench" / f"replay-{run_id}-full",
-        }
-    )
     localaws.ensure_up(settings)
     console = Console()
     started = time.monotonic()
@@ -206,19 +199,35 @@ def main() -> None:
         if round_number == 0:
             # dbt's import and project parse are paid once per process (Airflow worker, CLI).
             _, wall, cpu = timed(partial(dbt.run_dbt, settings, ["parse"]))
-            if args.rebuild:
-                dbt.run_dbt(fresh, ["parse"])
             measured["dbt start-up (once per process)"] = (0, wall, cpu)
 
         loaded, wall, cpu = timed(partial(load_window, settings, window))
         measured["replay load → backfill landing"] = (loaded.loaded or 0, wall, cpu)
         objects = loaded.objects
-        remove_warehouse(settings.warehouse_path)
+        # dbt keeps the warehouse open in this process, so removing the file would not empty
+        # it: the next round loads into an emptied landing instead.
+        with warehouse.connect(settings.warehouse_path) as con:
+            con.execute("drop table lander.backfill_records")
 
         if args.rebuild:
+            # A fresh warehouse per round, with its own dbt state, parsed before the clock
+            # starts (another warehouse path is another profile to dbt).
+            fresh = settings.model_copy(
+                update={
+                    "warehouse_path": base.state_dir
+                    / "bench"
+                    / f"replay-{run_id}-full-{round_number}.duckdb",
+                    "state_dir": base.state_dir / "bench" / f"replay-{run_id}-full",
+                }
+            )
+            dbt.run_dbt(fresh, ["parse"])
             full, wall, cpu = timed(partial(replay, fresh, window))
             measured["replay + model rebuild"] = (full.loaded or 0, wall, cpu)
             remove_warehouse(fresh.warehouse_path)
+
+        short = [step for step, (count, _, _) in measured.items() if count and count != events]
+        if short:
+            raise SystemExit(f"round {round_number + 1} did not load every event: {short}")
 
         for step, result in measured.items():
             rounds[step].append(result)
@@ -226,6 +235,8 @@ def main() -> None:
             f"round {round_number + 1}: "
             + ", ".join(f"{step} {wall:.2f} s" for step, (_, wall, _) in measured.items())
         )
+
+    remove_warehouse(settings.warehouse_path)
 
     table = Table(
         title=f"Replay benchmark: {events:,} events of ~{args.event_bytes:,} B, "
@@ -235,7 +246,7 @@ def main() -> None:
         table.add_column(column, justify="left" if column == "step" else "right")
     bare_seconds = statistics.median(wall for _, wall, _ in rounds[BARE_SCAN])
     for step, measured in rounds.items():
-        count = max(n for n, _, _ in measured)
+        count = measured[0][0]
         seconds = statistics.median(wall for _, wall, _ in measured)
         cpu_seconds = statistics.median(cpu for _, _, cpu in measured)
         rate = f"{count / seconds:,.0f}" if count else ""
