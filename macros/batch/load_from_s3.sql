@@ -14,6 +14,7 @@
 {% macro load_archive_window(manifest_url, window_start, window_end) -%}
     {% do run_query(lander_schema()) %}
     {% do run_query(backfill_landing_table()) %}
+    {% do adapter.dispatch('upgrade_backfill_landing', 'accfb')() %}
     {% do adapter.dispatch('load_archive_window', 'accfb')(manifest_url, window_start, window_end) %}
 {%- endmacro %}
 
@@ -60,40 +61,149 @@ where delivery = 1;
 drop table archive_batch
 {%- endmacro %}
 
+{#- Two statements in one transaction: insert the window's records not landed yet, then delete
+    the second copy of any record the batch held twice (an at-least-once writer can archive a
+    record twice; the first object's copy is kept). Deduplicating after the insert keeps the insert
+    streaming, in parallel, straight from the objects to the table; a window or DISTINCT in the
+    insert would hold the whole batch in memory first. The anti-join with the landed records is
+    left out when none of them arrived in the window (a first replay): a join in the insert makes
+    it ~20% slower even against nothing. A record's arrival time is part of the record, so one
+    already landed from this window has its arrival in the window. -#}
 {% macro duckdb__load_archive_window(manifest_url, window_start, window_end) -%}
     {% set urls = manifest_urls(manifest_url) %}
     {% if urls | length == 0 %}
         {{ return(none) }}
     {% endif %}
+    {% set in_window -%}
+approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
+        and approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
+    {%- endset %}
+    {% set landed_in_window = run_query(
+        "select count(*) from lander.backfill_records where " ~ in_window
+    ).columns[0].values()[0] %}
     {% set load %}
--- The table's primary key is the stream position: records already landed by an earlier replay,
--- and a record an at-least-once writer put in the archive twice, are ignored.
-insert or ignore into lander.backfill_records
+begin transaction;
+
+insert into lander.backfill_records
+with
+
+archived as (
+
+    select
+        approximate_arrival_timestamp,
+        partition_key,
+        shard_id,
+        sequence_number,
+        kinesis_data,
+        filename as archive_key
+    from read_json(
+        [{% for url in urls %}'{{ url }}'{{ ", " if not loop.last }}{% endfor %}],
+        format = 'newline_delimited',
+        compression = 'gzip',
+        filename = true,
+        columns = {
+            approximate_arrival_timestamp: 'timestamptz',
+            partition_key: 'varchar',
+            shard_id: 'varchar',
+            sequence_number: 'varchar',
+            kinesis_data: 'varchar'
+        }
+    )
+    where {{ in_window }}
+
+),
+
+{% if landed_in_window > 0 %}
+landed as (
+
+    select
+        shard_id,
+        sequence_number
+    from lander.backfill_records
+    where {{ in_window }}
+
+),
+
+new_records as (
+
+    select archived.*
+    from archived
+    anti join landed
+        on archived.shard_id = landed.shard_id
+        and archived.sequence_number = landed.sequence_number
+
+),
+{% else %}
+new_records as (
+
+    select * from archived
+
+),
+{% endif %}
+
+final as (
+
+    select
+        approximate_arrival_timestamp,
+        partition_key,
+        shard_id,
+        sequence_number,
+        now() as refresh_time,
+        kinesis_data,
+        archive_key
+    from new_records
+
+)
+
+select * from final;
+
+delete from lander.backfill_records
+where rowid in (
+    select rowid
+    from lander.backfill_records
+    where {{ in_window }}
+    qualify row_number() over (
+        partition by shard_id, sequence_number
+        order by archive_key, rowid
+    ) > 1
+);
+
+commit
+    {% endset %}
+    {% do run_query(load) %}
+{%- endmacro %}
+
+{#- Warehouses created before the load deduplicated by itself have a primary key on the backfill
+    landing; DuckDB cannot drop one, so the table is rebuilt once, in one transaction. -#}
+{% macro default__upgrade_backfill_landing() -%}
+{%- endmacro %}
+
+{% macro duckdb__upgrade_backfill_landing() -%}
+    {% set keyed = run_query(
+        "select count(*) from duckdb_constraints() where schema_name = 'lander' "
+        ~ "and table_name = 'backfill_records' and constraint_type = 'PRIMARY KEY'"
+    ) %}
+    {% if keyed.columns[0].values()[0] == 0 %}
+        {{ return(none) }}
+    {% endif %}
+    {% set upgrade %}
+begin transaction;
+{{ duckdb__backfill_landing_table('lander.backfill_records_upgrade') }};
+insert into lander.backfill_records_upgrade
 select
     approximate_arrival_timestamp,
     partition_key,
     shard_id,
     sequence_number,
-    now() as refresh_time,
+    refresh_time,
     kinesis_data,
-    filename as archive_key
-from read_json(
-    [{% for url in urls %}'{{ url }}'{{ ", " if not loop.last }}{% endfor %}],
-    format = 'newline_delimited',
-    compression = 'gzip',
-    filename = true,
-    columns = {
-        approximate_arrival_timestamp: 'timestamptz',
-        partition_key: 'varchar',
-        shard_id: 'varchar',
-        sequence_number: 'varchar',
-        kinesis_data: 'varchar'
-    }
-)
-where approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
-    and approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
+    archive_key
+from lander.backfill_records;
+drop table lander.backfill_records;
+alter table lander.backfill_records_upgrade rename to backfill_records;
+commit
     {% endset %}
-    {% do run_query(load) %}
+    {% do run_query(upgrade) %}
 {%- endmacro %}
 
 {#- One batch CSV export (CRM donors, processor settlements) into its lander table, once: a
