@@ -14,7 +14,7 @@ export SODA_CORE_TELEMETRY_ENABLED := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup demo test lint lock down clean airflow
+.PHONY: setup demo test lint lock down clean airflow mwaa-requirements
 
 setup: $(VENV)/.synced
 
@@ -33,6 +33,7 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/accfb contract-sql --check
+	$(VENV)/bin/ruff format --check ingestion tests benchmarks dags infra
 	$(VENV)/bin/ruff check ingestion tests benchmarks dags infra
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
@@ -41,10 +42,15 @@ lint: setup
 	$(VENV)/bin/ruff format --check ingestion tests benchmarks dags infra
 	$(VENV)/bin/ruff check ingestion tests benchmarks dags infra
 
-# Re-resolve the pinned environment after editing pyproject.toml.
+# Re-resolve the pinned environment after editing pyproject.toml (and MWAA's requirements with it).
 lock: | $(UV)
 	$(UV) pip compile --quiet pyproject.toml --extra dev --extra infra --universal \
 		--python-version 3.11 --generate-hashes -o requirements.lock
+	$(PYTHON) -m infra.mwaa.generate
+
+# MWAA's requirements.txt, generated from the lock (tests/dags/test_mwaa_requirements.py checks).
+mwaa-requirements:
+	$(PYTHON) -m infra.mwaa.generate
 
 # Airflow 3 on http://127.0.0.1:8080 with the DAGs wired to the local default.
 airflow: setup

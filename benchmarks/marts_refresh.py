@@ -22,13 +22,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingestion import aws, dbt, localaws, warehouse
+from ingestion.config import aws, dbt, warehouse
+from ingestion.config.dbt import TELEMETRY_OFF
+from ingestion.config.settings import Settings
 from ingestion.contract import partition_key
-from ingestion.dbt import TELEMETRY_OFF
-from ingestion.landing import StreamLander
-from ingestion.publish import publish_records
-from ingestion.settings import Settings
-from ingestion.simulator import FaultRates, Simulator, steady
+from ingestion.demo.simulator import FaultRates, Simulator, steady
+from ingestion.landing.lander import StreamLander
+from ingestion.local import localaws
+from ingestion.produce.publish import publish_records
 
 
 def _free_port() -> int:

@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.table import Table
 
-from ingestion import localaws
-from ingestion.report import compare_donations, read_counts, read_donations
-from ingestion.run import PipelineRun
-from ingestion.settings import Settings
-from ingestion.simulator import PROFILES, FaultRates, Phase
+from ingestion.config.settings import Settings
+from ingestion.demo.pipeline import PipelineRun
+from ingestion.demo.report import compare_donations, read_counts, read_donations
+from ingestion.demo.simulator import PROFILES, FaultRates, Phase
+from ingestion.local import localaws
 
 
 def main() -> None:
@@ -43,7 +43,8 @@ def main() -> None:
     settings = base.model_copy(
         update={
             "stream_name": f"bench-{args.rate}-{run_id}",
-            "raw_bucket": f"bench-{args.rate}-{run_id}",  # the run archives (ingestion/run.py)
+            # the run archives (ingestion/demo/pipeline.py)
+            "raw_bucket": f"bench-{args.rate}-{run_id}",
             "warehouse_path": base.state_dir / "bench" / f"{args.rate}-{run_id}.duckdb",
         }
     )

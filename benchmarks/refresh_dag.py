@@ -25,12 +25,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ingestion import dbt, localaws
+from ingestion.config import dbt
+from ingestion.config.settings import REPO_ROOT, Settings
 from ingestion.contract import partition_key
-from ingestion.publish import publish_records
-from ingestion.run import pad_record
-from ingestion.settings import REPO_ROOT, Settings
-from ingestion.simulator import PROFILES, Phase, Simulator
+from ingestion.demo.pipeline import pad_record
+from ingestion.demo.simulator import PROFILES, Phase, Simulator
+from ingestion.local import localaws
+from ingestion.produce.publish import publish_records
 
 
 def _free_port() -> int:

@@ -37,13 +37,16 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from ingestion import aws, dbt, localaws, s3_access, warehouse
-from ingestion.archive import archive_record_line, object_key
-from ingestion.archive_format import record_source
+from ingestion.archive.archiver import archive_record_line
+from ingestion.archive.format import record_source
+from ingestion.archive.keys import object_key
+from ingestion.config import aws, dbt, s3_access, warehouse
+from ingestion.config.settings import Settings
 from ingestion.contract import partition_key
-from ingestion.replay import Window, load_window, replay, window_objects
-from ingestion.settings import Settings
-from ingestion.simulator import PROFILES, FaultRates, Phase, Simulator
+from ingestion.demo.simulator import PROFILES, FaultRates, Phase, Simulator
+from ingestion.local import localaws
+from ingestion.replay.loads import load_window, replay, window_objects
+from ingestion.replay.window import Window
 
 SHARDS = 4
 BATCH = 50_000

@@ -19,7 +19,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from cosmos import DbtTaskGroup
 
 if TYPE_CHECKING:
-    from ingestion.replay import Window
+    from ingestion.replay.window import Window
 
 common.dbt_environment()
 
@@ -30,9 +30,9 @@ def _sources(params: dict[str, object] | None) -> list[str]:
 
 
 def _window(window: dict[str, str]) -> Window:
-    from ingestion.replay import Window
+    from ingestion.replay.window import parse_window
 
-    return Window(datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"]))
+    return parse_window(window["start"], window["end"])
 
 
 with DAG(
@@ -57,11 +57,13 @@ with DAG(
     @task
     def validate_window(params: dict[str, object] | None = None) -> dict[str, str]:
         """Refuse a malformed, reversed, future or oversized window; no retry can fix one."""
-        from ingestion.backfill_window import WindowRefused, parse_window
+        from ingestion.replay.window import WindowRefused, parse_window
 
         params = params or {}
         try:
-            window = parse_window(params.get("window_start"), params.get("window_end"))
+            window = parse_window(
+                params.get("window_start"), params.get("window_end"), now=datetime.now(UTC)
+            )
         except WindowRefused as refused:
             raise AirflowFailException(f"backfill refused: {refused}") from None
         return {"start": window.start.isoformat(), "end": window.end.isoformat()}
@@ -69,7 +71,7 @@ with DAG(
     @task
     def load_window(window: dict[str, str], params: dict[str, object] | None = None) -> int:
         """COPY the window's archived objects (by manifest) into the backfill landing."""
-        from ingestion.replay import load_window as load
+        from ingestion.replay.loads import load_window as load
 
         return load(common.settings(), _window(window), _sources(params)).objects
 
@@ -89,7 +91,7 @@ with DAG(
     def reconcile(window: dict[str, str], params: dict[str, object] | None = None) -> int:
         """The archive against the landings and fct_donations for the window (the requested
         sources only), to the cent: proof the backfill neither missed nor doubled a record."""
-        from ingestion.reconcile import reconcile as compare
+        from ingestion.operations.reconcile import reconcile as compare
 
         settings = common.settings()
         if settings.dbt_target != "local":

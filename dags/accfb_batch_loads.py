@@ -15,12 +15,12 @@ from airflow.sdk import DAG, task
 from airflow.sdk.exceptions import AirflowFailException
 from cosmos import DbtTaskGroup
 
-from ingestion import aws
-from ingestion.batch_loads import BATCH_SOURCES, dropped_files
+from ingestion.batch.sources import BATCH_SOURCES, dropped_files
+from ingestion.config import aws
 
 common.dbt_environment()
 
-# When each source's export is due, in UTC (its prefix and table: ingestion/batch_loads.py).
+# When each source's export is due, in UTC (its prefix and table: ingestion/batch/loads.py).
 SCHEDULES = {"crm": "0 13 * * *", "settlements": "0 14 * * *"}
 # How often each source exports; a run waits for a file younger than this.
 EXPORT_PERIOD = timedelta(days=1)
@@ -63,7 +63,7 @@ for name, schedule in SCHEDULES.items():
             """Every new file of the source, once (files already loaded are skipped). A refused
             file fails the task after the good ones have loaded, so its reason reaches the
             alert; the file stays in the bucket until a corrected export replaces it."""
-            from ingestion.batch_loads import load_batches
+            from ingestion.batch.loads import load_batches
 
             (report,) = load_batches(common.settings(), [source])
             if report.refused:

@@ -17,12 +17,13 @@ from airflow.sdk.exceptions import AirflowFailException
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from ingestion.alerts import Alert, send_alert
-from ingestion.checks import CheckReport
-from ingestion.settings import Settings
+from ingestion.config.settings import Settings
+from ingestion.operations.alerts import Alert, send_alert
 
+# Only what parsing needs is imported here: warehouse clients (DuckDB, Soda) load inside tasks.
 if TYPE_CHECKING:
-    from ingestion.reconcile import ReconcileRow
+    from ingestion.operations.checks import CheckReport
+    from ingestion.operations.reconcile import ReconcileRow
 
 PROJECT_DIR = Path(os.environ.get("ACCFB_DBT_PROJECT_DIR", Path(__file__).resolve().parent.parent))
 OWNER = "data-platform"
@@ -40,7 +41,7 @@ def dbt_environment() -> None:
     """Point dbt at the settings' warehouse and target. Cosmos runs dbt from a copy of the
     project in a temporary folder, where profiles.yml's relative default path would miss the
     warehouse; dbt runs in the task's process, so its environment is this process's."""
-    from ingestion.dbt import dbt_environment as environment
+    from ingestion.config.dbt import dbt_environment as environment
 
     for key, value in environment(settings()).items():
         if key.startswith(("ACCFB_", "DBT_SEND", "DO_NOT", "SODA", "AIRFLOW__COSMOS")):
@@ -198,7 +199,7 @@ def alert_on_failure(context: Any) -> None:
 def verify_contracts() -> int:
     """Every public mart's Soda contract. Publishes the failure count (zero included, so the
     alarm sees checks running) and fails the task, with one alert per broken check."""
-    from ingestion import checks, metrics
+    from ingestion.operations import checks, metrics
 
     report = checks.run_checks(settings())
     metrics.publish(settings(), data_quality_failures=len(report.failures) + len(report.errors))

@@ -52,8 +52,8 @@ with DAG(
         """Make everything Kinesis holds visible to dbt. Redshift: REFRESH MATERIALIZED VIEW,
         because auto refresh yields to user queries and may be deferred. Locally: drain the
         stream into the landing table. Both resume from what already landed: safe to retry."""
-        from ingestion import aws, dbt
-        from ingestion.landing import StreamLander
+        from ingestion.config import aws, dbt
+        from ingestion.landing.lander import StreamLander
 
         settings = common.settings()
         if settings.is_local:
@@ -75,8 +75,9 @@ with DAG(
     def publish_freshness(data_interval_start: datetime | None = None) -> dict[str, float]:
         """Freshness, lag and quarantine figures to CloudWatch; over-target figures alert too.
         Runs before the checks so a failed check never silences the freshness alarm."""
-        from ingestion import metrics, warehouse
-        from ingestion.alerts import Alert, send_alert
+        from ingestion.config import warehouse
+        from ingestion.operations import metrics
+        from ingestion.operations.alerts import Alert, send_alert
 
         settings = common.settings()
         since = data_interval_start or datetime.now(UTC)

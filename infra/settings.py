@@ -2,8 +2,8 @@
 
 Every number an operator might change lives here rather than inside a stack, so a diff of this
 file is the review of a capacity or retention change. The sizing numbers come from the capacity
-math in ``ingestion/cost/capacity.py`` (explained in docs/capacity-and-cost.md); a test keeps the
-production shard count equal to what that math asks for.
+math in ``ingestion/operations/cost/capacity.py`` (explained in docs/capacity-and-cost.md); a
+test keeps the production shard count equal to what that math asks for.
 """
 
 from __future__ import annotations
@@ -12,28 +12,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
-
-@dataclass(frozen=True, kw_only=True)
-class Retention:
-    """How long data is kept; the brief's two numbers, read by the archive and audit stacks."""
-
-    raw_days: int = 365  # raw immutable events: 1 year
-    audit_years: int = 7  # curated finance and audit tables: 7 years
-    stream_hours: int = 168  # Kinesis keeps 7 days: a lost day (or a long weekend) can be re-read
-
-    @property
-    def audit_days(self) -> int:
-        # 7 calendar years include one or two 29 Februaries; err towards keeping longer.
-        return self.audit_years * 365 + 2
-
-
-RETENTION: Final = Retention()
-
-# The pipeline's freshness goal (P95 source to dashboard), shared by alarms and the cost model.
-FRESHNESS_TARGET_SECONDS: Final = 120
-
-# The metrics the refresh publishes (one namespace, an ``Environment`` dimension).
-METRIC_NAMESPACE: Final = "ACCFB/Pipeline"
+# The numbers the runtime shares with the stacks live in the runtime package; re-exported here
+# so every stack reads its settings from one module.
+from ingestion.config.constants import (
+    FRESHNESS_TARGET_SECONDS as FRESHNESS_TARGET_SECONDS,
+)
+from ingestion.config.constants import METRIC_NAMESPACE as METRIC_NAMESPACE
+from ingestion.config.constants import RETENTION as RETENTION
 
 
 class StreamMode(StrEnum):

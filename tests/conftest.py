@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ingestion import localaws
-from ingestion.dbt import TELEMETRY_OFF
-from ingestion.settings import Settings
+from ingestion.config.dbt import TELEMETRY_OFF
+from ingestion.config.settings import Settings
+from ingestion.local import localaws
 
 os.environ.update(TELEMETRY_OFF)
 
@@ -56,3 +56,21 @@ def settings(aws_endpoint: str, tmp_path: Path) -> Settings:
 def provisioned(settings: Settings) -> Settings:
     localaws.provision(settings)
     return settings
+
+
+# Suites that run dbt, Airflow or the CDK whatever fixtures their tests ask for.
+_PIPELINE_SUITES = ("dags", "marts", "warehouse", "test_end_to_end.py")
+_INFRA_SUITES = ("infra",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs, so `pytest -m "not pipeline and not infra"` runs the fast
+    unit tests alone: ``pipeline`` for the real local parts (the endpoint, the DuckDB warehouse
+    through dbt, Airflow), ``infra`` for synthesising the CDK app (Node)."""
+    tests_root = Path(__file__).resolve().parent
+    for item in items:
+        suite = item.path.relative_to(tests_root).parts[0]
+        if suite in _INFRA_SUITES:
+            item.add_marker(pytest.mark.infra)
+        elif suite in _PIPELINE_SUITES or "aws_endpoint" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.pipeline)

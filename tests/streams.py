@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingestion import aws
-from ingestion.settings import Settings
+from ingestion.config import aws
+from ingestion.config.settings import Settings
 
 
 def read_stream(settings: Settings) -> list[tuple[str, str, bytes]]:

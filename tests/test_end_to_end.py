@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingestion import aws, dbt, warehouse
+from ingestion.config import aws, dbt, warehouse
+from ingestion.config.settings import Settings
 from ingestion.contract import validate_record
-from ingestion.landing import StreamLander
-from ingestion.publish import publish_records
-from ingestion.report import compare_donations, read_counts, read_donations
-from ingestion.settings import Settings
-from ingestion.simulator import FaultRates, Simulator, steady
-from ingestion.simulator.truth import Expected, expected_outcome
+from ingestion.demo.report import compare_donations, read_counts, read_donations
+from ingestion.demo.simulator import FaultRates, Simulator, steady
+from ingestion.demo.simulator.truth import Expected, expected_outcome
+from ingestion.landing.lander import StreamLander
+from ingestion.produce.publish import publish_records
 
 # Faults well above their production defaults, so a small corpus holds many of each.
 FAULTS = FaultRates(

@@ -56,7 +56,8 @@ def wildcard_resource(resource: str) -> str:
 def nag_arn(construct: IConstruct) -> str:
     """How cdk-nag prints `Fn::GetAtt [<resource>, Arn]` of a construct in this stack."""
     element = construct if isinstance(construct, CfnElement) else construct.node.default_child
-    assert isinstance(element, CfnElement)
+    # S101: narrows the type for mypy; a construct's default child is a CfnElement.
+    assert isinstance(element, CfnElement)  # noqa: S101
     stack = Stack.of(element)
     return f"<{stack.resolve(stack.get_logical_id(element))}.Arn>"
 

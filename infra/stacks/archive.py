@@ -53,7 +53,7 @@ from infra.stacks._common import (
     wildcard_resource,
 )
 
-# The transform (ingestion/archive_format.py) names each record's partition from the record and
+# The transform (ingestion/archive/format.py) names each record's partition from the record and
 # its arrival on the stream, the same as the local archiver, so replay reads one layout.
 RAW_PREFIX = (
     "raw/source=!{partitionKeyFromLambda:source}/date=!{partitionKeyFromLambda:date}/"
@@ -64,13 +64,16 @@ ERROR_PREFIX = (
     "errors/!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/"
 )
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# The transform is one standard-library module: the asset is that file and nothing else.
+# The transform is one standard-library module: the asset is that file and its packages'
+# (import-free) __init__ files, nothing else; tests/archive/test_packaging.py proves it imports.
 TRANSFORM_ASSET_EXCLUDE = [
     "*",
     ".*",
     "!ingestion",
     "!ingestion/__init__.py",
-    "!ingestion/archive_format.py",
+    "!ingestion/archive",
+    "!ingestion/archive/__init__.py",
+    "!ingestion/archive/format.py",
     "**/__pycache__",
 ]
 
@@ -157,7 +160,7 @@ class ArchiveStack(Stack):
             function_name=f"{config.prefix}-raw-archive-transform",
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
-            handler="ingestion.archive_format.handler",
+            handler="ingestion.archive.format.handler",
             code=lambda_.Code.from_asset(str(REPO_ROOT), exclude=TRANSFORM_ASSET_EXCLUDE),
             memory_size=512,
             timeout=Duration.minutes(1),

@@ -61,17 +61,30 @@ from infra.stacks._common import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# The handlers use only the standard library, boto3 (in the Lambda runtime) and the contract
-# package, so the asset is those folders of this repo: no bundling, no Docker, synth offline.
+# The handlers use only the standard library, boto3 (in the Lambda runtime), the contract
+# package, the client factory and the PutRecords batcher, so the asset is those files of this
+# repo: no bundling, no Docker, synth offline. tests/edge/test_packaging.py imports each handler
+# from exactly these files.
 HANDLER_ASSET_EXCLUDE = [
     "*",
     ".*",
     "!ingestion",
     "!ingestion/__init__.py",
+    "!ingestion/config",
+    "!ingestion/config/__init__.py",
+    "!ingestion/config/clients.py",
     "!ingestion/contract",
-    "!ingestion/contract/**",
+    "!ingestion/contract/__init__.py",
+    "!ingestion/contract/keys.py",
+    "!ingestion/contract/registry.py",
+    "!ingestion/contract/validation.py",
+    "!ingestion/contract/schemas",
+    "!ingestion/contract/schemas/**",
     "!ingestion/edge",
     "!ingestion/edge/**",
+    "!ingestion/kinesis",
+    "!ingestion/kinesis/__init__.py",
+    "!ingestion/kinesis/batcher.py",
     "**/__pycache__",
 ]
 RUNTIME = lambda_.Runtime.PYTHON_3_14

@@ -52,8 +52,8 @@ from infra.stacks._common import (
 STREAMING_SQL = Path(__file__).resolve().parent.parent / "sql" / "streaming_ingestion.sql"
 DATABASE = "accfb"
 PORT = 5439
-# What COPY reads from the raw bucket: archived windows (ingestion/archive.py), batch exports
-# (ingestion/batch_loads.py) and the manifests that name exactly the objects of one load.
+# What COPY reads from the raw bucket: archived windows (ingestion/archive/archiver.py), batch
+# exports (ingestion/batch/loads.py) and the manifests that name exactly the objects of one load.
 RAW_BUCKET_COPY_PREFIXES = ("raw/*", "landing/*", "manifests/*")
 
 

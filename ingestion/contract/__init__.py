@@ -2,7 +2,7 @@
 
 Everything that accepts, rejects, deduplicates or shards events goes through this package so
 that producers, the landing layer and the tests share one reading of
-shared/context/event-contract.md.
+docs/event-contract.md.
 """
 
 from ingestion.contract.keys import BUSINESS_KEYS, partition_key

@@ -1,6 +1,6 @@
 """The edge handlers' settings, read once from the environment the stack sets.
 
-The names match ``ingestion.settings.Settings`` (``ACCFB_`` prefix) so a local run points the
+The names match ``ingestion.config.settings.Settings`` (``ACCFB_`` prefix) so a local run points the
 handlers at the same endpoint and stream; a frozen dataclass rather than pydantic-settings
 because the Lambda runtime does not ship pydantic.
 """
@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 from botocore.config import Config
+
+from ingestion.config.clients import make_client
 
 # Standard retry mode retries throttling and transient errors with backoff inside botocore;
 # short timeouts so a slow dependency fails the request instead of the Lambda's own timeout.
@@ -47,13 +48,6 @@ class EdgeConfig:
         )
 
     def client(self, service: str) -> Any:
-        # Typed as Any: the stubs' per-service overloads need a literal service name.
-        session: Any
-        if self.endpoint_url is None:
-            session = boto3.session.Session()
-            return session.client(service, region_name=self.region, config=_CLIENT_CONFIG)
-        # The local endpoint accepts any credentials; fixed ones keep real profiles out.
-        session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local")
-        return session.client(
-            service, region_name=self.region, endpoint_url=self.endpoint_url, config=_CLIENT_CONFIG
+        return make_client(
+            service, region=self.region, endpoint_url=self.endpoint_url, config=_CLIENT_CONFIG
         )

@@ -1,6 +1,6 @@
 {#-
     Batch loads from the raw bucket, one macro per load, run by `dbt run-operation` from
-    ingestion/replay.py and ingestion/batch_loads.py. Each takes a manifest (S3 JSON naming
+    ingestion/replay/loads.py and ingestion/batch/loads.py. Each takes a manifest (S3 JSON naming
     exactly the objects to load, as Redshift's COPY ... MANIFEST reads it) and is idempotent:
     rows already in the target are never inserted again.
 
@@ -312,7 +312,7 @@ manifest
     the connection dbt already holds, not through the profile's connect-time settings: inside one
     process DuckDB shares one instance per file and refuses a second connection whose config
     differs, and the lander and the CLI open the same file with the default config. Settings
-    come as environment variables (ingestion/s3_access.py), not --vars: changing vars makes dbt
+    come as environment variables (ingestion/config/s3_access.py), not --vars: changing vars makes dbt
     re-parse the whole project, and a macro's env_var is read only when it runs. -#}
 {% macro duckdb_s3_access() -%}
     {% do run_query("set autoinstall_known_extensions = false") %}

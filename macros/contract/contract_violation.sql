@@ -2,7 +2,7 @@
     The first contract violation of a landed record, as a machine-readable reason
     ("missing_field:payload.amount_cents"), or null for a record that keeps the contract.
     Expects the columns made by contract_fields(): one value and one kind per contract path.
-    The checks and their order come from the JSON Schemas (see ingestion/contract_sql.py).
+    The checks and their order come from the JSON Schemas (see ingestion/contract/sql.py).
 -#}
 
 {% macro contract_fields() -%}

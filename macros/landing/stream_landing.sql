@@ -1,7 +1,7 @@
 {#-
     The streaming landing: every record on the Kinesis stream, untouched, with its stream
     metadata. On Redshift it is a streaming materialized view over an external schema on the
-    stream; locally the lander (ingestion/landing.py) fills lander.kinesis_records with the same
+    stream; locally the lander (ingestion/landing/lander.py) fills lander.kinesis_records with the same
     columns and this model is a view over it.
 
     The view holds only the raw record and its metadata: a materialized view's columns cannot be

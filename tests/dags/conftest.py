@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.settings import REPO_ROOT, Settings
+from ingestion.config.settings import REPO_ROOT, Settings
 
 _HOME = Path(tempfile.mkdtemp(prefix="accfb-airflow-"))
 os.environ.update(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingestion.settings import REPO_ROOT
+from ingestion.config.settings import REPO_ROOT
 
 
 def dagbag() -> Any:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ingestion import aws, metrics, warehouse
-from ingestion.alerts import Alert, read_alerts, send_alert
-from ingestion.landing import ensure_landing_table
-from ingestion.settings import Settings
+from ingestion.config import aws, warehouse
+from ingestion.config.settings import Settings
+from ingestion.landing.lander import ensure_landing_table
+from ingestion.operations import metrics
+from ingestion.operations.alerts import Alert, read_alerts, send_alert
 
 
 def test_a_local_alert_names_its_origin_measure_threshold_and_runbook(settings: Settings) -> None:

@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingestion import localaws
-from ingestion.alerts import read_alerts
-from ingestion.backfill_window import WindowRefused, parse_window
-from ingestion.report import read_donations
-from ingestion.settings import Settings
-from ingestion.simulator.truth import expected_outcome
+from ingestion.config.settings import Settings
+from ingestion.demo.report import read_donations
+from ingestion.demo.simulator.truth import expected_outcome
+from ingestion.local import localaws
+from ingestion.operations.alerts import read_alerts
+from ingestion.replay.window import WindowRefused, parse_window
 from tests.dags.dagbag import load_dag
-from tests.replay.support import archive, corpus, land, marts, publish, query
+from tests.support import archive, corpus, land, marts, publish, query
 
 NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ingestion import aws, localaws
-from ingestion.alerts import read_alerts
-from ingestion.settings import Settings
+from ingestion.config import aws
+from ingestion.config.settings import Settings
+from ingestion.local import localaws
+from ingestion.operations.alerts import read_alerts
 from tests.dags.dagbag import load_dag
-from tests.replay.support import build, corpus, land, publish, query
+from tests.support import build, corpus, land, publish, query
 
 CRM = (
     "donor_id,name,email,postal_code,is_major_donor,updated_at\n"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ingestion.checks import CONTRACTS_DIR, contract_paths
+from ingestion.operations.checks import CONTRACTS_DIR, contract_paths
 from tests.dags.dagbag import dagbag
 
 EXPECTED_DAGS = {

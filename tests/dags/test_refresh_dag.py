@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ingestion import aws, warehouse
-from ingestion.alerts import read_alerts
+from ingestion.config import aws, warehouse
+from ingestion.config.settings import Settings
 from ingestion.contract import partition_key
-from ingestion.publish import publish_records
-from ingestion.settings import Settings
-from ingestion.simulator import Simulator, steady
-from ingestion.simulator.truth import expected_outcome
+from ingestion.demo.simulator import Simulator, steady
+from ingestion.demo.simulator.truth import expected_outcome
+from ingestion.operations.alerts import read_alerts
+from ingestion.produce.publish import publish_records
 from tests.dags.dagbag import load_dag
 
 
@@ -66,7 +66,7 @@ def test_refresh_runs_land_build_check_and_publish_freshness_run_after_run(
 
 
 def localaws_provision(settings: Settings) -> None:
-    from ingestion import localaws
+    from ingestion.local import localaws
 
     localaws.provision(settings)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from ingestion.config.settings import Settings
 from ingestion.edge.config import EdgeConfig
-from ingestion.settings import Settings
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from ingestion.config.settings import Settings
 from ingestion.edge.config import EdgeConfig
 from ingestion.edge.poller import CursorStore, Page, Poller, PollFailed, event_id
-from ingestion.settings import Settings
 from tests.streams import read_stream
 
 
@@ -127,3 +127,18 @@ def test_event_id_depends_on_source_and_item_not_on_when_it_was_polled() -> None
     assert event_id("partner_api", {"type": "x", "data": {"a": 1}}) == event_id(
         "partner_api", {"data": {"a": 1}, "type": "x"}
     )
+
+
+def test_a_page_is_put_in_calls_of_at_most_5_mib(
+    edge_config: EdgeConfig, provisioned: Settings
+) -> None:
+    from tests.produce.faults import KinesisFaults
+
+    kinesis = edge_config.client("kinesis")
+    faults = KinesisFaults(kinesis)
+    big = [{**item, "data": {**item["data"], "note": "n" * 900_000}} for item in _items(12)]
+    report = _poller(edge_config, FakeApi(big, size=12), kinesis=kinesis).poll("warehouse")
+    assert report.events == 12
+    assert len(faults.records_per_call) >= 3  # twelve ~0.9 MB records cannot fit two calls
+    assert max(faults.bytes_per_call) <= 5 * 1024 * 1024
+    assert len(read_stream(provisioned)) == 12

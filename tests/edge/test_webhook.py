@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from ingestion.config.settings import Settings
 from ingestion.edge import signing, webhook
 from ingestion.edge.config import EdgeConfig
-from ingestion.settings import Settings
 from tests.streams import read_stream
 
 SECRET = b"whsec_test_only"

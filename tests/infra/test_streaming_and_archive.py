@@ -8,7 +8,7 @@ from aws_cdk.assertions import Capture, Match, Template
 
 from infra.pipeline import PipelineStage
 from infra.settings import PROD, RETENTION
-from ingestion.cost.capacity import shards_needed
+from ingestion.operations.cost.capacity import shards_needed
 
 
 def test_stream_is_kms_encrypted_and_keeps_seven_days(prod: PipelineStage) -> None:
@@ -127,7 +127,7 @@ def test_firehose_writes_gzip_json_lines_partitioned_by_source_date_hour(
             ),
         },
     )
-    # The same layout the local archiver writes (ingestion/archive.py), so replay reads both.
+    # The same layout the local archiver writes (ingestion/archive/keys.py), so replay reads both.
     assert prefix.as_string() == (
         "raw/source=!{partitionKeyFromLambda:source}/date=!{partitionKeyFromLambda:date}/"
         "hour=!{partitionKeyFromLambda:hour}/"
@@ -138,7 +138,7 @@ def test_firehose_writes_gzip_json_lines_partitioned_by_source_date_hour(
 
 def test_the_archive_transform_is_the_archive_format_module_alone(prod: PipelineStage) -> None:
     Template.from_stack(prod.archive).has_resource_properties(
-        "AWS::Lambda::Function", {"Handler": "ingestion.archive_format.handler"}
+        "AWS::Lambda::Function", {"Handler": "ingestion.archive.format.handler"}
     )
     actions = _actions(Template.from_stack(prod.archive), "FirehoseRole")
     assert "lambda:InvokeFunction" in actions

@@ -11,8 +11,8 @@ from aws_cdk.assertions import Match, Template
 from infra.pipeline import PipelineStage
 from infra.settings import PROD, RETENTION
 from infra.stacks.warehouse import STREAMING_SQL
-from ingestion.batch_loads import BATCH_SOURCES
-from ingestion.replay import MANIFEST_PREFIX
+from ingestion.batch.sources import BATCH_SOURCES
+from ingestion.config.s3_access import MANIFEST_PREFIX
 
 # The column names the dbt landing layer (and the local lander) rely on.
 STREAM_VIEW_COLUMNS = [

@@ -12,12 +12,12 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 
-from ingestion import aws
+from ingestion.config import aws
+from ingestion.config.settings import Settings
 from ingestion.contract import validate_record
-from ingestion.settings import Settings
-from ingestion.simulator import FaultRates, Simulator, steady
-from ingestion.simulator.settlements import SettlementExport, settlement_export
-from ingestion.simulator.truth import expected_outcome
+from ingestion.demo.simulator import FaultRates, Simulator, steady
+from ingestion.demo.simulator.settlements import SettlementExport, settlement_export
+from ingestion.demo.simulator.truth import expected_outcome
 
 CORPUS_START = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 # Faults well above their production defaults, so a small corpus holds many of each.

@@ -15,16 +15,16 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ingestion import aws, dbt, s3_access
-from ingestion.batch_loads import load_batches
+from ingestion.batch.loads import load_batches
+from ingestion.config import aws, dbt, s3_access
+from ingestion.config.s3_access import run_load, write_manifest
+from ingestion.config.settings import Settings
 from ingestion.contract import check_event, partition_key
-from ingestion.landing import StreamLander
-from ingestion.publish import publish_records
-from ingestion.replay import run_load, write_manifest
-from ingestion.settings import Settings
-from ingestion.simulator.truth import expected_outcome
+from ingestion.demo.simulator.truth import expected_outcome
+from ingestion.landing.lander import StreamLander
+from ingestion.produce.publish import publish_records
 from tests.marts.support import corpus, crm_export, drop, drop_settlement_export
-from tests.replay.support import query
+from tests.support import query
 
 # The local target's default key for the PII hash (dbt_project.yml, var pii_hash_key).
 LOCAL_PII_KEY = "local-only-not-a-secret"
@@ -101,10 +101,14 @@ def test_crm_export_versions_take_their_place_in_donor_history_by_updated_at(
     export_row = f"{s3_access.s3_url(provisioned.raw_bucket, CRM_KEY)}:"
     history = _donor_history(provisioned)
     assert [row[:4] for row in history] == [
-        ("dnr-newer", datetime(2026, 11, 20, 12, 0), False, False),
-        ("dnr-newer", datetime(2026, 11, 21, 12, 0), True, True),
-        ("dnr-older", datetime(2026, 11, 19, 12, 0), True, False),
-        ("dnr-older", datetime(2026, 11, 20, 12, 0), False, True),
+        # DTZ001: DuckDB returns timestamp columns as naive UTC datetimes.
+        ("dnr-newer", datetime(2026, 11, 20, 12, 0), False, False),  # noqa: DTZ001
+        # DTZ001: DuckDB returns timestamp columns as naive UTC datetimes.
+        ("dnr-newer", datetime(2026, 11, 21, 12, 0), True, True),  # noqa: DTZ001
+        # DTZ001: DuckDB returns timestamp columns as naive UTC datetimes.
+        ("dnr-older", datetime(2026, 11, 19, 12, 0), True, False),  # noqa: DTZ001
+        # DTZ001: DuckDB returns timestamp columns as naive UTC datetimes.
+        ("dnr-older", datetime(2026, 11, 20, 12, 0), False, True),  # noqa: DTZ001
     ]
     assert [row[5].startswith(export_row) for row in history] == [False, True, True, False]
     # The export's email reaches the mart only as the keyed hash of its normalised form.
@@ -118,8 +122,10 @@ def test_crm_export_versions_take_their_place_in_donor_history_by_updated_at(
     dbt.build_streaming_models(provisioned)
     current = [row[:4] for row in _donor_history(provisioned) if row[3]]
     assert current == [
-        ("dnr-newer", datetime(2026, 11, 22, 12, 0), False, True),
-        ("dnr-older", datetime(2026, 11, 20, 12, 0), False, True),
+        # DTZ001: DuckDB returns timestamp columns as naive UTC datetimes.
+        ("dnr-newer", datetime(2026, 11, 22, 12, 0), False, True),  # noqa: DTZ001
+        # DTZ001: DuckDB returns timestamp columns as naive UTC datetimes.
+        ("dnr-older", datetime(2026, 11, 20, 12, 0), False, True),  # noqa: DTZ001
     ]
 
 

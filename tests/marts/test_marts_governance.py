@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from ingestion import aws, dbt, warehouse
-from ingestion.batch_loads import load_batches
+from ingestion.batch.loads import load_batches
+from ingestion.config import aws, dbt, warehouse
+from ingestion.config.settings import Settings
 from ingestion.contract import partition_key
-from ingestion.landing import StreamLander
-from ingestion.publish import publish_records
-from ingestion.settings import Settings
+from ingestion.landing.lander import StreamLander
+from ingestion.produce.publish import publish_records
 from tests.marts.support import corpus, drop_crm_export, drop_settlement_export
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ingestion import aws, dbt, localaws, warehouse
-from ingestion.batch_loads import load_batches
+from ingestion.batch.loads import load_batches
+from ingestion.config import aws, dbt, warehouse
+from ingestion.config.settings import Settings
 from ingestion.contract import partition_key
-from ingestion.landing import StreamLander
-from ingestion.publish import publish_records
-from ingestion.settings import Settings
+from ingestion.landing.lander import StreamLander
+from ingestion.local import localaws
+from ingestion.produce.publish import publish_records
 from tests.marts.support import corpus, drop_crm_export, drop_settlement_export
 
 LOAD_METADATA = frozenset({"first_loaded_at", "last_landed_at"})

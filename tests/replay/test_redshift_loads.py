@@ -16,10 +16,10 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from ingestion.batch_loads import BATCH_SOURCES
+from ingestion.batch.sources import BATCH_SOURCES
+from ingestion.config.dbt import TELEMETRY_OFF
+from ingestion.config.settings import REPO_ROOT
 from ingestion.contract import SCHEMA_DIR
-from ingestion.dbt import TELEMETRY_OFF
-from ingestion.settings import REPO_ROOT
 
 MANIFEST = "s3://accfb-raw/manifests/replay/abc.json"
 SETTLEMENT_ROW = SCHEMA_DIR / "batch" / "settlement_row.v1.json"

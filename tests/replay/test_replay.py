@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingestion.replay import replay
-from ingestion.report import compare_donations, read_donations
-from ingestion.settings import Settings
-from ingestion.simulator.truth import expected_outcome
-from tests.replay.support import (
+from ingestion.config.settings import Settings
+from ingestion.demo.report import compare_donations, read_donations
+from ingestion.demo.simulator.truth import expected_outcome
+from ingestion.replay.loads import replay
+from tests.support import (
     archive,
     archived_lines,
     build,

@@ -8,12 +8,12 @@ import gzip
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ingestion import aws, warehouse
-from ingestion.archive import object_key
-from ingestion.archive_format import archive_line
-from ingestion.replay import Window, load_window
-from ingestion.settings import Settings
-from tests.replay.support import query
+from ingestion.archive.format import archive_line
+from ingestion.archive.keys import object_key
+from ingestion.config import aws, warehouse
+from ingestion.config.settings import Settings
+from ingestion.replay.loads import Window, load_window
+from tests.support import query
 
 HOUR = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 WINDOW = Window(HOUR + timedelta(minutes=10), HOUR + timedelta(minutes=20))

@@ -16,8 +16,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from ingestion.dbt import TELEMETRY_OFF
-from ingestion.settings import REPO_ROOT
+from ingestion.config.dbt import TELEMETRY_OFF
+from ingestion.config.settings import REPO_ROOT
 
 MODELS = [
     "stream_events",

@@ -1,0 +1,28 @@
+"""`accfb`: the pipeline's command line, one module per command group.
+
+``stream`` (endpoint, publishing, landing, refresh, demo), ``archive`` (archive, replay, batch
+loads), ``operations`` (reconcile, trace, checks, cost, contract SQL, local Airflow). Each
+command is a thin shell over the stage that does the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from ingestion.cli.app import app
+
+# Registration order is the order `accfb --help` lists the commands: the data's path.
+# isort: off
+from ingestion.cli import stream
+from ingestion.cli import archive
+from ingestion.cli import operations
+
+# isort: on
+
+__all__ = ["app", "archive", "main", "operations", "stream"]
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    app()

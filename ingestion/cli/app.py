@@ -1,0 +1,51 @@
+"""The `accfb` Typer app, its console and what every command group shares."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import typer
+from rich.console import Console
+
+from ingestion.config.settings import Settings
+from ingestion.produce.producer import ProduceReport
+from ingestion.replay.window import Window, WindowRefused, parse_window
+
+app = typer.Typer(
+    help="Alameda County Community Food Bank data pipeline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals can hold donor records
+)
+console = Console()
+
+
+def load_settings() -> Settings:
+    return Settings()
+
+
+def window(start: str, end: str) -> Window:
+    """--start/--end as a window (the one parser and its rules), or a usage error."""
+    try:
+        return parse_window(start, end)
+    except WindowRefused as refused:
+        raise typer.BadParameter(str(refused)) from None
+
+
+def follow(run: Callable[[threading.Event], None], doing: str) -> None:
+    """Run a follower (the lander, the archiver) until Ctrl-C, which stops it cleanly."""
+    stop = threading.Event()
+    console.print(f"{doing}; Ctrl-C stops")
+    try:
+        run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def print_produce(report: ProduceReport) -> None:
+    console.print(f"accepted by Kinesis: {report.accepted:,}  re-sent: {report.retried:,}")
+    for failure in report.failed[:10]:
+        console.print(f"[red]not accepted[/red] {failure.error_code}: {failure.error_message}")
+    if report.failed:
+        console.print(f"[red]{len(report.failed):,} records were not accepted[/red]")

@@ -1,0 +1,33 @@
+"""Numbers the runtime and the AWS deployment must agree on, in the runtime package.
+
+``infra/`` imports them from here (never the reverse), so an installed package of the pipeline
+needs nothing outside itself, and a retention or target change is one diff read by both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retention:
+    """How long data is kept; the brief's two numbers, read by the archive and audit stacks."""
+
+    raw_days: int = 365  # raw immutable events: 1 year
+    audit_years: int = 7  # curated finance and audit tables: 7 years
+    stream_hours: int = 168  # Kinesis keeps 7 days: a lost day (or a long weekend) can be re-read
+
+    @property
+    def audit_days(self) -> int:
+        # 7 calendar years include one or two 29 Februaries; err towards keeping longer.
+        return self.audit_years * 365 + 2
+
+
+RETENTION: Final = Retention()
+
+# The pipeline's freshness goal (P95 source to dashboard), shared by alarms and the cost model.
+FRESHNESS_TARGET_SECONDS: Final = 120
+
+# The metrics the refresh publishes (one namespace, an ``Environment`` dimension).
+METRIC_NAMESPACE: Final = "ACCFB/Pipeline"

@@ -1,6 +1,0 @@
-"""The pipeline's monthly AWS cost from dated list prices: `accfb cost`."""
-
-from ingestion.cost.command import cost
-from ingestion.cost.model import Estimate, Mode, Workload, estimate
-
-__all__ = ["Estimate", "Mode", "Workload", "cost", "estimate"]

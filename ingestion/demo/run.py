@@ -1,0 +1,173 @@
+"""`accfb demo`: a few minutes of food-bank traffic with a spike, end to end, then a report.
+
+Each demo gets its own stream, raw bucket and warehouse file, so a rerun never reads an earlier
+run's records and its report speaks only of what it sent. Once the traffic is in, the processors'
+settlement export of the demo's own gifts (with deliberate breaks) is dropped in the bucket and
+loaded by the batch load, and the report shows finance's reconciliation of it.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from ingestion.batch.loads import load_batches
+from ingestion.batch.sources import BATCH_SOURCES
+from ingestion.config import aws, dbt
+from ingestion.config.settings import Settings
+from ingestion.demo.pipeline import PipelineRun, RunProgress
+from ingestion.demo.report import (
+    compare_donations,
+    read_counts,
+    read_donations,
+    read_reconciliation_statuses,
+)
+from ingestion.demo.simulator import FaultRates, demo_schedule
+from ingestion.demo.simulator.settlements import SettlementExport, settlement_export
+from ingestion.demo.simulator.truth import Expected
+from ingestion.local import localaws
+
+
+def _progress_table(progress: RunProgress, seconds: float) -> Table:
+    elapsed = time.monotonic() - progress.started
+    table = Table(title="accfb demo", show_header=False)
+    table.add_row("elapsed", f"{elapsed:,.0f} s ({seconds:,.0f} s of traffic, then what is owed)")
+    table.add_row("sent", f"{progress.generated:,}")
+    table.add_row("landed", f"{progress.landed:,}")
+    table.add_row("archived", f"{progress.archived:,}")
+    last = progress.last_refresh_seconds
+    table.add_row(
+        "dbt refreshes", f"{progress.refreshes}" + (f" (last {last:.1f} s)" if last else "")
+    )
+    table.add_row("memory", f"{progress.peak_rss_bytes / 2**20:,.0f} MiB peak")
+    return table
+
+
+def settle(settings: Settings, expected: Expected) -> SettlementExport:
+    """Drop the settlement export of the run's gifts, load it, rebuild what reads it (as the
+    daily settlement DAG does)."""
+    export = settlement_export(expected.donations.values())
+    source = BATCH_SOURCES["settlements"]
+    aws.client("s3", settings).put_object(
+        Bucket=settings.raw_bucket,
+        Key=f"{source.prefix}{datetime.now(UTC):%Y-%m-%d}.csv",
+        Body=export.csv.encode(),
+    )
+    load_batches(settings, [source.name])
+    dbt.run_dbt(settings, ["build", "--select", f"source:{source.table}+"])
+    return export
+
+
+def run_demo(
+    base: Settings, *, console: Console, seconds: float, refresh_interval: float, seed: int
+) -> bool:
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    settings = base.model_copy(
+        update={
+            "stream_name": f"{base.stream_name}-demo-{run_id.lower()}",
+            # Its own archive too: local sequence numbers restart with each stream, and the
+            # archiver's checkpoint is the objects in its bucket.
+            "raw_bucket": f"{base.raw_bucket}-demo-{run_id.lower()}",
+            "warehouse_path": base.state_dir / "demo" / f"{run_id}.duckdb",
+        }
+    )
+    localaws.ensure_up(settings)
+    console.print(
+        f"stream {settings.stream_name}; archive s3://{settings.raw_bucket}; "
+        f"warehouse {settings.warehouse_path}"
+    )
+    run = PipelineRun(
+        settings,
+        schedule=demo_schedule(seconds),
+        seed=seed,
+        faults=FaultRates(),
+        refresh_interval_seconds=refresh_interval,
+    )
+    with Live(console=console, refresh_per_second=2) as live:
+        result = run.run(on_tick=lambda p: live.update(_progress_table(p, seconds)))
+
+    expected = result.expected
+    console.print("settling: the processors' export of the run's gifts, loaded and reconciled")
+    settlement = settle(settings, expected)
+    counts = read_counts(settings.warehouse_path)
+    statuses = read_reconciliation_statuses(settings.warehouse_path)
+    comparison = compare_donations(
+        expected.donation_amounts(), read_donations(settings.warehouse_path)
+    )
+
+    summary = Table(title="What happened")
+    summary.add_column("")
+    summary.add_column("expected", justify="right")
+    summary.add_column("warehouse", justify="right")
+    summary.add_row("records produced (accepted by Kinesis)", f"{expected.records:,}", "")
+    summary.add_row("records landed", f"{expected.records:,}", f"{counts.landed:,}")
+    summary.add_row(
+        "records archived (raw bucket)", f"{expected.records:,}", f"{result.progress.archived:,}"
+    )
+    summary.add_row("quarantined", f"{expected.quarantined_records:,}", f"{counts.quarantined:,}")
+    summary.add_row(
+        "deduplicated (same event_id again)",
+        f"{expected.duplicate_deliveries:,}",
+        f"{counts.valid_records - counts.distinct_events:,}",
+    )
+    summary.add_row(
+        "distinct valid events", f"{expected.distinct_event_ids:,}", f"{counts.distinct_events:,}"
+    )
+    summary.add_row("donations", f"{len(expected.donations):,}", f"{counts.donations:,}")
+
+    campaigns = Table(title="Donations by campaign")
+    campaigns.add_column("campaign")
+    campaigns.add_column("gifts", justify="right")
+    campaigns.add_column("net $", justify="right")
+    for campaign, (gifts, net) in counts.net_cents_by_campaign.items():
+        campaigns.add_row(campaign, f"{gifts:,}", f"{net / 100:,.2f}")
+
+    freshness = Table(title="Freshness: emitted_at → fct_donations")
+    for name in ("p50", "p95", "p99", "max"):
+        freshness.add_column(name, justify="right")
+    freshness.add_row(
+        *(f"{v:,.1f} s" if v is not None else "-" for v in counts.freshness_seconds.values())
+    )
+    reconciliation = Table(title="Settlement reconciliation (rpt_settlement_reconciliation)")
+    reconciliation.add_column("status")
+    reconciliation.add_column("expected", justify="right")
+    reconciliation.add_column("warehouse", justify="right")
+    for status in sorted(set(settlement.expected_statuses) | set(statuses)):
+        reconciliation.add_row(
+            status,
+            f"{settlement.expected_statuses[status]:,}",
+            f"{statuses.get(status, 0):,}",
+        )
+    console.print(Group(summary, campaigns, freshness, reconciliation))
+    console.print(f"quarantine reasons: {dict(counts.quarantine_by_reason)}")
+
+    reconciled = statuses == dict(settlement.expected_statuses)
+    ok = (
+        comparison.ok
+        and counts.landed == expected.records == result.progress.archived
+        and not result.produce.failed
+        and reconciled
+    )
+    if not reconciled:
+        console.print("[red]the settlement reconciliation does not match the export's breaks[/red]")
+    if result.produce.failed:
+        console.print(
+            f"[red]{len(result.produce.failed)} records were not accepted by Kinesis[/red]"
+        )
+    for problem, rows in (
+        ("missing from fct_donations", comparison.missing),
+        ("in fct_donations but never sent", comparison.unexpected),
+        ("with wrong amounts", comparison.wrong_amounts),
+    ):
+        if rows:
+            console.print(f"[red]{len(rows)} donations {problem}[/red], e.g. {rows[:3]}")
+    console.print(
+        "[green]every valid event produced is in the warehouse, counted once[/green]"
+        if ok
+        else "[red]the warehouse does not match what was produced[/red]"
+    )
+    return ok

@@ -1,0 +1,175 @@
+"""`accfb trace DONATION_ID`: every raw record behind a gift, and every curated row it feeds.
+
+For an auditor: each record that names the gift (its completion, re-sends, redeliveries, refunds,
+and the ones the contract turned away) with where it sits in the raw archive and on the stream,
+what the pipeline did with it, and the mart row the surviving records add up to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ingestion.archive.format import record_source
+from ingestion.archive.keys import ArchiveKey, list_archive, partition_prefix
+from ingestion.config import aws, s3_access, warehouse
+from ingestion.config.settings import Settings
+
+
+@dataclass(frozen=True)
+class TracedRecord:
+    archive_key: str | None
+    shard_id: str
+    sequence_number: str
+    arrived_at: datetime
+    landed_by: str  # stream or replay: whose copy staging read
+    event_id: str | None
+    event_type: str | None
+    verdict: str  # what the pipeline did with the record
+
+
+@dataclass(frozen=True)
+class Trace:
+    donation_id: str
+    records: list[TracedRecord]
+    curated: dict[str, list[dict[str, Any]]]  # table -> its rows for the gift
+
+
+_RECORDS = """
+    with
+
+    candidates as (
+        select
+            *,
+            case when json_valid(kinesis_data) then kinesis_data::json end as record
+        from landing.landed_records
+        where contains(kinesis_data, $donation_id)
+    ),
+
+    landed as (
+        select * from candidates
+        where json_extract_string(record, '$.payload.donation_id') = $donation_id
+    ),
+
+    staged as (
+        select shard_id, sequence_number, event_id from staging.stg_stream__events
+    )
+
+    select
+        landed.shard_id,
+        landed.sequence_number,
+        landed.approximate_arrival_timestamp,
+        landed.landed_by,
+        json_extract_string(landed.record, '$.event_id') as event_id,
+        json_extract_string(landed.record, '$.event_type') as event_type,
+        quarantined.reason as quarantine_reason,
+        staged.shard_id as first_shard_id,
+        staged.sequence_number as first_sequence_number,
+        gift.event_id as winning_event_id,
+        refund.refund_id,
+        replayed.archive_key as replayed_from,
+        landed.kinesis_data
+    from landed
+    left join ops.quarantined_events as quarantined
+        on landed.shard_id = quarantined.shard_id
+        and landed.sequence_number = quarantined.sequence_number
+    left join staged
+        on json_extract_string(landed.record, '$.event_id') = staged.event_id
+    left join marts.fct_donations as gift
+        on gift.donation_id = $donation_id
+    left join staging.stg_donation_platform__refunds as refund
+        on landed.shard_id = refund.shard_id
+        and landed.sequence_number = refund.sequence_number
+    left join lander.backfill_records as replayed
+        on landed.shard_id = replayed.shard_id
+        and landed.sequence_number = replayed.sequence_number
+    order by landed.approximate_arrival_timestamp, landed.shard_id, landed.sequence_number
+"""
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    if row["quarantine_reason"] is not None:
+        return f"quarantined: {row['quarantine_reason']}"
+    if (row["first_shard_id"], row["first_sequence_number"]) != (
+        row["shard_id"],
+        row["sequence_number"],
+    ):
+        return (
+            f"duplicate delivery of {row['event_id']} "
+            f"(first at {row['first_shard_id']}/{row['first_sequence_number']})"
+        )
+    if row["event_type"] == "donation.completed":
+        if row["event_id"] == row["winning_event_id"]:
+            return "the gift (counted)"
+        return (
+            f"re-send of the gift under a new event_id (counted once as {row['winning_event_id']})"
+        )
+    if row["event_type"] == "donation.refunded":
+        return f"refund {row['refund_id']}" + (
+            "" if row["winning_event_id"] else " (gift not in yet)"
+        )
+    return "staged"
+
+
+class _ArchiveIndex:
+    """Finds the archive object holding a record, listing each partition once."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._partitions: dict[str, list[ArchiveKey]] = {}
+
+    def key_for(
+        self, kinesis_data: str, arrived_at: datetime, shard_id: str, seq: str
+    ) -> str | None:
+        prefix = partition_prefix(record_source(kinesis_data.encode()), arrived_at)
+        if prefix not in self._partitions:
+            self._partitions[prefix] = list(list_archive(self._s3, self._bucket, [prefix]))
+        keys = self._partitions[prefix]
+        for key in keys:
+            if key.holds(shard_id, seq):
+                return s3_access.s3_url(self._bucket, key.key)
+        if any(key.shard_id is None for key in keys):
+            # Firehose's object names carry no positions: the partition is as near as the key
+            # gets without reading its objects.
+            return s3_access.s3_url(self._bucket, prefix) + "*"
+        return None
+
+
+def trace(settings: Settings, donation_id: str) -> Trace:
+    with warehouse.connect(settings.warehouse_path) as con:
+        cursor = con.execute(_RECORDS, {"donation_id": donation_id})
+        names = [d[0] for d in cursor.description or []]
+        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        curated: dict[str, list[dict[str, Any]]] = {}
+        for table in ("marts.fct_donations", "staging.stg_donation_platform__refunds"):
+            # S608: identifiers are module constants; values are bound parameters.
+            cursor = con.execute(f"select * from {table} where donation_id = ?", [donation_id])  # noqa: S608
+            columns = [d[0] for d in cursor.description or []]
+            curated[table] = [dict(zip(columns, r, strict=True)) for r in cursor.fetchall()]
+
+    archive = _ArchiveIndex(aws.client("s3", settings), settings.raw_bucket)
+    records = []
+    for row in rows:
+        key = row["replayed_from"]
+        if key is None:
+            key = archive.key_for(
+                row["kinesis_data"],
+                row["approximate_arrival_timestamp"],
+                row["shard_id"],
+                row["sequence_number"],
+            )
+        records.append(
+            TracedRecord(
+                archive_key=key,
+                shard_id=row["shard_id"],
+                sequence_number=row["sequence_number"],
+                arrived_at=row["approximate_arrival_timestamp"],
+                landed_by=row["landed_by"],
+                event_id=row["event_id"],
+                event_type=row["event_type"],
+                verdict=_verdict(row),
+            )
+        )
+    return Trace(donation_id, records, curated)

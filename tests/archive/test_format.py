@@ -1,0 +1,63 @@
+"""Firehose's transform in AWS and the local archiver write the same line for the same record."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+
+from ingestion.archive.archiver import archive_record_line
+from ingestion.archive.format import handler
+
+ARRIVAL = datetime(2026, 11, 24, 17, 4, 48, 653000, tzinfo=UTC)
+GIFT = b'{"event_id":"e1","source":"donation_platform","payload":{"amount_cents":500}}'
+
+
+def _firehose_event(data: bytes) -> dict[str, object]:
+    return {
+        "invocationId": "i",
+        "records": [
+            {
+                "recordId": "r1",
+                "approximateArrivalTimestamp": 1764003900000,
+                "data": base64.b64encode(data).decode(),
+                "kinesisRecordMetadata": {
+                    "shardId": "shardId-000000000001",
+                    "partitionKey": "d-1",
+                    "approximateArrivalTimestamp": int(ARRIVAL.timestamp() * 1000),
+                    "sequenceNumber": "49656",
+                    "subsequenceNumber": 0,
+                },
+            }
+        ],
+    }
+
+
+def test_the_transform_writes_the_local_archivers_line_and_partition() -> None:
+    (result,) = handler(_firehose_event(GIFT), None)["records"]
+
+    local = archive_record_line(
+        "shardId-000000000001",
+        {
+            "SequenceNumber": "49656",
+            "ApproximateArrivalTimestamp": ARRIVAL,
+            "PartitionKey": "d-1",
+            "Data": GIFT,
+        },
+    )
+    assert result["recordId"] == "r1" and result["result"] == "Ok"
+    assert base64.b64decode(result["data"]) == local + b"\n"
+    assert json.loads(local)["kinesis_data"] == GIFT.decode()
+    assert result["metadata"]["partitionKeys"] == {
+        "source": "donation_platform",
+        "date": "2026-11-24",
+        "hour": "17",
+    }
+
+
+def test_a_record_that_is_not_json_is_archived_under_source_unknown() -> None:
+    (result,) = handler(_firehose_event(b"\xff{not json"), None)["records"]
+
+    line = json.loads(base64.b64decode(result["data"]))
+    assert line["kinesis_data"] == "\ufffd{not json"
+    assert result["metadata"]["partitionKeys"]["source"] == "unknown"

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingestion.config import aws, warehouse
+from ingestion.config.settings import Settings
+from ingestion.landing.lander import LANDING_TABLE, StreamLander
+from ingestion.produce.publish import publish_records
+from tests.streams import read_stream
+
+
+def _publish(settings: Settings, n: int, *, garbage_every: int = 0) -> list[bytes]:
+    records = [
+        b"{not json" if garbage_every and i % garbage_every == 0 else b'{"n": %d}' % i
+        for i in range(n)
+    ]
+    report = publish_records(settings, ((data, f"k{i % 31}") for i, data in enumerate(records)))
+    assert report.ok
+    return records
+
+
+def _landed(settings: Settings) -> list[tuple[str, str, str]]:
+    with warehouse.connect(settings.warehouse_path) as con:
+        return con.execute(
+            f"select shard_id, sequence_number, kinesis_data from {LANDING_TABLE}"
+        ).fetchall()
+
+
+def test_every_record_lands_with_its_stream_metadata_even_if_not_json(
+    provisioned: Settings,
+) -> None:
+    sent = _publish(provisioned, 500, garbage_every=50)
+
+    landed = StreamLander(provisioned, aws.client("kinesis", provisioned)).land_once()
+
+    on_stream = {(shard, seq): data.decode() for shard, seq, data in read_stream(provisioned)}
+    rows = _landed(provisioned)
+    assert landed == 500
+    assert {(shard, seq): text for shard, seq, text in rows} == on_stream
+    assert Counter(text for _, _, text in rows)["{not json"] == 10
+    with warehouse.connect(provisioned.warehouse_path) as con:
+        nulls = con.execute(
+            f"""select count(*) from {LANDING_TABLE}
+            where approximate_arrival_timestamp is null or partition_key is null
+               or refresh_time is null"""
+        ).fetchone()
+    assert nulls == (0,)
+    assert sorted(sent) == sorted(text.encode() for _, _, text in rows)
+
+
+def test_landing_again_lands_only_what_is_new(provisioned: Settings) -> None:
+    kinesis = aws.client("kinesis", provisioned)
+    _publish(provisioned, 300)
+    assert StreamLander(provisioned, kinesis).land_once() == 300
+    # A new lander knows where it stopped only from the landed rows.
+    assert StreamLander(provisioned, kinesis).land_once() == 0
+    _publish(provisioned, 40)
+    assert StreamLander(provisioned, kinesis).land_once() == 40
+    assert len(_landed(provisioned)) == 340
+
+
+def test_a_failed_commit_lands_nothing_and_the_next_run_lands_it_once(
+    provisioned: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kinesis = aws.client("kinesis", provisioned)
+    _publish(provisioned, 2_000)
+    lander = StreamLander(provisioned, kinesis, records_per_call=700)
+    real_append = StreamLander._append
+    appended = 0
+
+    def crash_on_second_batch(self: StreamLander, shard_id: str, records: list[dict]) -> None:  # type: ignore[type-arg]
+        nonlocal appended
+        appended += 1
+        if appended == 2:
+            # The process dies between insert and commit: DuckDB rolls the transaction back.
+            with warehouse.connect(provisioned.warehouse_path) as con:
+                con.execute("begin")
+                con.execute(f"insert into {LANDING_TABLE} select * from {LANDING_TABLE}")
+                con.execute("rollback")
+            raise RuntimeError("simulated crash")
+        real_append(self, shard_id, records)
+
+    monkeypatch.setattr(StreamLander, "_append", crash_on_second_batch)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        lander.land_once()
+    monkeypatch.undo()
+
+    StreamLander(provisioned, kinesis).land_once()
+
+    rows = _landed(provisioned)
+    assert len(rows) == 2_000
+    assert len({(shard, seq) for shard, seq, _ in rows}) == 2_000
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ACCFB_AWS_ENDPOINT_URL": settings.aws_endpoint_url or "",
+        "ACCFB_STREAM_NAME": settings.stream_name,
+        "ACCFB_RAW_BUCKET": settings.raw_bucket,
+        "ACCFB_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "ACCFB_STATE_DIR": str(settings.state_dir),
+        "ACCFB_POLL_INTERVAL_SECONDS": "0.1",
+    }
+
+
+def _landed_count(path: Path) -> int:
+    try:
+        with warehouse.connect(path) as con:
+            row = con.execute(f"select count(*) from {LANDING_TABLE}").fetchone()
+    except duckdb.CatalogException:
+        return 0
+    return int(row[0]) if row else 0
+
+
+def test_lander_killed_mid_run_and_restarted_loses_and_duplicates_nothing(
+    provisioned: Settings,
+) -> None:
+    total = 40_000
+    sent = _publish(provisioned, total, garbage_every=997)
+    command = [sys.executable, "-m", "ingestion.cli", "ingest"]
+    kills = 0
+    seen_progress = []
+    while kills < 3:
+        process = subprocess.Popen(command, env=_env(provisioned), stdout=subprocess.DEVNULL)
+        before = _landed_count(provisioned.warehouse_path) if kills else 0
+        deadline = time.monotonic() + 60
+        # Kill it hard as soon as it has landed something new: mid-stream, mid-batch if we can.
+        while time.monotonic() < deadline:
+            if (
+                provisioned.warehouse_path.exists()
+                and _landed_count(provisioned.warehouse_path) > before
+            ):
+                break
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kills += 1
+        seen_progress.append(_landed_count(provisioned.warehouse_path))
+
+    subprocess.run([*command, "--once"], env=_env(provisioned), check=True, timeout=120)
+
+    rows = _landed(provisioned)
+    assert seen_progress[0] < total, "the first kill should land before the stream was drained"
+    assert len(rows) == total
+    assert len({(shard, seq) for shard, seq, _ in rows}) == total
+    assert Counter(text.encode() for _, _, text in rows) == Counter(sent)

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from botocore.config import Config
+
+from ingestion.config import aws
+from ingestion.config.settings import Settings
+from ingestion.kinesis.batcher import MAX_BYTES_PER_CALL
+from ingestion.produce.producer import KinesisProducer
+from tests.produce.faults import KinesisFaults
+from tests.streams import read_stream
+
+
+def _records(n: int, size: int = 200) -> list[tuple[bytes, str]]:
+    return [(json.dumps({"n": i, "pad": "x" * size}).encode(), f"key-{i % 17}") for i in range(n)]
+
+
+def test_batches_stay_within_500_records_and_5_mib_per_call(provisioned: Settings) -> None:
+    client = aws.client("kinesis", provisioned)
+    faults = KinesisFaults(client)
+    small = _records(1_234)
+    large = _records(12, size=900_000)
+
+    with KinesisProducer(client, provisioned.stream_name) as producer:
+        producer.put_many(small + large)
+        report = producer.flush()
+
+    assert report.accepted == 1_246 and report.ok
+    assert max(faults.records_per_call) == 500
+    assert max(faults.bytes_per_call) <= MAX_BYTES_PER_CALL
+    assert sum(faults.records_per_call) == 1_246
+
+
+def test_partial_failures_are_resent_alone_until_every_record_is_on_the_stream_once(
+    provisioned: Settings,
+) -> None:
+    client = aws.client("kinesis", provisioned)
+    # The first three calls each fail every third record, as a hot shard would.
+    KinesisFaults(
+        client,
+        decide=lambda call, i, _: (
+            "ProvisionedThroughputExceededException" if call < 3 and i % 3 == 0 else None
+        ),
+    )
+    sent = _records(1_000)
+
+    with KinesisProducer(client, provisioned.stream_name, retry_max_wait_seconds=0.05) as p:
+        p.put_many(sent)
+        report = p.flush()
+
+    on_stream = Counter(data for _, _, data in read_stream(provisioned))
+    assert report.ok and report.accepted == 1_000
+    assert report.retried > 0
+    assert on_stream == Counter(data for data, _ in sent)
+
+
+def test_throttled_calls_are_retried_by_botocore(provisioned: Settings) -> None:
+    client = aws.client("kinesis", provisioned)
+    faults = KinesisFaults(client, throttle_calls=2)
+
+    with KinesisProducer(client, provisioned.stream_name) as producer:
+        producer.put_many(_records(10))
+        report = producer.flush()
+
+    assert report.ok and report.accepted == 10
+    assert faults.calls == 3
+    assert len(read_stream(provisioned)) == 10
+
+
+def test_a_record_never_accepted_is_reported_failed_and_never_counted(
+    provisioned: Settings,
+) -> None:
+    client = aws.client("kinesis", provisioned)
+    KinesisFaults(client, decide=lambda _c, i, _r: "KMSAccessDeniedException" if i == 4 else None)
+    sent = _records(10)
+
+    with KinesisProducer(client, provisioned.stream_name) as producer:
+        producer.put_many(sent)
+        report = producer.flush()
+
+    assert report.accepted == 9
+    assert [f.error_code for f in report.failed] == ["KMSAccessDeniedException"]
+    assert report.failed[0].record.data == sent[4][0]
+    assert sent[4][0] not in {data for _, _, data in read_stream(provisioned)}
+
+
+def test_throttling_past_the_deadline_fails_the_records_instead_of_reporting_success(
+    provisioned: Settings,
+) -> None:
+    # Fewer botocore attempts than in production keep the test short; the logic is the same.
+    client = aws.client("kinesis", provisioned, config=Config(retries={"max_attempts": 2}))
+    KinesisFaults(client, throttle_forever=True)
+
+    producer = KinesisProducer(
+        client,
+        provisioned.stream_name,
+        retry_deadline_seconds=0.5,
+        retry_max_wait_seconds=0.1,
+    )
+    producer.put_many(_records(5))
+    report = producer.close()
+
+    assert report.accepted == 0
+    assert len(report.failed) == 5
+    assert {f.error_code for f in report.failed} == {"ProvisionedThroughputExceededException"}
+    assert read_stream(provisioned) == []
+
+
+def test_oversized_records_are_refused_before_sending(provisioned: Settings) -> None:
+    client = aws.client("kinesis", provisioned)
+    with KinesisProducer(client, provisioned.stream_name) as producer:
+        producer.put(b"x" * (1024 * 1024 + 1), "k")
+        producer.put(b"{}", "k")
+        report = producer.flush()
+
+    assert report.accepted == 1
+    assert [f.error_code for f in report.failed] == ["RecordRejected"]
+
+
+def test_no_more_than_max_in_flight_calls_at_once(provisioned: Settings) -> None:
+    client = aws.client("kinesis", provisioned)
+    faults = KinesisFaults(client, delay_seconds=0.05)
+
+    with KinesisProducer(client, provisioned.stream_name, max_in_flight=2) as producer:
+        producer.put_many(_records(3_000, size=50))
+        report = producer.flush()
+
+    assert report.accepted == 3_000
+    assert faults.max_in_flight == 2
