@@ -129,32 +129,33 @@ class StreamArchiver:
         """Archive everything on the stream now; return how many records were archived."""
         if self._positions is None:
             self._positions = self._recover()
-        positions = self._positions
-        archived = 0
-        for shard_id in self._reader.shard_ids():
-            batch: list[dict[str, Any]] = []
-            while len(batch) < self._max_batch:
-                # An expired iterator is renewed after the last record read into this batch,
-                # so a renewal never reads a record of the batch twice.
-                after = batch[-1]["SequenceNumber"] if batch else positions.get(shard_id)
-                page = self._reader.read(shard_id, after)
-                if page is None:
-                    continue
-                batch.extend(page.records)
-                if page.done:
-                    break
-            if batch:
-                try:
-                    self._write_batch(shard_id, batch, count=True)
-                except Exception:
-                    # Part of the batch may be written: start over from the checkpoint, which
-                    # finishes this very batch (same range, same keys) before reading on.
-                    self._positions = None
-                    self._reader.forget()
-                    raise
-                positions[shard_id] = batch[-1]["SequenceNumber"]
-                archived += len(batch)
-        return archived
+        try:
+            return sum(self._archive_shard(shard_id) for shard_id in self._reader.shard_ids())
+        except BaseException:
+            # A failed read or write leaves the reader's iterators past records that are not
+            # archived, and part of a batch may be written: start over from the checkpoint,
+            # which finishes that very batch (same range, same keys) before reading on.
+            self._positions = None
+            self._reader.forget()
+            raise
+
+    def _archive_shard(self, shard_id: str) -> int:
+        assert self._positions is not None  # noqa: S101 - narrows the type; set by archive_once
+        batch: list[dict[str, Any]] = []
+        while len(batch) < self._max_batch:
+            # An expired iterator is renewed after the last record read into this batch, so a
+            # renewal never reads a record of the batch twice.
+            after = batch[-1]["SequenceNumber"] if batch else self._positions.get(shard_id)
+            page = self._reader.read(shard_id, after)
+            if page is None:
+                continue
+            batch.extend(page.records)
+            if page.done:
+                break
+        if batch:
+            self._write_batch(shard_id, batch, count=True)
+            self._positions[shard_id] = batch[-1]["SequenceNumber"]
+        return len(batch)
 
     def run(self, stop: threading.Event, *, buffer_seconds: float | None = None) -> None:
         """Follow the stream until ``stop`` is set, a pass every ``buffer_seconds`` at most.

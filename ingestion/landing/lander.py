@@ -151,29 +151,44 @@ class StreamLander:
         stream and writing the warehouse overlap; pages are still committed strictly in order.
         """
         positions = self._load_positions()
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lander-fetch") as fetcher:
+                return sum(
+                    self._land_shard(fetcher, shard_id, positions)
+                    for shard_id in self._reader.shard_ids()
+                )
+        except BaseException:
+            # Whatever failed (a held warehouse, an Arrow error, a stream error), the reader's
+            # iterators may be past records that never committed: forget them and the cached
+            # positions, so a retry on this same object resumes from what the warehouse holds.
+            self._reader.forget()
+            self._positions = None
+            raise
+
+    def _land_shard(
+        self, fetcher: ThreadPoolExecutor, shard_id: str, positions: dict[str, str]
+    ) -> int:
         landed = 0
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lander-fetch") as fetcher:
-            for shard_id in self._reader.shard_ids():
+        page = fetcher.submit(self._reader.read, shard_id, positions.get(shard_id))
+        while True:
+            current = page.result()
+            if current is None:
+                # Iterators live five minutes; the landed position is where to resume, and
+                # every page before this one is committed by now.
                 page = fetcher.submit(self._reader.read, shard_id, positions.get(shard_id))
-                while True:
-                    current = page.result()
-                    if current is None:
-                        # Iterators live five minutes; the landed position is where to resume,
-                        # and every page before this one is committed by now.
-                        page = fetcher.submit(self._reader.read, shard_id, positions.get(shard_id))
-                        continue
-                    if not current.done:
-                        # Prefetch: the reader holds the live iterator; the position given is
-                        # only where a fresh one would start.
-                        fetched = current.records[-1]["SequenceNumber"] if current.records else None
-                        after = fetched or positions.get(shard_id)
-                        page = fetcher.submit(self._reader.read, shard_id, after)
-                    if current.records:
-                        self._append(shard_id, current.records)
-                        landed += len(current.records)
-                    if current.done:
-                        break
-        return landed
+                continue
+            if not current.done:
+                # Prefetch: the reader holds the live iterator; the position given is only
+                # where a fresh one would start.
+                fetched = current.records[-1]["SequenceNumber"] if current.records else None
+                page = fetcher.submit(
+                    self._reader.read, shard_id, fetched or positions.get(shard_id)
+                )
+            if current.records:
+                self._append(shard_id, current.records)
+                landed += len(current.records)
+            if current.done:
+                return landed
 
     def run(self, stop: threading.Event) -> None:
         """Follow the stream until ``stop`` is set, sleeping only when every shard is drained."""

@@ -13,6 +13,7 @@ from ingestion.archive.format import record_source
 from ingestion.archive.keys import parse_key
 from ingestion.config import aws
 from ingestion.config.settings import Settings
+from tests.kinesis.faults import FailingReads
 from tests.streams import read_stream
 from tests.support import archive, archived_lines, corpus, publish
 
@@ -88,3 +89,28 @@ def test_an_archive_object_is_never_overwritten(provisioned: Settings) -> None:
     key = archived_lines(provisioned)[0]["key"]
     with pytest.raises(ClientError, match="PreconditionFailed"):
         s3.put_object(Bucket=provisioned.raw_bucket, Key=key, Body=b"tampered", IfNoneMatch="*")
+
+
+def _archived_exactly_once(settings: Settings) -> None:
+    lines = archived_lines(settings)
+    positions = Counter((line["shard_id"], line["sequence_number"]) for line in lines)
+    on_stream = {(shard, seq) for shard, seq, _ in read_stream(settings)}
+    assert set(positions) == on_stream
+    assert max(positions.values()) == 1
+
+
+@pytest.mark.parametrize("failure", ["expired", "error"])
+def test_a_read_failing_mid_batch_neither_skips_nor_repeats_a_record(
+    provisioned: Settings, failure: str
+) -> None:
+    publish(provisioned, corpus(seed=12, seconds=1))
+    kinesis = FailingReads(aws.client("kinesis", provisioned), {3: failure})
+    archiver = StreamArchiver(
+        provisioned, kinesis, aws.client("s3", provisioned), records_per_call=100
+    )
+    if failure == "error":
+        with pytest.raises(ClientError):
+            archiver.archive_once()
+    archiver.archive_once()  # a retry on the same archiver, as its run loop's caller does
+
+    _archived_exactly_once(provisioned)

@@ -8,6 +8,7 @@ from typing import Any
 from ingestion.config import aws
 from ingestion.config.settings import Settings
 from ingestion.kinesis.shards import ShardReader
+from tests.kinesis.faults import FailingReads
 
 
 def _put(settings: Settings, n: int) -> None:
@@ -51,32 +52,13 @@ def test_a_shard_is_read_page_by_page_in_order_until_drained(provisioned: Settin
     assert [r["Data"] for r in records] == [f"r{i}".encode() for i in range(250)]
 
 
-class ExpiringKinesis:
-    """The real client, but the next GetRecords after ``expire_after`` calls raises expiry."""
-
-    def __init__(self, client: Any, expire_after: int) -> None:
-        self._client = client
-        self.exceptions = client.exceptions
-        self._calls = 0
-        self._expire_after = expire_after
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-    def get_records(self, **kwargs: Any) -> Any:
-        self._calls += 1
-        if self._calls == self._expire_after:
-            raise self._client.exceptions.ExpiredIteratorException(
-                {"Error": {"Code": "ExpiredIteratorException", "Message": "expired"}}, "GetRecords"
-            )
-        return self._client.get_records(**kwargs)
-
-
 def test_an_expired_iterator_is_renewed_after_the_callers_position(provisioned: Settings) -> None:
     _put(provisioned, 100)
     kinesis = aws.client("kinesis", provisioned)
     shard_id = _shard_with_records(ShardReader(kinesis, provisioned.stream_name))
-    reader = ShardReader(ExpiringKinesis(kinesis, 3), provisioned.stream_name, records_per_call=30)
+    reader = ShardReader(
+        FailingReads(kinesis, {3: "expired"}), provisioned.stream_name, records_per_call=30
+    )
     first = reader.read(shard_id, None)
     second = reader.read(shard_id, None)
     assert first is not None and second is not None
