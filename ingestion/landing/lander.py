@@ -1,9 +1,13 @@
 """Local stand-in for Redshift's streaming materialized view over Kinesis.
 
 It reads every shard from the last landed sequence number and appends the records, untouched,
-to ``lander.kinesis_records`` with the view's columns. The position is the landed data itself
-(the highest sequence number per shard), committed in the same transaction as the rows, so a
-crash anywhere re-reads from exactly the last committed record: nothing lost, nothing twice.
+to ``lander.kinesis_records`` with the view's columns. Each shard's position is a row of
+``lander.shard_positions``, written in the same transaction as the records and read inside it,
+so a crash anywhere re-reads from exactly the last committed record, and a second lander on
+the same warehouse (or a stale one) writes only what is past the committed position: nothing
+lost, nothing twice. Positions belong to one stream, named by its ARN and creation time: a
+stream recreated under the same name numbers its records afresh, so landing from it into a
+warehouse that holds the old stream's positions is refused with a clear message.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -26,6 +31,7 @@ from ingestion.kinesis.shards import ShardReader
 log = logging.getLogger(__name__)
 
 LANDING_TABLE = "lander.kinesis_records"
+POSITIONS_TABLE = "lander.shard_positions"
 
 # Sequence numbers are decimal strings of up to 128 bits; padding makes string order numeric.
 _SEQUENCE_WIDTH = 64
@@ -39,6 +45,13 @@ create table if not exists {LANDING_TABLE} (
     sequence_number varchar not null,
     refresh_time timestamptz not null,
     kinesis_data varchar not null
+);
+create table if not exists {POSITIONS_TABLE} (
+    stream_arn varchar not null,
+    stream_created_at timestamptz not null,
+    shard_id varchar not null,
+    sequence_number varchar not null,
+    primary key (stream_arn, stream_created_at, shard_id)
 );
 """
 
@@ -57,16 +70,55 @@ def ensure_landing_table(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_DDL)
 
 
-def landed_positions(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Highest landed sequence number per shard: where reading resumes."""
+class StreamMismatch(RuntimeError):
+    """The warehouse holds positions of another stream than the one being read."""
+
+
+@dataclass(frozen=True)
+class StreamIdentity:
+    arn: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, kinesis: Any, stream_name: str) -> StreamIdentity:
+        summary = kinesis.describe_stream_summary(StreamName=stream_name)[
+            "StreamDescriptionSummary"
+        ]
+        return cls(summary["StreamARN"], summary["StreamCreationTimestamp"].astimezone(UTC))
+
+
+def landed_positions(con: duckdb.DuckDBPyConnection, stream: StreamIdentity) -> dict[str, str]:
+    """Where reading resumes, per shard, for ``stream``; refused if the positions are another's."""
+    others = con.execute(
+        f"select distinct stream_arn, stream_created_at from {POSITIONS_TABLE} "  # noqa: S608 - identifiers are module constants
+        "where not (stream_arn = $arn and stream_created_at = $created)",
+        {"arn": stream.arn, "created": stream.created_at},
+    ).fetchall()
+    if others:
+        arn, created = others[0]
+        raise StreamMismatch(
+            f"the warehouse holds positions of stream {arn} created {created.isoformat()}, but "
+            f"{stream.arn} was created {stream.created_at.isoformat()}: the stream was recreated "
+            "(after `accfb down` / `accfb up`?) and numbers its records afresh, so resuming "
+            "would skip records. Land into a new warehouse (ACCFB_WAREHOUSE_PATH), or replay "
+            "the old stream's archive into a fresh one."
+        )
     rows = con.execute(
+        f"select shard_id, sequence_number from {POSITIONS_TABLE} "  # noqa: S608 - identifiers are module constants
+        "where stream_arn = $arn and stream_created_at = $created",
+        {"arn": stream.arn, "created": stream.created_at},
+    ).fetchall()
+    if rows:
+        return {shard: seq for shard, seq in rows}
+    # A warehouse landed before positions had their own table: its records are its positions.
+    legacy = con.execute(
         f"""
         select shard_id, arg_max(sequence_number, lpad(sequence_number, {_SEQUENCE_WIDTH}, '0'))
         from {LANDING_TABLE}
         group by shard_id
         """  # noqa: S608 - identifiers are module constants; values are bound parameters
     ).fetchall()
-    return {shard: seq for shard, seq in rows}
+    return {shard: seq for shard, seq in legacy}
 
 
 def _decode(data: bytes) -> str:
@@ -96,17 +148,62 @@ class StreamLander:
         self._settings = settings
         self._reader = ShardReader(kinesis, settings.stream_name, records_per_call=records_per_call)
         self._after_commit = after_commit
+        self._kinesis = kinesis
+        self._stream: StreamIdentity | None = None
         self._positions: dict[str, str] | None = None
         self.stats = LandingStats()
 
     def _load_positions(self) -> dict[str, str]:
+        if self._stream is None:
+            self._stream = StreamIdentity.of(self._kinesis, self._settings.stream_name)
         if self._positions is None:
             with warehouse.connect(self._settings.warehouse_path) as con:
                 ensure_landing_table(con)
-                self._positions = landed_positions(con)
+                self._positions = landed_positions(con, self._stream)
         return self._positions
 
-    def _append(self, shard_id: str, records: list[dict[str, Any]]) -> None:
+    def _append(self, shard_id: str, records: list[dict[str, Any]]) -> int:
+        """Write the records past the shard's committed position; return how many."""
+        # S101: narrows the type for mypy; positions are loaded before any append.
+        assert self._stream is not None and self._positions is not None  # noqa: S101
+        identity = {"arn": self._stream.arn, "created": self._stream.created_at, "shard": shard_id}
+        # The file is held only while a page is written: dbt, Soda and analysts in other
+        # processes get their turn between pages.
+        with warehouse.connect(self._settings.warehouse_path) as con:
+            ensure_landing_table(con)
+            con.execute("begin")
+            # Read inside the transaction: another lander may have landed this page since our
+            # positions were read; only what is past the committed position is written.
+            committed = con.execute(
+                f"select sequence_number from {POSITIONS_TABLE} "  # noqa: S608 - identifiers are module constants
+                "where stream_arn = $arn and stream_created_at = $created and shard_id = $shard",
+                identity,
+            ).fetchone()
+            position = committed[0] if committed else self._positions.get(shard_id)
+            fresh = [
+                r for r in records if position is None or int(r["SequenceNumber"]) > int(position)
+            ]
+            if fresh:
+                self._insert(con, shard_id, fresh)
+                position = fresh[-1]["SequenceNumber"]
+                con.execute(
+                    f"insert or replace into {POSITIONS_TABLE} "  # noqa: S608 - identifiers are module constants
+                    "values ($arn, $created, $shard, $sequence)",
+                    {**identity, "sequence": position},
+                )
+            con.execute("commit")
+        if position is not None:
+            self._positions[shard_id] = position
+        self.stats.landed += len(fresh)
+        self.stats.batches += 1
+        self.stats.per_shard[shard_id] = self.stats.per_shard.get(shard_id, 0) + len(fresh)
+        if self._after_commit is not None and fresh:
+            self._after_commit(len(fresh))
+        return len(fresh)
+
+    def _insert(
+        self, con: duckdb.DuckDBPyConnection, shard_id: str, records: list[dict[str, Any]]
+    ) -> None:
         batch = pa.Table.from_pydict(
             {
                 "approximate_arrival_timestamp": [
@@ -119,30 +216,17 @@ class StreamLander:
             },
             schema=_ARROW_SCHEMA,
         )
-        # The file is held only while a page is written: dbt, Soda and analysts in other
-        # processes get their turn between pages.
-        with warehouse.connect(self._settings.warehouse_path) as con:
-            ensure_landing_table(con)
-            con.execute("begin")
-            con.register("landing_batch", batch)
-            con.execute(
-                f"""
-                insert into {LANDING_TABLE}
-                select
-                    approximate_arrival_timestamp, partition_key, shard_id, sequence_number,
-                    now() as refresh_time, kinesis_data
-                from landing_batch
-                """  # noqa: S608 - identifiers are module constants; values are bound parameters
-            )
-            con.execute("commit")
-        # S101: narrows the type for mypy; positions are loaded before any append.
-        assert self._positions is not None  # noqa: S101
-        self._positions[shard_id] = records[-1]["SequenceNumber"]
-        self.stats.landed += len(records)
-        self.stats.batches += 1
-        self.stats.per_shard[shard_id] = self.stats.per_shard.get(shard_id, 0) + len(records)
-        if self._after_commit is not None:
-            self._after_commit(len(records))
+        con.register("landing_batch", batch)
+        con.execute(
+            f"""
+            insert into {LANDING_TABLE}
+            select
+                approximate_arrival_timestamp, partition_key, shard_id, sequence_number,
+                now() as refresh_time, kinesis_data
+            from landing_batch
+            """  # noqa: S608 - identifiers are module constants; values are bound parameters
+        )
+        con.unregister("landing_batch")
 
     def land_once(self) -> int:
         """Land everything on the stream now; return how many records were landed.
@@ -185,8 +269,7 @@ class StreamLander:
                     self._reader.read, shard_id, fetched or positions.get(shard_id)
                 )
             if current.records:
-                self._append(shard_id, current.records)
-                landed += len(current.records)
+                landed += self._append(shard_id, current.records)
             if current.done:
                 return landed
 

@@ -15,7 +15,8 @@ from botocore.exceptions import ClientError
 
 from ingestion.config import aws, warehouse
 from ingestion.config.settings import Settings
-from ingestion.landing.lander import LANDING_TABLE, StreamLander
+from ingestion.landing.lander import LANDING_TABLE, StreamLander, StreamMismatch
+from ingestion.local import localaws
 from ingestion.produce.publish import publish_records
 from tests.kinesis.faults import FailingReads
 from tests.streams import read_stream
@@ -80,7 +81,7 @@ def test_a_failed_commit_lands_nothing_and_the_next_run_lands_it_once(
     real_append = StreamLander._append
     appended = 0
 
-    def crash_on_second_batch(self: StreamLander, shard_id: str, records: list[dict]) -> None:  # type: ignore[type-arg]
+    def crash_on_second_batch(self: StreamLander, shard_id: str, records: list[dict]) -> int:  # type: ignore[type-arg]
         nonlocal appended
         appended += 1
         if appended == 2:
@@ -90,7 +91,7 @@ def test_a_failed_commit_lands_nothing_and_the_next_run_lands_it_once(
                 con.execute(f"insert into {LANDING_TABLE} select * from {LANDING_TABLE}")
                 con.execute("rollback")
             raise RuntimeError("simulated crash")
-        real_append(self, shard_id, records)
+        return real_append(self, shard_id, records)
 
     monkeypatch.setattr(StreamLander, "_append", crash_on_second_batch)
     with pytest.raises(RuntimeError, match="simulated crash"):
@@ -167,11 +168,11 @@ def test_a_failed_write_retried_on_the_same_lander_skips_nothing(
     append = StreamLander._append
     calls = {"n": 0}
 
-    def failing_once(self: StreamLander, shard_id: str, records: list[dict[str, Any]]) -> None:
+    def failing_once(self: StreamLander, shard_id: str, records: list[dict[str, Any]]) -> int:
         calls["n"] += 1
         if calls["n"] == 2:
             raise duckdb.IOException("Could not set lock on file (injected)")
-        append(self, shard_id, records)
+        return append(self, shard_id, records)
 
     monkeypatch.setattr(StreamLander, "_append", failing_once)
     with pytest.raises(duckdb.IOException):
@@ -194,3 +195,37 @@ def test_a_failed_read_retried_on_the_same_lander_skips_nothing(provisioned: Set
     rows = _landed(provisioned)
     assert len(rows) == len({(shard, seq) for shard, seq, _ in rows}) == 3_000
     assert Counter(text.encode() for _, _, text in rows) == Counter(sent)
+
+
+def test_a_stale_second_lander_lands_nothing_twice(provisioned: Settings) -> None:
+    sent = _publish(provisioned, 2_000)
+    kinesis = aws.client("kinesis", provisioned)
+    stale = StreamLander(provisioned, kinesis)
+    stale._load_positions()  # it read the positions before the other lander ran
+    assert StreamLander(provisioned, kinesis).land_once() == 2_000
+
+    assert stale.land_once() == 0
+
+    rows = _landed(provisioned)
+    assert len(rows) == len({(shard, seq) for shard, seq, _ in rows}) == 2_000
+    assert Counter(text.encode() for _, _, text in rows) == Counter(sent)
+
+
+def test_a_recreated_stream_is_refused_instead_of_skipping_its_first_records(
+    provisioned: Settings,
+) -> None:
+    _publish(provisioned, 300)
+    kinesis = aws.client("kinesis", provisioned)
+    StreamLander(provisioned, kinesis).land_once()
+    # `accfb down` / `accfb up` with the warehouse kept: same name, a new stream numbering
+    # its records from the start again.
+    kinesis.delete_stream(StreamName=provisioned.stream_name, EnforceConsumerDeletion=True)
+    kinesis.get_waiter("stream_not_exists").wait(
+        StreamName=provisioned.stream_name, WaiterConfig={"Delay": 0.2}
+    )
+    localaws.provision(provisioned)
+    _publish(provisioned, 50)
+
+    with pytest.raises(StreamMismatch, match="the stream was recreated"):
+        StreamLander(provisioned, kinesis).land_once()
+    assert len(_landed(provisioned)) == 300  # nothing of the new stream was landed or lost
