@@ -47,5 +47,7 @@ def print_produce(report: ProduceReport) -> None:
     console.print(f"accepted by Kinesis: {report.accepted:,}  re-sent: {report.retried:,}")
     for failure in report.failed[:10]:
         console.print(f"[red]not accepted[/red] {failure.error_code}: {failure.error_message}")
-    if report.failed:
-        console.print(f"[red]{len(report.failed):,} records were not accepted[/red]")
+    if report.failed_count:
+        console.print(f"[red]{report.failed_count:,} records were not accepted[/red]")
+    if report.failed_count and report.dead_letters is not None:
+        console.print(f"every one of them is in {report.dead_letters}, to re-send")

@@ -12,6 +12,7 @@ from ingestion.cli.app import app, console, follow, load_settings, print_produce
 from ingestion.config import aws, dbt
 from ingestion.landing.lander import StreamLander
 from ingestion.local import localaws
+from ingestion.produce import dead_letters
 
 
 @app.command()
@@ -37,9 +38,13 @@ def publish(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) 
 
     settings = load_settings()
     localaws.ensure_up(settings)
-    report = publish_records(settings, file_records(file))
+    report = publish_records(
+        settings,
+        file_records(file),
+        dead_letters=dead_letters.for_run(settings.state_dir, "publish"),
+    )
     print_produce(report)
-    if report.failed:
+    if report.failed_count:
         raise typer.Exit(1)
 
 
@@ -70,12 +75,13 @@ def simulate(
         aws.client("kinesis", settings),
         settings.stream_name,
         max_in_flight=settings.producer_in_flight,
+        dead_letters=dead_letters.for_run(settings.state_dir, "simulate"),
     ) as producer:
         sent = publish_paced(producer, records)
         report = producer.flush()
     console.print(f"simulated {sent:,} records")
     print_produce(report)
-    if report.failed:
+    if report.failed_count:
         raise typer.Exit(1)
 
 

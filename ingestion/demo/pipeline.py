@@ -26,6 +26,7 @@ from ingestion.demo.simulator import FaultRates, Phase, SimRecord, Simulator
 from ingestion.demo.simulator.truth import Expected, expected_outcome
 from ingestion.landing.lander import StreamLander
 from ingestion.local import localaws
+from ingestion.produce import dead_letters
 from ingestion.produce.producer import KinesisProducer, ProduceReport
 from ingestion.produce.publish import publish_paced
 
@@ -129,7 +130,10 @@ class PipelineRun:
             self.settings, kinesis, aws.client("s3", self.settings)
         )
         producer = KinesisProducer(
-            kinesis, self.settings.stream_name, max_in_flight=self.settings.producer_in_flight
+            kinesis,
+            self.settings.stream_name,
+            max_in_flight=self.settings.producer_in_flight,
+            dead_letters=dead_letters.for_run(self.settings.state_dir, "demo"),
         )
         produce_report: list[ProduceReport] = []
         produce_seconds: list[float] = []
@@ -188,7 +192,8 @@ class PipelineRun:
 
     def expected(self, report: ProduceReport) -> Expected:
         """The truth for what Kinesis accepted: the same seed replays the same records."""
-        refused = Counter(f.record.data for f in report.failed)
+        refusals = dead_letters.read(report.dead_letters) if report.dead_letters else report.failed
+        refused = Counter(f.record.data for f in refusals)
 
         def accepted() -> Iterator[bytes]:
             for record in self._records():

@@ -149,14 +149,15 @@ def run_demo(
     ok = (
         comparison.ok
         and counts.landed == expected.records == result.progress.archived
-        and not result.produce.failed
+        and result.produce.ok
         and reconciled
     )
     if not reconciled:
         console.print("[red]the settlement reconciliation does not match the export's breaks[/red]")
-    if result.produce.failed:
+    if not result.produce.ok:
         console.print(
-            f"[red]{len(result.produce.failed)} records were not accepted by Kinesis[/red]"
+            f"[red]{result.produce.failed_count} records were not accepted by Kinesis "
+            f"(all in {result.produce.dead_letters})[/red]"
         )
     for problem, rows in (
         ("missing from fct_donations", comparison.missing),

@@ -12,11 +12,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from ingestion.kinesis.batcher import Batcher, FailedRecord, Record, put_batch
+from ingestion.produce.dead_letters import DeadLetters
+
+# Refused records kept in the report for people to read; all of them go to the dead letters.
+REPORTED_FAILURES = 100
 
 
 @dataclass
@@ -25,11 +30,13 @@ class ProduceReport:
 
     accepted: int = 0
     retried: int = 0  # re-sends after a partial failure, counted per record
-    failed: list[FailedRecord] = field(default_factory=list)
+    failed_count: int = 0
+    failed: list[FailedRecord] = field(default_factory=list)  # the first REPORTED_FAILURES
+    dead_letters: Path | None = None  # every refused record, when the producer was given a file
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return self.failed_count == 0
 
 
 class KinesisProducer:
@@ -43,6 +50,7 @@ class KinesisProducer:
         max_in_flight: int = 4,
         retry_deadline_seconds: float = 60.0,
         retry_max_wait_seconds: float = 5.0,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         self._client = client
         self._stream_name = stream_name
@@ -53,15 +61,16 @@ class KinesisProducer:
         self._lock = threading.Lock()
         self._futures: set[Future[None]] = set()
         self._batcher = Batcher()
-        self._report = ProduceReport()
+        self._dead_letters = dead_letters
+        self._report = ProduceReport(dead_letters=dead_letters.path if dead_letters else None)
 
     def put(self, data: bytes, partition_key: str) -> None:
         record = Record(data, partition_key)
         reason = record.unsendable()
         if reason is not None:
-            failure = FailedRecord(record, "RecordRejected", f"not sendable to Kinesis: {reason}")
-            with self._lock:
-                self._report.failed.append(failure)
+            self._refused(
+                [FailedRecord(record, "RecordRejected", f"not sendable to Kinesis: {reason}")]
+            )
             return
         full = self._batcher.add(record)
         if full:
@@ -80,9 +89,7 @@ class KinesisProducer:
         for future in pending:
             future.result()
         with self._lock:
-            return ProduceReport(
-                self._report.accepted, self._report.retried, list(self._report.failed)
-            )
+            return replace(self._report, failed=list(self._report.failed))
 
     def close(self) -> ProduceReport:
         report = self.flush()
@@ -123,4 +130,15 @@ class KinesisProducer:
         with self._lock:
             self._report.accepted += outcome.accepted
             self._report.retried += outcome.retried
-            self._report.failed.extend(outcome.failed)
+        self._refused(outcome.failed)
+
+    def _refused(self, failures: list[FailedRecord]) -> None:
+        """Count every refused record, keep the first few for the report, file them all."""
+        if not failures:
+            return
+        with self._lock:
+            self._report.failed_count += len(failures)
+            room = REPORTED_FAILURES - len(self._report.failed)
+            self._report.failed.extend(failures[: max(room, 0)])
+        if self._dead_letters is not None:
+            self._dead_letters.write(failures)

@@ -11,6 +11,7 @@ from typing import Protocol, TypeVar
 from ingestion.config import aws
 from ingestion.config.settings import Settings
 from ingestion.contract import partition_key
+from ingestion.produce.dead_letters import DeadLetters
 from ingestion.produce.producer import KinesisProducer, ProduceReport
 
 
@@ -35,10 +36,18 @@ def file_records(path: Path) -> Iterator[tuple[bytes, str]]:
                 yield data, partition_key(data)
 
 
-def publish_records(settings: Settings, records: Iterable[tuple[bytes, str]]) -> ProduceReport:
+def publish_records(
+    settings: Settings,
+    records: Iterable[tuple[bytes, str]],
+    *,
+    dead_letters: DeadLetters | None = None,
+) -> ProduceReport:
     kinesis = aws.client("kinesis", settings)
     with KinesisProducer(
-        kinesis, settings.stream_name, max_in_flight=settings.producer_in_flight
+        kinesis,
+        settings.stream_name,
+        max_in_flight=settings.producer_in_flight,
+        dead_letters=dead_letters,
     ) as producer:
         producer.put_many(records)
         return producer.flush()

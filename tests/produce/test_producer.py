@@ -2,13 +2,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 from botocore.config import Config
+from typer.testing import CliRunner
 
+from ingestion.cli import app
 from ingestion.config import aws
 from ingestion.config.settings import Settings
 from ingestion.kinesis.batcher import MAX_BYTES_PER_CALL
-from ingestion.produce.producer import KinesisProducer
+from ingestion.produce.dead_letters import DeadLetters
+from ingestion.produce.dead_letters import read as read_dead_letters
+from ingestion.produce.producer import REPORTED_FAILURES, KinesisProducer
 from tests.produce.faults import KinesisFaults
 from tests.streams import read_stream
 
@@ -129,3 +134,42 @@ def test_no_more_than_max_in_flight_calls_at_once(provisioned: Settings) -> None
 
     assert report.accepted == 3_000
     assert faults.max_in_flight == 2
+
+
+def test_every_refused_record_goes_to_the_dead_letters_and_memory_holds_only_a_sample(
+    provisioned: Settings, tmp_path: Path
+) -> None:
+    client = aws.client("kinesis", provisioned, config=Config(retries={"max_attempts": 2}))
+    KinesisFaults(client, decide=lambda call, i, record: "KMSAccessDeniedException")
+    letters = DeadLetters(tmp_path / "dead.jsonl")
+    records = _records(REPORTED_FAILURES + 50)
+
+    with KinesisProducer(client, provisioned.stream_name, dead_letters=letters) as producer:
+        producer.put_many(records)
+        report = producer.flush()
+
+    assert report.failed_count == len(records) and not report.ok
+    assert len(report.failed) == REPORTED_FAILURES
+    filed = list(read_dead_letters(letters.path))
+    assert sorted((f.record.data, f.record.partition_key) for f in filed) == sorted(records)
+    assert {f.error_code for f in filed} == {"KMSAccessDeniedException"}
+
+
+def test_accfb_publish_names_the_dead_letter_file_of_what_kinesis_refused(
+    provisioned: Settings, tmp_path: Path
+) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b'{"ok": 1}\n' + b"x" * (1024 * 1024 + 1) + b"\n")
+    env = {
+        "ACCFB_AWS_ENDPOINT_URL": provisioned.aws_endpoint_url or "",
+        "ACCFB_STREAM_NAME": provisioned.stream_name,
+        "ACCFB_RAW_BUCKET": provisioned.raw_bucket,
+        "ACCFB_STATE_DIR": str(provisioned.state_dir),
+    }
+    result = CliRunner().invoke(app, ["publish", str(source)], env=env)
+
+    assert result.exit_code == 1
+    (filed_path,) = (provisioned.state_dir / "dead-letters").glob("publish-*.jsonl")
+    assert str(filed_path.name) in result.output.replace("\n", "")
+    (filed,) = read_dead_letters(filed_path)
+    assert filed.error_code == "RecordRejected" and len(filed.record.data) == 1024 * 1024 + 1
