@@ -8,7 +8,7 @@ events as (
     select * from {{ ref('stg_stream__events') }}
     where event_type = 'partner.distribution_reported'
     {% if is_incremental() %}
-        and landed_at > {{ incremental_watermark('landed_at') }}
+        and landed_batch > {{ batch_cursor() }}
     {% endif %}
 
 ),
@@ -37,6 +37,7 @@ renamed as (
         occurred_at as reported_at,
         emitted_at,
         landed_at,
+        landed_batch,
 
         -- stream position, for tracing
         shard_id,

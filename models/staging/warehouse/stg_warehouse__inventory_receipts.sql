@@ -8,7 +8,7 @@ events as (
     select * from {{ ref('stg_stream__events') }}
     where event_type = 'inventory.received'
     {% if is_incremental() %}
-        and landed_at > {{ incremental_watermark('landed_at') }}
+        and landed_batch > {{ batch_cursor() }}
     {% endif %}
 
 ),
@@ -35,6 +35,7 @@ renamed as (
         occurred_at as received_at,
         emitted_at,
         landed_at,
+        landed_batch,
 
         -- stream position, for tracing
         shard_id,

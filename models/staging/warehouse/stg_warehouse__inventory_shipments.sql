@@ -8,7 +8,7 @@ events as (
     select * from {{ ref('stg_stream__events') }}
     where event_type = 'inventory.shipped'
     {% if is_incremental() %}
-        and landed_at > {{ incremental_watermark('landed_at') }}
+        and landed_batch > {{ batch_cursor() }}
     {% endif %}
 
 ),
@@ -34,6 +34,7 @@ renamed as (
         occurred_at as shipped_at,
         emitted_at,
         landed_at,
+        landed_batch,
 
         -- stream position, for tracing
         shard_id,
