@@ -11,8 +11,8 @@
 -#}
 {% macro batch_cursor(column='landed_batch', relation=none) -%}
     {%- set relation = relation if relation is not none else this -%}
-    {%- if var('offline_batch_cursor', none) is not none -%}
-        {{ return(var('offline_batch_cursor') | int) }}
+    {%- if offline_compile() -%}
+        {{ return(var('offline_batch_cursor', 0) | int) }}
     {%- endif -%}
     {%- if not execute -%}
         {{ return(0) }}
@@ -24,8 +24,14 @@
 {#- One row fetched at run time (e.g. a batch's bounds), as a list; all nulls when compiling
     offline or before execution. -#}
 {% macro run_time_row(sql, width=2) -%}
-    {%- if not execute or var('offline_batch_cursor', none) is not none -%}
+    {%- if not execute or offline_compile() -%}
         {{ return([none] * width) }}
     {%- endif -%}
     {{ return(run_query(sql).rows[0] | list) }}
+{%- endmacro %}
+
+{#- Compiling for Redshift with none reachable (macros/is_incremental.sql): cursors come from the
+    `offline_batch_cursor` var instead of the warehouse. -#}
+{% macro offline_compile() -%}
+    {{ return(var('offline_is_incremental', none) is not none) }}
 {%- endmacro %}

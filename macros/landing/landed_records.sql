@@ -5,7 +5,7 @@
     wider on each side. -#}
 {% macro landed_records_cursors() -%}
     {%- set epoch = "cast('1970-01-01 00:00:00+00' as " ~ landing_timestamp_type() ~ ")" -%}
-    {%- if not execute or var('offline_batch_cursor', none) is not none -%}
+    {%- if not execute or offline_compile() -%}
         {{ return({
             'stream_after': epoch,
             'backfill_after': 0,
