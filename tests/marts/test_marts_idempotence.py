@@ -4,9 +4,10 @@ Real path throughout: producer → moto's Kinesis → lander → DuckDB → dbt,
 settlement exports that go with the corpus loaded by the batch load. Every public mart (each
 table in the `marts` schema) is compared whole, excluding only load metadata that records *when*
 rows were loaded: `first_loaded_at` and `last_landed_at`, and the landing batch or export load
-behind a row (`landed_batch`, `export_load_seq`), which number loads in the order they happened. Across different delivery orders and
-batch splits the stream positions differ too, so `shard_id` and `sequence_number` are excluded
-there (and only there). `ops.pipeline_freshness` is a per-refresh log and is not compared.
+behind a row (`landed_batch`, `export_load_seq`), which number loads in the order they happened.
+Across different delivery orders and batch splits the stream positions differ too, so `shard_id`
+and `sequence_number` are excluded there (and only there). `ops.pipeline_freshness` is a
+per-refresh log and is not compared.
 """
 
 from __future__ import annotations
