@@ -9,13 +9,23 @@ import json
 import uuid
 from datetime import datetime, timedelta
 
-from ingestion import dbt, localaws, warehouse
+from ingestion import dbt, warehouse
+from ingestion.contract import validate_record
 from ingestion.replay import load_window
 from ingestion.report import compare_donations, read_donations
 from ingestion.settings import Settings
 from ingestion.simulator.truth import expected_outcome
 from tests.marts.test_marts_idempotence import LOAD_METADATA, Marts, _marts
-from tests.replay.support import archive, build, corpus, land, publish, query, window_around_now
+from tests.replay.support import (
+    archive,
+    archived_lines,
+    build,
+    corpus,
+    land,
+    publish,
+    query,
+    window_around_now,
+)
 
 
 def _truth_matches(settings: Settings, records: list[bytes]) -> None:
@@ -32,22 +42,32 @@ def test_a_backfill_that_commits_after_later_stream_batches_were_refreshed_reach
     publish(provisioned, before)
     land(provisioned)
     build(provisioned)
-    # The outage's records reach only the archive (their own stream, archived to the same bucket).
-    archived_only = provisioned.model_copy(
-        update={"stream_name": f"{provisioned.stream_name}-outage"}
-    )
-    localaws.provision(archived_only)
-    publish(archived_only, outage)
-    assert archive(archived_only) == len(outage)
+    publish(provisioned, outage)
+    assert archive(provisioned) == len(before) + len(outage)
     ((replay_started,),) = query(provisioned, "select now()")
-    # While the replay's transaction runs, the stream keeps landing and refreshing: two batches.
-    for records in (after_1, after_2):
-        publish(provisioned, records)
-        land(provisioned)
-        build(provisioned)
+    # The landing lost the outage's records (they reached only the archive) while the stream
+    # kept landing and refreshing: two batches after it.
+    publish(provisioned, after_1)
+    land(provisioned)
+    lost = {(line["shard_id"], line["sequence_number"]) for line in archived_lines(provisioned)}
+    with warehouse.connect(provisioned.warehouse_path) as con:
+        con.execute("create temp table lost (shard_id varchar, sequence_number varchar)")
+        con.executemany("insert into lost values (?, ?)", sorted(lost))
+        con.execute(
+            "delete from lander.kinesis_records where (shard_id, sequence_number) in "
+            "(select (shard_id, sequence_number) from lost) and (shard_id, sequence_number) "
+            "not in (select (shard_id, sequence_number) from landing.landed_records)"
+        )
+    build(provisioned)
+    publish(provisioned, after_2)
+    land(provisioned)
+    build(provisioned)
+    # The marts hold exactly what landed: the outage is missing.
+    _truth_matches(provisioned, before + after_1 + after_2)
 
+    # The replay's load commits now, after both batches.
     report = load_window(provisioned, window_around_now())
-    assert report.loaded == len(outage)
+    assert report.loaded == len(before) + len(outage)
     # Redshift stamps a load's rows with its transaction's start; this one ran for an hour, so its
     # rows carry a refresh_time older than every batch refreshed meanwhile.
     with warehouse.connect(provisioned.warehouse_path) as con:
@@ -62,9 +82,9 @@ def test_a_backfill_that_commits_after_later_stream_batches_were_refreshed_reach
     assert query(provisioned, "select count(*) from landing.landed_records") == [(len(everything),)]
     assert query(
         provisioned,
-        "select landed_by, count(distinct landed_batch) from landing.landed_records group by 1 "
-        "order by 1",
-    ) == [("replay", 1), ("stream", 3)]
+        "select landed_by, count(*), count(distinct landed_batch) from landing.landed_records "
+        "group by 1 order by 1",
+    ) == [("replay", len(outage), 1), ("stream", len(everything) - len(outage), 3)]
 
 
 def test_a_full_refresh_after_the_stream_landing_lost_and_reread_its_history_keeps_every_mart(
@@ -109,23 +129,12 @@ def test_a_full_refresh_after_the_stream_landing_lost_and_reread_its_history_kee
 def _resent_refund(records: list[bytes], *, seconds: float) -> tuple[bytes, str, str]:
     """A re-send of a refund of the corpus under a new event_id naming another of its gifts,
     emitted `seconds` after the original (before it, if negative)."""
-    events = []
-    for data in records:
-        try:
-            events.append(json.loads(data))
-        except ValueError:
-            continue
-    gifts = {
-        e["payload"]["donation_id"]
-        for e in events
-        if isinstance(e, dict) and e.get("event_type") == "donation.completed"
-    }
+    events = [json.loads(data) for data in records if not validate_record(data)]
+    gifts = {e["payload"]["donation_id"] for e in events if e["event_type"] == "donation.completed"}
     refund = next(
         e
         for e in events
-        if isinstance(e, dict)
-        and e.get("event_type") == "donation.refunded"
-        and e["payload"]["donation_id"] in gifts
+        if e["event_type"] == "donation.refunded" and e["payload"]["donation_id"] in gifts
     )
     other_gift = min(gifts - {refund["payload"]["donation_id"]})
     emitted = datetime.fromisoformat(refund["emitted_at"].replace("Z", "+00:00"))

@@ -35,21 +35,27 @@ refunds as (
 ),
 
 {% if incremental %}
+-- Every gift whose winner or refunds a batch past the cursor changed, with the newest such batch:
+-- a gift that lost a refund to another changed too, though nothing of its own arrived.
 touched_donations as (
 
-    select donation_id from gifts
-    where landed_batch > {{ cursor }}
+    select donation_id, max(landed_batch) as touched_batch
+    from (
+        select donation_id, landed_batch from gifts
+        where landed_batch > {{ cursor }}
 
-    union
+        union all
 
-    select donation_id from refunds
-    where landed_batch > {{ cursor }}
+        select donation_id, landed_batch from refunds
+        where landed_batch > {{ cursor }}
 
-    union
+        union all
 
-    select superseded_donation_id from refunds
-    where landed_batch > {{ cursor }}
-        and superseded_donation_id is not null
+        select superseded_donation_id, landed_batch from refunds
+        where landed_batch > {{ cursor }}
+            and superseded_donation_id is not null
+    ) as changes
+    group by donation_id
 
 ),
 {% endif %}
@@ -131,8 +137,11 @@ final as (
         {{ to_utc_timestamp(dbt.current_timestamp()) }}
         {% endif %} as first_loaded_at,
 
-        -- cursor: the newest batch behind the gift
+        -- cursor: the newest batch behind the gift (or that changed it)
         greatest(
+            {% if incremental %}
+            touched_donations.touched_batch,
+            {% endif %}
             winning_gifts.landed_batch,
             coalesce(refund_totals.last_refund_batch, winning_gifts.landed_batch)
         ) as landed_batch,
@@ -145,6 +154,8 @@ final as (
     left join refund_totals
         on winning_gifts.donation_id = refund_totals.donation_id
     {% if incremental %}
+    inner join touched_donations
+        on winning_gifts.donation_id = touched_donations.donation_id
     left join previous_loads
         on winning_gifts.donation_id = previous_loads.donation_id
     {% endif %}
