@@ -1,9 +1,12 @@
 -- Streaming ingestion from Kinesis into Redshift Serverless.
 --
--- dbt owns these objects in every environment (macros/landing/stream_landing.sql creates the
--- external schema as `kinesis_<target>` and the view as the model `stream_events`); this file is
--- the same DDL written out for people: disaster recovery into a fresh namespace, a reviewer
--- checking the view's shape, and the test that keeps the view's columns stable.
+-- `dbt run-operation refresh_stream_landing` creates these objects when absent, in every
+-- environment, and refreshes the view (macros/landing/stream_landing.sql: the external schema as
+-- `kinesis_<target>`, the view as `lander.kinesis_records`). No dbt model owns the view, so no
+-- `dbt --full-refresh` drops it; models read it as source `lander.kinesis_records`, and
+-- landing.landed_records copies every record into a table a full refresh never rebuilds (the
+-- view, once recreated, holds only the 7 days Kinesis keeps). This file is the same DDL written
+-- out for people: disaster recovery into a fresh namespace, a reviewer checking the view's shape.
 -- Placeholders: {external_schema}, {stream_name}, {iam_role_arn} (the WarehouseStack output
 -- StreamingIngestionRoleArn, also in SSM at /accfb/<env>/redshift/streaming-role-arn).
 
@@ -13,12 +16,14 @@ iam_role '{iam_role_arn}';
 
 -- One view per stream, holding only the raw record and its stream metadata: a materialized
 -- view's columns cannot be altered, so keeping payload fields out of it means an upstream schema
--- change never touches it (a change of the view itself is a new view plus ALTER TABLE ... APPEND).
+-- change never touches it (a change of the view itself is a new view: landed_records keeps the history, and its
+-- probe by stream position drops the 7 days the new view re-reads).
 -- JSON_PARSE once into SUPER rather than JSON_EXTRACT_PATH_TEXT per column (each re-parses the
 -- record and fails past 64 KB). CAN_JSON_PARSE guards it: a record that is not JSON keeps a null
 -- `record` and its bytes in kinesis_data, and is quarantined downstream, never dropped and never
 -- failing the refresh.
-create materialized view stream_events
+create materialized view lander.kinesis_records
+backup no
 auto refresh yes
 as
 select

@@ -39,8 +39,11 @@
     {{ return(adapter.dispatch('batch_landing_table', 'accfb')(table)) }}
 {%- endmacro %}
 
-{#- Every row keeps the file it came from and its place in it (its identity), and when the
-    load committed it (the arrival time incremental models and freshness use). -#}
+{#- Every row keeps the file it came from and its place in it (its identity), when the load
+    committed it (freshness reads that), and the load's number, `load_seq`: one more than the
+    highest committed, taken while the load holds the table, so numbers commit in order and an
+    incremental model that read up to load N never misses a load that committed after it, as it
+    could by `loaded_at` (a transaction's start). -#}
 {% macro default__batch_landing_table(table) -%}
 create table if not exists {{ table }} (
     {% for name, type in batch_landing_columns(table).items() -%}
@@ -48,12 +51,27 @@ create table if not exists {{ table }} (
     {% endfor -%}
     source_key varchar(1024) not null,
     source_row_number bigint not null,
-    loaded_at timestamptz not null
+    loaded_at timestamptz not null,
+    load_seq bigint
 )
 {%- endmacro %}
 
 {% macro redshift__batch_landing_table(table) -%}
 {{ default__batch_landing_table(table) }}
 diststyle even
-sortkey (loaded_at)
+sortkey (load_seq)
+{%- endmacro %}
+
+{#- Tables created before loads were numbered: their rows keep a null load_seq and are read by
+    full builds only. -#}
+{% macro batch_landing_upgrade(table) -%}
+    {{ return(adapter.dispatch('batch_landing_upgrade', 'accfb')(table)) }}
+{%- endmacro %}
+
+{% macro default__batch_landing_upgrade(table) -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{% macro duckdb__batch_landing_upgrade(table) -%}
+alter table {{ table }} add column if not exists load_seq bigint
 {%- endmacro %}

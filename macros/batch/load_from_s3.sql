@@ -31,6 +31,8 @@ create temp table archive_batch (
     kinesis_data varchar(65535)
 );
 {{ copy_json_manifest('archive_batch', manifest_url) }};
+-- Held from here to the commit: the next load's number is taken after this one commits.
+lock lander.backfill_records;
 insert into lander.backfill_records
 select
     approximate_arrival_timestamp,
@@ -39,7 +41,8 @@ select
     sequence_number,
     getdate() as refresh_time,
     kinesis_data,
-    'manifest:{{ manifest_url }}' as archive_key
+    'manifest:{{ manifest_url }}' as archive_key,
+    (select coalesce(max(load_seq), 0) + 1 from lander.backfill_records) as load_seq
 from (
     -- Firehose delivers at least once: a record written twice loads once.
     select
@@ -78,6 +81,12 @@ drop table archive_batch
 approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
         and approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
     {%- endset %}
+    {#- Taken before the transaction: DuckDB lets one process write the file at a time, and
+        loads run one at a time (the backfill DAG's max_active_runs=1), so no other load can
+        commit a number between this read and the commit. -#}
+    {% set next_load_seq = run_query(
+        "select coalesce(max(load_seq), 0) + 1 from lander.backfill_records"
+    ).columns[0].values()[0] %}
     {% set landed_in_window = run_query(
         "select count(*) from lander.backfill_records where " ~ in_window
     ).columns[0].values()[0] %}
@@ -150,7 +159,8 @@ final as (
         sequence_number,
         now() as refresh_time,
         kinesis_data,
-        archive_key
+        archive_key,
+        {{ next_load_seq }} as load_seq
     from new_records
 
 )
@@ -179,6 +189,9 @@ commit
 {%- endmacro %}
 
 {% macro duckdb__upgrade_backfill_landing() -%}
+    {#- Rows loaded before loads were numbered keep a null load_seq: landed_records took them
+        (or takes them on its first build) by their stream position. -#}
+    {% do run_query("alter table lander.backfill_records add column if not exists load_seq bigint") %}
     {% set keyed = run_query(
         "select count(*) from duckdb_constraints() where schema_name = 'lander' "
         ~ "and table_name = 'backfill_records' and constraint_type = 'PRIMARY KEY'"
@@ -197,7 +210,8 @@ select
     sequence_number,
     refresh_time,
     kinesis_data,
-    archive_key
+    archive_key,
+    load_seq
 from lander.backfill_records;
 drop table lander.backfill_records;
 alter table lander.backfill_records_upgrade rename to backfill_records;
@@ -212,6 +226,10 @@ commit
 {% macro load_csv_object(table, manifest_url, source_url) -%}
     {% do run_query(lander_schema()) %}
     {% do run_query(batch_landing_table(table)) %}
+    {% set upgrade = batch_landing_upgrade(table) %}
+    {% if upgrade %}
+        {% do run_query(upgrade) %}
+    {% endif %}
     {% do adapter.dispatch('load_csv_object', 'accfb')(table, manifest_url, source_url) %}
 {%- endmacro %}
 
@@ -231,12 +249,15 @@ format as csv
 ignoreheader 1
 timeformat 'auto'
 manifest;
+-- Held from here to the commit: the next load's number is taken after this one commits.
+lock {{ table }};
 insert into {{ table }}
 select
     {% for name in columns %}csv_batch.{{ name }},
     {% endfor %}'{{ source_url }}' as source_key,
     row_number() over () as source_row_number,
-    getdate() as loaded_at
+    getdate() as loaded_at,
+    (select coalesce(max(load_seq), 0) + 1 from {{ table }}) as load_seq
 from csv_batch
 where not exists (select 1 from {{ table }} as loaded where loaded.source_key = '{{ source_url }}');
 drop table csv_batch
@@ -259,13 +280,19 @@ drop table csv_batch
             ) }}
         {% endif %}
     {% endfor %}
+    {#- One process writes the DuckDB file at a time, and a source's files load one after
+        another, so no other load commits a number between this read and the insert. -#}
+    {% set next_load_seq = run_query(
+        "select coalesce(max(load_seq), 0) + 1 from " ~ table
+    ).columns[0].values()[0] %}
     {% set load %}
 insert into {{ table }}
 select
     {% for name in columns %}exported.{{ name }},
     {% endfor %}exported.filename as source_key,
     row_number() over () as source_row_number,
-    now() as loaded_at
+    now() as loaded_at,
+    {{ next_load_seq }} as load_seq
 from read_csv(
     [{% for url in urls %}'{{ url }}'{{ ", " if not loop.last }}{% endfor %}],
     header = true,

@@ -12,7 +12,11 @@ create schema if not exists lander
     {{ return(adapter.dispatch('backfill_landing_table', 'accfb')()) }}
 {%- endmacro %}
 
-{#- No primary key: the load itself adds only stream positions not landed yet, one row each
+{#- `load_seq` is the load's number, one more than the highest committed, taken while the load
+    holds the table (Redshift: LOCK; DuckDB: one writer to the file), so numbers commit in
+    order: landing/landed_records reads `load_seq` past the highest it took and never misses a
+    load that committed late, whatever its rows' refresh_time (a transaction's start).
+    No primary key: the load itself adds only stream positions not landed yet, one row each
     (duckdb__load_archive_window), as on Redshift, whose keys are never enforced. The record's text
     is stored uncompressed: the table is about twice the size on disk (the archive keeps the gzip
     copy), and the load about twice as fast. Of the keyed load's 4.0 s for 200,000 records of
@@ -26,7 +30,8 @@ create table if not exists {{ name }} (
     sequence_number varchar not null,
     refresh_time timestamptz not null,
     kinesis_data varchar not null using compression uncompressed,
-    archive_key varchar not null
+    archive_key varchar not null,
+    load_seq bigint
 )
 {%- endmacro %}
 
@@ -40,10 +45,11 @@ create table if not exists lander.backfill_records (
     sequence_number varchar(128) not null,
     refresh_time timestamptz not null,
     kinesis_data varchar(65535) not null,
-    archive_key varchar(1024) not null
+    archive_key varchar(1024) not null,
+    load_seq bigint
 )
 diststyle even
-sortkey (refresh_time)
+sortkey (load_seq)
 {%- endmacro %}
 
 {% macro backfill_landing_select() -%}
@@ -57,7 +63,8 @@ select
     shard_id,
     sequence_number,
     refresh_time,
-    kinesis_data
+    kinesis_data,
+    load_seq
 from {{ source('lander', 'backfill_records') }}
 {%- endmacro %}
 
@@ -70,6 +77,7 @@ select
     sequence_number,
     refresh_time,
     kinesis_data,
-    case when can_json_parse(kinesis_data) then json_parse(kinesis_data) end as record
+    case when can_json_parse(kinesis_data) then json_parse(kinesis_data) end as record,
+    load_seq
 from {{ source('lander', 'backfill_records') }}
 {%- endmacro %}

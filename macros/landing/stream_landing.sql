@@ -1,25 +1,18 @@
 {#-
     The streaming landing: every record on the Kinesis stream, untouched, with its stream
-    metadata. On Redshift it is a streaming materialized view over an external schema on the
-    stream; locally the lander (ingestion/landing/lander.py) fills lander.kinesis_records with the same
-    columns and this model is a view over it.
+    metadata, as source `lander.kinesis_records`. Locally the lander (ingestion/landing/lander.py) fills
+    a table of that name. On Redshift it is a streaming materialized view over an external schema
+    on the stream, created here by `dbt run-operation refresh_stream_landing` and never by a
+    model: no dbt command, `--full-refresh` included, drops or recreates it. Recreating it (a
+    schema change forces one) re-reads only the 7 days Kinesis keeps; history is safe anyway,
+    because landing/landed_records copies every record into a table dbt never rebuilds.
 
-    The view holds only the raw record and its metadata: a materialized view's columns cannot be
-    altered, so keeping payload fields out of it means upstream schema changes never touch it.
+    The view holds only the raw record, a guarded parse of it and the stream metadata (AWS's
+    guidance for streaming views): a materialized view's columns cannot be altered, so keeping
+    payload fields out of it means upstream schema changes never touch it.
 -#}
 
-{% macro stream_landing_materialization() -%}
-    {{ return(adapter.dispatch('stream_landing_materialization', 'accfb')()) }}
-{%- endmacro %}
-
-{% macro default__stream_landing_materialization() -%}
-    {{ return('view') }}
-{%- endmacro %}
-
-{% macro redshift__stream_landing_materialization() -%}
-    {{ return('materialized_view') }}
-{%- endmacro %}
-
+{#- The columns staging reads from the landing, the same on both warehouses. -#}
 {% macro stream_landing_select() -%}
     {{ return(adapter.dispatch('stream_landing_select', 'accfb')()) }}
 {%- endmacro %}
@@ -35,10 +28,45 @@ select
 from {{ source('lander', 'kinesis_records') }}
 {%- endmacro %}
 
-{#- JSON_PARSE once into SUPER (not JSON_EXTRACT_PATH_TEXT per column, which re-parses and fails
-    past 64 KB). CAN_JSON_PARSE guards it: a record that is not JSON keeps a null `record` and
-    its bytes in kinesis_data, and is quarantined downstream instead of failing the refresh. -#}
 {% macro redshift__stream_landing_select() -%}
+select
+    approximate_arrival_timestamp,
+    partition_key,
+    shard_id,
+    sequence_number,
+    refresh_time,
+    kinesis_data,
+    record
+from {{ source('lander', 'kinesis_records') }}
+{%- endmacro %}
+
+{#- A late-binding view on Redshift: the streaming view beneath it can be dropped and recreated
+    without touching this one, and dropping this one never cascades to it. -#}
+{% macro stream_landing_bind() -%}
+    {{ return(adapter.dispatch('stream_landing_bind', 'accfb')()) }}
+{%- endmacro %}
+
+{% macro default__stream_landing_bind() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro redshift__stream_landing_bind() -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{% macro kinesis_external_schema() -%}
+    kinesis_{{ target.name }}
+{%- endmacro %}
+
+{#- The streaming view's DDL. JSON_PARSE once into SUPER (not JSON_EXTRACT_PATH_TEXT per column,
+    which re-parses and fails past 64 KB). CAN_JSON_PARSE guards it: a record that is not JSON
+    keeps a null `record` and its bytes in kinesis_data, and is quarantined downstream instead of
+    failing the refresh. -#}
+{% macro stream_landing_view_sql() -%}
+create materialized view lander.kinesis_records
+backup no
+auto refresh yes
+as
 select
     approximate_arrival_timestamp,
     partition_key,
@@ -50,27 +78,15 @@ select
 from {{ kinesis_external_schema() }}."{{ var('kinesis_stream_name') }}"
 {%- endmacro %}
 
-{% macro kinesis_external_schema() -%}
-    kinesis_{{ target.name }}
-{%- endmacro %}
-
-{#- Runs before the streaming view on Redshift: the external schema that maps the stream. -#}
-{% macro create_kinesis_external_schema() -%}
-    {{ return(adapter.dispatch('create_kinesis_external_schema', 'accfb')()) }}
-{%- endmacro %}
-
-{% macro default__create_kinesis_external_schema() -%}
-    {{ return('') }}
-{%- endmacro %}
-
-{% macro redshift__create_kinesis_external_schema() -%}
+{% macro kinesis_external_schema_sql() -%}
 create external schema if not exists {{ kinesis_external_schema() }}
 from kinesis
 iam_role '{{ var("kinesis_iam_role") }}'
 {%- endmacro %}
 
-{#- Refresh explicitly before each build: auto refresh yields to user workload and may be
-    deferred, so the freshness goal cannot rest on it alone. -#}
+{#- Run before each build (the refresh DAG's `land` task): creates the external schema and the
+    streaming view when absent, then refreshes the view explicitly, because auto refresh yields
+    to user workload and may be deferred, so the freshness goal cannot rest on it alone. -#}
 {% macro refresh_stream_landing() -%}
     {{ return(adapter.dispatch('refresh_stream_landing', 'accfb')()) }}
 {%- endmacro %}
@@ -80,5 +96,33 @@ iam_role '{{ var("kinesis_iam_role") }}'
 {%- endmacro %}
 
 {% macro redshift__refresh_stream_landing() -%}
-    {% do run_query('refresh materialized view ' ~ ref('stream_events')) %}
+    {% do run_query(lander_schema()) %}
+    {% do run_query(kinesis_external_schema_sql()) %}
+    {% set view = adapter.get_relation(database=target.database, schema='lander', identifier='kinesis_records') %}
+    {% if view is none %}
+        {% do run_query(stream_landing_view_sql()) %}
+    {% endif %}
+    {% do run_query('refresh materialized view lander.kinesis_records') %}
+{%- endmacro %}
+
+{#- Locally the lander creates its table on first landing (ingestion/landing/lander.py, same columns);
+    created here too, so a warehouse that never streamed builds. On Redshift the streaming view
+    is created by refresh_stream_landing, never by a build. -#}
+{% macro stream_landing_table() -%}
+    {{ return(adapter.dispatch('stream_landing_table', 'accfb')()) }}
+{%- endmacro %}
+
+{% macro default__stream_landing_table() -%}
+select 1
+{%- endmacro %}
+
+{% macro duckdb__stream_landing_table() -%}
+create table if not exists lander.kinesis_records (
+    approximate_arrival_timestamp timestamptz not null,
+    partition_key varchar not null,
+    shard_id varchar not null,
+    sequence_number varchar not null,
+    refresh_time timestamptz not null,
+    kinesis_data varchar not null
+)
 {%- endmacro %}

@@ -1,9 +1,10 @@
+{#- The streaming landing as staging sees it: a plain view over source lander.kinesis_records
+    (macros/landing/stream_landing.sql says what that is on each warehouse). A view, so a full
+    refresh that drops and recreates it loses nothing. -#}
 {{
     config(
-        materialized=stream_landing_materialization(),
-        auto_refresh=true,
-        backup=false,
-        pre_hook=create_kinesis_external_schema(),
+        materialized='view',
+        bind=stream_landing_bind(),
     )
 }}
 

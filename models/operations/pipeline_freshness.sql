@@ -3,6 +3,7 @@
     donations mart is (seconds from the producer's emitted_at to the gift's first load into
     fct_donations, P50/P95/max) and how long records waited between Kinesis and the landing.
     A log, not a mart: it grows by one row per refresh and a rebuild does not reproduce it.
+    Cursor: `landed_batch` of the events (macros/batch_cursor.sql), kept as max_landed_batch.
 -#}
 {{
     config(
@@ -18,7 +19,7 @@ events as (
 
     select * from {{ ref('stg_stream__events') }}
     {% if is_incremental() %}
-    where landed_at > (select max(max_landed_at) from {{ this }})
+    where landed_batch > {{ batch_cursor('max_landed_batch') }}
     {% endif %}
 
 ),
@@ -37,6 +38,7 @@ event_lag as (
     select
         count(*) as event_count,
         max(landed_at) as max_landed_at,
+        max(landed_batch) as max_landed_batch,
         percentile_cont(0.5) within group (
             order by {{ dbt.datediff('arrived_at', 'landed_at', 'millisecond') }}
         ) / 1000.0 as landing_lag_p50_seconds,
@@ -78,7 +80,14 @@ final as (
         coalesce(event_lag.max_landed_at, (select max(max_landed_at) from {{ this }}))
         {% else %}
         event_lag.max_landed_at
-        {% endif %} as max_landed_at
+        {% endif %} as max_landed_at,
+        cast(
+            {% if is_incremental() %}
+            coalesce(event_lag.max_landed_batch, {{ batch_cursor('max_landed_batch') }})
+            {% else %}
+            event_lag.max_landed_batch
+            {% endif %} as bigint
+        ) as max_landed_batch
     from event_lag
     cross join donation_freshness
 

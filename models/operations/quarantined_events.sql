@@ -1,10 +1,11 @@
 {#- Every landed record that broke the event contract, with why, its raw text and where it sits
-    on the stream. One row per stream position: re-reading a record never adds a second row. -#}
+    on the stream. One row per stream position: stg_stream__records holds each once, in one
+    batch. Cursor: `landed_batch` (macros/batch_cursor.sql). -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['shard_id', 'sequence_number'],
+        incremental_strategy='append',
+        sort=['landed_batch'],
     )
 }}
 
@@ -15,7 +16,7 @@ records as (
     select * from {{ ref('stg_stream__records') }}
     where not is_valid
     {% if is_incremental() %}
-        and landed_at > {{ incremental_watermark('landed_at') }}
+        and landed_batch > {{ batch_cursor() }}
     {% endif %}
 
 ),
@@ -32,6 +33,7 @@ final as (
         kinesis_data as raw_text,
         arrived_at,
         landed_at,
+        landed_batch,
         {{ dbt.current_timestamp() }} as quarantined_at
     from records
 

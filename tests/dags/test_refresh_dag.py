@@ -84,7 +84,11 @@ def test_a_broken_contract_fails_the_check_run_and_alerts_with_measured_and_thre
     run = load_dag("accfb_data_quality").test()
 
     assert run.state == "failed"
-    alerts = read_alerts(dag_env)
+    # The whole-table dbt tests run beside the contracts and alert on their own.
+    dbt_alerts = [a for a in read_alerts(dag_env) if a["task_id"] == "dbt_tests"]
+    assert len(dbt_alerts) == 1
+    assert "unique_fct_donations_donation_id" in dbt_alerts[0]["summary"]
+    alerts = [a for a in read_alerts(dag_env) if a["task_id"] != "dbt_tests"]
     assert [a["summary"] for a in alerts] == [
         "fct_donations: No duplicate values failed on donation_id"
     ]

@@ -3,9 +3,11 @@
 Real path throughout: producer → moto's Kinesis → lander → DuckDB → dbt, with the CRM and
 settlement exports that go with the corpus loaded by the batch load. Every public mart (each
 table in the `marts` schema) is compared whole, excluding only load metadata that records *when*
-rows were loaded: `first_loaded_at` and `last_landed_at`. Across different delivery orders and
-batch splits the stream positions differ too, so `shard_id` and `sequence_number` are excluded
-there (and only there). `ops.pipeline_freshness` is a per-refresh log and is not compared.
+rows were loaded: `first_loaded_at` and `last_landed_at`, and the landing batch or export load
+behind a row (`landed_batch`, `export_load_seq`), which number loads in the order they happened.
+Across different delivery orders and batch splits the stream positions differ too, so `shard_id`
+and `sequence_number` are excluded there (and only there). `ops.pipeline_freshness` is a
+per-refresh log and is not compared.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from ingestion.local import localaws
 from ingestion.produce.publish import publish_records
 from tests.marts.support import corpus, drop_crm_export, drop_settlement_export
 
-LOAD_METADATA = frozenset({"first_loaded_at", "last_landed_at"})
+LOAD_METADATA = frozenset({"first_loaded_at", "last_landed_at", "landed_batch", "export_load_seq"})
 STREAM_POSITION = frozenset({"shard_id", "sequence_number"})
-# Overlap 0: every incremental pass reads only what landed since the last one, so the
-# touched-keys logic (not a re-read of everything) is what these tests prove.
-REFRESH = ["build", "--select", "@stream_events", "--vars", "{landing_overlap_minutes: 0}"]
+# Every incremental pass reads only the batches past its cursor, so the touched-keys logic (not a
+# re-read of everything) is what these tests prove.
+REFRESH = ["build", "--select", "@stream_events"]
 
 Marts = dict[str, list[tuple[Any, ...]]]
 

@@ -1,7 +1,9 @@
 {#-
     Every receipt, shipment and adjustment of food as one signed movement in pounds (in > 0,
     out < 0), counted once per business key however often it was delivered or re-sent (the
-    earliest emitted_at wins). Each pass recomputes only the movements something new touched.
+    earliest emitted_at wins).
+    Cursor: `landed_batch` (macros/batch_cursor.sql): a pass recomputes only the movements a
+    batch past the cursor touched, reading their deliveries by movement_id.
 -#}
 {{
     config(
@@ -9,7 +11,7 @@
         incremental_strategy='delete+insert',
         unique_key='movement_id',
         dist='site_id',
-        sort=['moved_at'],
+        sort=['landed_batch'],
     )
 }}
 
@@ -48,7 +50,8 @@ movements as (
         received_at as moved_at,
         event_id,
         emitted_at,
-        landed_at
+        landed_at,
+        landed_batch
     from receipts
 
     union all
@@ -66,7 +69,8 @@ movements as (
         shipped_at as moved_at,
         event_id,
         emitted_at,
-        landed_at
+        landed_at,
+        landed_batch
     from shipments
 
     union all
@@ -84,7 +88,8 @@ movements as (
         adjusted_at as moved_at,
         event_id,
         emitted_at,
-        landed_at
+        landed_at,
+        landed_batch
     from adjustments
 
 ),
@@ -93,7 +98,7 @@ movements as (
 touched_movements as (
 
     select distinct movement_id from movements
-    where landed_at > {{ incremental_watermark('last_landed_at') }}
+    where landed_batch > {{ batch_cursor() }}
 
 ),
 {% endif %}
@@ -102,7 +107,8 @@ winning_movements as (
 
     select
         movements.*,
-        max(landed_at) over (partition by movement_id) as last_landed_at
+        max(landed_at) over (partition by movement_id) as last_landed_at,
+        max(landed_batch) over (partition by movement_id) as newest_batch
     from movements
     {% if is_incremental() %}
     where movement_id in (select movement_id from touched_movements)
@@ -136,7 +142,8 @@ final as (
         -- timestamps (UTC)
         moved_at,
         cast(moved_at as date) as moved_date,
-        last_landed_at
+        last_landed_at,
+        newest_batch as landed_batch
 
     from winning_movements
 

@@ -1,7 +1,8 @@
 {#-
     One row per distribution report a partner agency filed, counted once however often it was
-    delivered or re-sent (the earliest emitted_at wins). Each pass recomputes only the reports
-    something new touched.
+    delivered or re-sent (the earliest emitted_at wins).
+    Cursor: `landed_batch` (macros/batch_cursor.sql): a pass recomputes only the reports a batch
+    past the cursor touched, reading their deliveries by report_id.
 -#}
 {{
     config(
@@ -9,7 +10,7 @@
         incremental_strategy='delete+insert',
         unique_key='report_id',
         dist='partner_id',
-        sort=['service_date'],
+        sort=['landed_batch'],
     )
 }}
 
@@ -25,7 +26,7 @@ reports as (
 touched_reports as (
 
     select distinct report_id from reports
-    where landed_at > {{ incremental_watermark('last_landed_at') }}
+    where landed_batch > {{ batch_cursor() }}
 
 ),
 {% endif %}
@@ -34,7 +35,8 @@ winning_reports as (
 
     select
         reports.*,
-        max(landed_at) over (partition by report_id) as last_landed_at
+        max(landed_at) over (partition by report_id) as last_landed_at,
+        max(landed_batch) over (partition by report_id) as newest_batch
     from reports
     {% if is_incremental() %}
     where report_id in (select report_id from touched_reports)
@@ -65,7 +67,8 @@ final as (
         -- dates and timestamps (UTC)
         service_date,
         reported_at,
-        last_landed_at
+        last_landed_at,
+        newest_batch as landed_batch
 
     from winning_reports
 

@@ -2,8 +2,10 @@
     Journal entries for every gift: the gift (credit to contributions), each distinct refund
     (a negative contribution) and the processor fee, with the GL account finance posts them to.
     Gift plus refund entries of a donation sum exactly to its fct_donations.net_amount_cents.
-    A refund that arrived before its gift gets its entry when the gift arrives. Each pass
-    rewrites the entries of the donations that fct_donations changed.
+    A refund that arrived before its gift gets its entry when the gift arrives.
+    Cursor: `landed_batch` of fct_donations (macros/batch_cursor.sql): a pass rewrites the
+    entries of the gifts a batch past the cursor changed, with their refunds from
+    int_refunds_deduplicated, read by donation_id.
 -#}
 {{
     config(
@@ -11,7 +13,7 @@
         incremental_strategy='delete+insert',
         unique_key='donation_id',
         dist='donation_id',
-        sort=['entry_at'],
+        sort=['landed_batch'],
     )
 }}
 
@@ -21,14 +23,14 @@ donations as (
 
     select * from {{ ref('fct_donations') }}
     {% if is_incremental() %}
-    where last_landed_at > {{ incremental_watermark('last_landed_at') }}
+    where landed_batch > {{ batch_cursor() }}
     {% endif %}
 
 ),
 
 refunds as (
 
-    select * from {{ ref('stg_donation_platform__refunds') }}
+    select * from {{ ref('int_refunds_deduplicated') }}
 
 ),
 
@@ -38,15 +40,10 @@ gl_accounts as (
 
 ),
 
-distinct_refunds as (
+gift_refunds as (
 
-    select *
-    from refunds
+    select * from refunds
     where donation_id in (select donation_id from donations)
-    qualify row_number() over (
-        partition by refund_id
-        order by emitted_at, event_id
-    ) = 1
 
 ),
 
@@ -79,7 +76,7 @@ entries as (
         'refund' as entry_type,
         -amount_cents as amount_cents,
         refunded_at as entry_at
-    from distinct_refunds
+    from gift_refunds
 
 ),
 
@@ -102,7 +99,8 @@ final as (
         -- timestamps (UTC)
         entries.entry_at,
         cast(entries.entry_at as date) as entry_date,
-        donations.last_landed_at
+        donations.last_landed_at,
+        donations.landed_batch
 
     from entries
     inner join donations

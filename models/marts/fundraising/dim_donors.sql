@@ -4,7 +4,9 @@
     CRM's export files, so a late or out-of-order version lands in its place in history whenever
     it arrives, by whichever path. No personal data: the email survives only as a keyed hash to
     join on; name and postal code are dropped.
-    Each pass rebuilds, from all staged history, only the donors that something new touched
+    Cursors: `landed_batch` of the CRM upserts (macros/batch_cursor.sql) and `load_seq` of the
+    export loads (macros/batch/batch_landing.sql), both committed in order by their landing. A
+    pass rebuilds only the donors a new batch or load touched, reading their versions by donor_id
     (delete+insert on donor_id replaces every version of a touched donor).
 -#}
 {{
@@ -16,6 +18,12 @@
         sort=['donor_id', 'valid_from'],
     )
 }}
+
+{%- set incremental = is_incremental() -%}
+{%- if incremental -%}
+    {%- set batch_after = batch_cursor() -%}
+    {%- set load_after = batch_cursor('export_load_seq') -%}
+{%- endif %}
 
 with
 
@@ -42,7 +50,9 @@ crm_records as (
         is_major_donor,
         updated_at,
         emitted_at,
-        landed_at
+        landed_at,
+        landed_batch,
+        cast(null as bigint) as load_seq
     from crm_upserts
 
     union all
@@ -54,16 +64,23 @@ crm_records as (
         is_major_donor,
         updated_at,
         cast(null as timestamp) as emitted_at,
-        loaded_at as landed_at
+        loaded_at as landed_at,
+        cast(null as bigint) as landed_batch,
+        load_seq
     from crm_exports
 
 ),
 
-{% if is_incremental() %}
+{% if incremental %}
 touched_donors as (
 
-    select distinct donor_id from crm_records
-    where landed_at > {{ incremental_watermark('last_landed_at') }}
+    select donor_id from crm_upserts
+    where landed_batch > {{ batch_after }}
+
+    union
+
+    select donor_id from crm_exports
+    where load_seq > {{ load_after }}
 
 ),
 {% endif %}
@@ -76,7 +93,7 @@ versions as (
 
     select *
     from crm_records
-    {% if is_incremental() %}
+    {% if incremental %}
     where donor_id in (select donor_id from touched_donors)
     {% endif %}
     qualify row_number() over (
@@ -104,7 +121,11 @@ final as (
         lead(updated_at) over (partition by donor_id order by updated_at) is null as is_current,
 
         -- lineage: newest arrival (landing or load) of anything behind the donor
-        max(landed_at) over (partition by donor_id) as last_landed_at
+        max(landed_at) over (partition by donor_id) as last_landed_at,
+
+        -- cursors: the newest stream batch and export load behind the donor
+        max(landed_batch) over (partition by donor_id) as landed_batch,
+        max(load_seq) over (partition by donor_id) as export_load_seq
 
     from versions
 

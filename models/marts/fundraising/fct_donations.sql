@@ -1,8 +1,9 @@
 {#-
-    One row per gift. A gift re-sent under a new event_id counts once (the earliest emitted_at
-    wins); refunds are distinct by refund_id and apply whichever arrives first, the gift or the
-    refund. Each pass recomputes, from all staged history, only the gifts that something new
-    touched: a new gift event, or a new refund of the gift.
+    One row per gift: the winning gift event (int_donations_deduplicated) with its distinct
+    refunds (int_refunds_deduplicated), whichever arrived first, the gift or the refund.
+    Cursor: `landed_batch` (macros/batch_cursor.sql) of both intermediate models: a pass
+    recomputes only the gifts whose winner or refunds a batch past the cursor touched, reading
+    each by its key. `landed_batch` here is the newest batch behind the gift.
 -#}
 {{
     config(
@@ -10,59 +11,61 @@
         incremental_strategy='delete+insert',
         unique_key='donation_id',
         dist='donation_id',
-        sort=['donated_at'],
+        sort=['landed_batch'],
     )
 }}
 
+{%- set incremental = is_incremental() -%}
+{%- if incremental -%}
+    {%- set cursor = batch_cursor() -%}
+{%- endif %}
+
 with
 
-donations as (
+gifts as (
 
-    select * from {{ ref('stg_donation_platform__donations') }}
+    select * from {{ ref('int_donations_deduplicated') }}
 
 ),
 
 refunds as (
 
-    select * from {{ ref('stg_donation_platform__refunds') }}
+    select * from {{ ref('int_refunds_deduplicated') }}
 
 ),
 
-{% if is_incremental() %}
+{% if incremental %}
+-- Every gift whose winner or refunds a batch past the cursor changed, with the newest such batch:
+-- a gift that lost a refund to another changed too, though nothing of its own arrived.
 touched_donations as (
 
-    select donation_id from donations
-    where landed_at > {{ incremental_watermark('last_landed_at') }}
-    union
-    select donation_id from refunds
-    where landed_at > {{ incremental_watermark('last_landed_at') }}
+    select donation_id, max(landed_batch) as touched_batch
+    from (
+        select donation_id, landed_batch from gifts
+        where landed_batch > {{ cursor }}
+
+        union all
+
+        select donation_id, landed_batch from refunds
+        where landed_batch > {{ cursor }}
+
+        union all
+
+        select superseded_donation_id, landed_batch from refunds
+        where landed_batch > {{ cursor }}
+            and superseded_donation_id is not null
+    ) as changes
+    group by donation_id
 
 ),
 {% endif %}
 
 winning_gifts as (
 
-    select *
-    from donations
-    {% if is_incremental() %}
+    select * from gifts
+    {% if incremental %}
     where donation_id in (select donation_id from touched_donations)
     {% endif %}
-    qualify row_number() over (
-        partition by donation_id
-        order by emitted_at, event_id
-    ) = 1
-
-),
-
-distinct_refunds as (
-
-    select *
-    from refunds
-    where donation_id in (select donation_id from winning_gifts)
-    qualify row_number() over (
-        partition by refund_id
-        order by emitted_at, event_id
-    ) = 1
 
 ),
 
@@ -72,16 +75,21 @@ refund_totals as (
         donation_id,
         cast(sum(amount_cents) as bigint) as refunded_amount_cents,
         count(*) as refund_count,
-        max(landed_at) as last_refund_landed_at
-    from distinct_refunds
+        max(landed_at) as last_refund_landed_at,
+        max(landed_batch) as last_refund_batch
+    from refunds
+    {% if incremental %}
+    where donation_id in (select donation_id from touched_donations)
+    {% endif %}
     group by donation_id
 
 ),
 
-{% if is_incremental() %}
+{% if incremental %}
 previous_loads as (
 
     select donation_id, first_loaded_at from {{ this }}
+    where donation_id in (select donation_id from touched_donations)
 
 ),
 {% endif %}
@@ -123,11 +131,20 @@ final as (
             winning_gifts.landed_at,
             coalesce(refund_totals.last_refund_landed_at, winning_gifts.landed_at)
         ) as last_landed_at,
-        {% if is_incremental() %}
+        {% if incremental %}
         coalesce(previous_loads.first_loaded_at, {{ to_utc_timestamp(dbt.current_timestamp()) }})
         {% else %}
         {{ to_utc_timestamp(dbt.current_timestamp()) }}
         {% endif %} as first_loaded_at,
+
+        -- cursor: the newest batch behind the gift (or that changed it)
+        greatest(
+            {% if incremental %}
+            touched_donations.touched_batch,
+            {% endif %}
+            winning_gifts.landed_batch,
+            coalesce(refund_totals.last_refund_batch, winning_gifts.landed_batch)
+        ) as landed_batch,
 
         -- trace back to the stream
         winning_gifts.shard_id,
@@ -136,7 +153,9 @@ final as (
     from winning_gifts
     left join refund_totals
         on winning_gifts.donation_id = refund_totals.donation_id
-    {% if is_incremental() %}
+    {% if incremental %}
+    inner join touched_donations
+        on winning_gifts.donation_id = touched_donations.donation_id
     left join previous_loads
         on winning_gifts.donation_id = previous_loads.donation_id
     {% endif %}

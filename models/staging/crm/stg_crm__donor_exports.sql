@@ -35,6 +35,9 @@ renamed as (
         -- timestamps
         loaded_at,
 
+        -- cursor: the load's number (macros/batch/batch_landing.sql)
+        load_seq,
+
         -- lineage: the export file and row
         source_key,
         source_row_number

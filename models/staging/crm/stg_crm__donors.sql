@@ -2,14 +2,25 @@
     `crm.donor_upserted` events, one row per event_id: every CRM version of a donor. Holds PII
     (name, email, postal code); only hashed or dropped downstream.
 -#}
+{%- set json_paths = [
+    'payload.donor_id',
+    'payload.name',
+    'payload.email',
+    'payload.postal_code',
+    'payload.is_major_donor',
+    'payload.updated_at',
+] %}
 with
 
 events as (
 
-    select * from {{ ref('stg_stream__events') }}
+    select
+        *,
+        {{ json_extract_many('record', json_paths) }} as extracted
+    from {{ ref('stg_stream__events') }}
     where event_type = 'crm.donor_upserted'
     {% if is_incremental() %}
-        and landed_at > {{ incremental_watermark('landed_at') }}
+        and landed_batch > {{ batch_cursor() }}
     {% endif %}
 
 ),
@@ -20,23 +31,24 @@ renamed as (
         event_id,
 
         -- ids
-        {{ json_field('record', 'payload.donor_id') }} as donor_id,
+        {{ json_pick('record', 'payload.donor_id', json_paths) }} as donor_id,
 
         -- strings
-        {{ json_field('record', 'payload.name') }} as name,
-        {{ json_field('record', 'payload.email') }} as email,
-        {{ json_field('record', 'payload.postal_code') }} as postal_code,
+        {{ json_pick('record', 'payload.name', json_paths) }} as name,
+        {{ json_pick('record', 'payload.email', json_paths) }} as email,
+        {{ json_pick('record', 'payload.postal_code', json_paths) }} as postal_code,
 
         -- booleans
-        cast({{ json_field('record', 'payload.is_major_donor') }} as boolean) as is_major_donor,
+        cast({{ json_pick('record', 'payload.is_major_donor', json_paths) }} as boolean) as is_major_donor,
 
         -- timestamps at the source
-        {{ to_utc_timestamp(json_field('record', 'payload.updated_at')) }} as updated_at,
+        {{ to_utc_timestamp(json_pick('record', 'payload.updated_at', json_paths)) }} as updated_at,
 
         -- timestamps
         occurred_at,
         emitted_at,
         landed_at,
+        landed_batch,
 
         -- stream position, for tracing
         shard_id,

@@ -2,14 +2,34 @@
     `donation.completed` events, one row per event_id, payload typed once. A gift re-sent under a
     new event_id appears more than once here; fct_donations counts it once. Donor PII stays here.
 -#}
+{%- set json_paths = [
+    'payload.donation_id',
+    'payload.donor_id',
+    'payload.campaign_id',
+    'payload.processor_txn_id',
+    'payload.currency',
+    'payload.channel',
+    'payload.payment_method',
+    'payload.processor',
+    'payload.designation',
+    'payload.donor.name',
+    'payload.donor.email',
+    'payload.donor.postal_code',
+    'payload.amount_cents',
+    'payload.fee_cents',
+    'payload.is_recurring',
+] %}
 with
 
 events as (
 
-    select * from {{ ref('stg_stream__events') }}
+    select
+        *,
+        {{ json_extract_many('record', json_paths) }} as extracted
+    from {{ ref('stg_stream__events') }}
     where event_type = 'donation.completed'
     {% if is_incremental() %}
-        and landed_at > {{ incremental_watermark('landed_at') }}
+        and landed_batch > {{ batch_cursor() }}
     {% endif %}
 
 ),
@@ -20,32 +40,33 @@ renamed as (
         event_id,
 
         -- ids
-        {{ json_field('record', 'payload.donation_id') }} as donation_id,
-        {{ json_field('record', 'payload.donor_id') }} as donor_id,
-        {{ json_field('record', 'payload.campaign_id') }} as campaign_id,
-        {{ json_field('record', 'payload.processor_txn_id') }} as processor_txn_id,
+        {{ json_pick('record', 'payload.donation_id', json_paths) }} as donation_id,
+        {{ json_pick('record', 'payload.donor_id', json_paths) }} as donor_id,
+        {{ json_pick('record', 'payload.campaign_id', json_paths) }} as campaign_id,
+        {{ json_pick('record', 'payload.processor_txn_id', json_paths) }} as processor_txn_id,
 
         -- strings
-        {{ json_field('record', 'payload.currency') }} as currency,
-        {{ json_field('record', 'payload.channel') }} as channel,
-        {{ json_field('record', 'payload.payment_method') }} as payment_method,
-        {{ json_field('record', 'payload.processor') }} as processor,
-        {{ json_field('record', 'payload.designation') }} as designation,
-        {{ json_field('record', 'payload.donor.name') }} as donor_name,
-        {{ json_field('record', 'payload.donor.email') }} as donor_email,
-        {{ json_field('record', 'payload.donor.postal_code') }} as donor_postal_code,
+        {{ json_pick('record', 'payload.currency', json_paths) }} as currency,
+        {{ json_pick('record', 'payload.channel', json_paths) }} as channel,
+        {{ json_pick('record', 'payload.payment_method', json_paths) }} as payment_method,
+        {{ json_pick('record', 'payload.processor', json_paths) }} as processor,
+        {{ json_pick('record', 'payload.designation', json_paths) }} as designation,
+        {{ json_pick('record', 'payload.donor.name', json_paths) }} as donor_name,
+        {{ json_pick('record', 'payload.donor.email', json_paths) }} as donor_email,
+        {{ json_pick('record', 'payload.donor.postal_code', json_paths) }} as donor_postal_code,
 
         -- numerics
-        cast({{ json_field('record', 'payload.amount_cents') }} as bigint) as amount_cents,
-        cast({{ json_field('record', 'payload.fee_cents') }} as bigint) as fee_cents,
+        cast({{ json_pick('record', 'payload.amount_cents', json_paths) }} as bigint) as amount_cents,
+        cast({{ json_pick('record', 'payload.fee_cents', json_paths) }} as bigint) as fee_cents,
 
         -- booleans
-        cast({{ json_field('record', 'payload.is_recurring') }} as boolean) as is_recurring,
+        cast({{ json_pick('record', 'payload.is_recurring', json_paths) }} as boolean) as is_recurring,
 
         -- timestamps
         occurred_at as donated_at,
         emitted_at,
         landed_at,
+        landed_batch,
 
         -- stream position, for tracing
         shard_id,

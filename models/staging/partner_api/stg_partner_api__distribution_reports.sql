@@ -1,14 +1,26 @@
 {#-
     `partner.distribution_reported` events, one row per event_id: what a partner handed out.
 -#}
+{%- set json_paths = [
+    'payload.report_id',
+    'payload.partner_id',
+    'payload.postal_code',
+    'payload.households_served',
+    'payload.individuals_served',
+    'payload.lbs_distributed',
+    'payload.service_date',
+] %}
 with
 
 events as (
 
-    select * from {{ ref('stg_stream__events') }}
+    select
+        *,
+        {{ json_extract_many('record', json_paths) }} as extracted
+    from {{ ref('stg_stream__events') }}
     where event_type = 'partner.distribution_reported'
     {% if is_incremental() %}
-        and landed_at > {{ incremental_watermark('landed_at') }}
+        and landed_batch > {{ batch_cursor() }}
     {% endif %}
 
 ),
@@ -19,24 +31,25 @@ renamed as (
         event_id,
 
         -- ids
-        {{ json_field('record', 'payload.report_id') }} as report_id,
-        {{ json_field('record', 'payload.partner_id') }} as partner_id,
+        {{ json_pick('record', 'payload.report_id', json_paths) }} as report_id,
+        {{ json_pick('record', 'payload.partner_id', json_paths) }} as partner_id,
 
         -- strings
-        {{ json_field('record', 'payload.postal_code') }} as postal_code,
+        {{ json_pick('record', 'payload.postal_code', json_paths) }} as postal_code,
 
         -- numerics
-        cast({{ json_field('record', 'payload.households_served') }} as bigint) as households_served,
-        cast({{ json_field('record', 'payload.individuals_served') }} as bigint) as individuals_served,
-        cast({{ json_field('record', 'payload.lbs_distributed') }} as decimal(18, 3)) as lbs_distributed,
+        cast({{ json_pick('record', 'payload.households_served', json_paths) }} as bigint) as households_served,
+        cast({{ json_pick('record', 'payload.individuals_served', json_paths) }} as bigint) as individuals_served,
+        cast({{ json_pick('record', 'payload.lbs_distributed', json_paths) }} as decimal(18, 3)) as lbs_distributed,
 
         -- dates
-        cast({{ json_field('record', 'payload.service_date') }} as date) as service_date,
+        cast({{ json_pick('record', 'payload.service_date', json_paths) }} as date) as service_date,
 
         -- timestamps
         occurred_at as reported_at,
         emitted_at,
         landed_at,
+        landed_batch,
 
         -- stream position, for tracing
         shard_id,

@@ -1,14 +1,24 @@
 {#-
     `partner.order_placed` events, one row per event_id: a partner agency asking for food.
 -#}
+{%- set json_paths = [
+    'payload.order_id',
+    'payload.partner_id',
+    'payload.site_id',
+    'payload.requested_lbs',
+    'payload.needed_by',
+] %}
 with
 
 events as (
 
-    select * from {{ ref('stg_stream__events') }}
+    select
+        *,
+        {{ json_extract_many('record', json_paths) }} as extracted
+    from {{ ref('stg_stream__events') }}
     where event_type = 'partner.order_placed'
     {% if is_incremental() %}
-        and landed_at > {{ incremental_watermark('landed_at') }}
+        and landed_batch > {{ batch_cursor() }}
     {% endif %}
 
 ),
@@ -19,20 +29,21 @@ renamed as (
         event_id,
 
         -- ids
-        {{ json_field('record', 'payload.order_id') }} as order_id,
-        {{ json_field('record', 'payload.partner_id') }} as partner_id,
-        {{ json_field('record', 'payload.site_id') }} as site_id,
+        {{ json_pick('record', 'payload.order_id', json_paths) }} as order_id,
+        {{ json_pick('record', 'payload.partner_id', json_paths) }} as partner_id,
+        {{ json_pick('record', 'payload.site_id', json_paths) }} as site_id,
 
         -- numerics
-        cast({{ json_field('record', 'payload.requested_lbs') }} as decimal(18, 3)) as requested_lbs,
+        cast({{ json_pick('record', 'payload.requested_lbs', json_paths) }} as decimal(18, 3)) as requested_lbs,
 
         -- dates
-        cast({{ json_field('record', 'payload.needed_by') }} as date) as needed_by,
+        cast({{ json_pick('record', 'payload.needed_by', json_paths) }} as date) as needed_by,
 
         -- timestamps
         occurred_at as ordered_at,
         emitted_at,
         landed_at,
+        landed_batch,
 
         -- stream position, for tracing
         shard_id,

@@ -2,14 +2,29 @@
     Contract-valid events, one row per event_id: a redelivery of an event that is already here
     (by the stream, a replay, or both) is dropped, and the first landing of it is kept, so the
     stream position that traces each event never changes.
+    Cursor: `landed_batch` (macros/batch_cursor.sql). The first landing is the first batch that
+    held the event, so a redelivery in a later batch is dropped by probing this table, and only
+    its rows with an `emitted_at` within the batch's: a redelivery is the same event, sent once
+    by the producer, so it carries the same `emitted_at` (a producer that re-stamped a retry would
+    get past the probe; the data-quality DAG's unique test on event_id catches that).
 -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='event_id',
+        incremental_strategy='append',
+        dist='even',
+        sort=['landed_batch'],
     )
 }}
+
+{%- set incremental = is_incremental() -%}
+{%- if incremental -%}
+    {%- set cursor = batch_cursor() -%}
+    {%- set emitted = run_time_row(
+        "select min(emitted_at), max(emitted_at) from " ~ ref('stg_stream__records')
+        ~ " where is_valid and landed_batch > " ~ cursor
+    ) -%}
+{%- endif %}
 
 with
 
@@ -17,8 +32,8 @@ records as (
 
     select * from {{ ref('stg_stream__records') }}
     where is_valid
-    {% if is_incremental() %}
-        and landed_at > {{ incremental_watermark('landed_at') }}
+    {% if incremental %}
+        and landed_batch > {{ cursor }}
     {% endif %}
 
 ),
@@ -29,31 +44,58 @@ first_delivery as (
     from records
     qualify row_number() over (
         partition by event_id
-        order by landed_at, shard_id, sequence_number
+        order by landed_batch, landed_at, shard_id, sequence_number
     ) = 1
 
 ),
 
+{% if incremental %}
+already_staged as (
+
+    select event_id
+    from {{ this }}
+    {% if emitted[0] is none %}
+    where false
+    {% else %}
+    where emitted_at >= {{ timestamp_literal(emitted[0]) }}
+        and emitted_at <= {{ timestamp_literal(emitted[1]) }}
+    {% endif %}
+
+),
+
+new_events as (
+
+    select first_delivery.*
+    from first_delivery
+    left join already_staged
+        on first_delivery.event_id = already_staged.event_id
+    where already_staged.event_id is null
+
+),
+{% else %}
+new_events as (
+
+    select * from first_delivery
+
+),
+{% endif %}
+
 final as (
 
     select
-        first_delivery.event_id,
-        first_delivery.event_type,
-        first_delivery.schema_version,
-        first_delivery.source,
-        first_delivery.shard_id,
-        first_delivery.sequence_number,
-        first_delivery.record,
-        first_delivery.occurred_at,
-        first_delivery.emitted_at,
-        first_delivery.arrived_at,
-        first_delivery.landed_at
-    from first_delivery
-    {% if is_incremental() %}
-    left join {{ this }} as already_staged
-        on first_delivery.event_id = already_staged.event_id
-    where already_staged.event_id is null
-    {% endif %}
+        event_id,
+        event_type,
+        schema_version,
+        source,
+        shard_id,
+        sequence_number,
+        record,
+        occurred_at,
+        emitted_at,
+        arrived_at,
+        landed_at,
+        landed_batch
+    from new_events
 
 )
 

@@ -2,12 +2,15 @@
     Every landed record, parsed once and checked against the event contract. A record that
     breaks the contract keeps its raw text and stream position and gets the first violation as
     `quarantine_reason`; nothing is dropped here. One row per stream position.
+    Cursor: `landed_batch` (macros/batch_cursor.sql). landed_records holds each position once and
+    in one batch, so appending the batches past the cursor never adds a position twice.
 -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['shard_id', 'sequence_number'],
+        incremental_strategy='append',
+        dist='even',
+        sort=['landed_batch'],
     )
 }}
 
@@ -17,7 +20,7 @@ landed as (
 
     select * from {{ ref('landed_records') }}
     {% if is_incremental() %}
-    where refresh_time > {{ incremental_watermark('landed_at') }}
+    where landed_batch > {{ batch_cursor() }}
     {% endif %}
 
 ),
@@ -81,7 +84,8 @@ final as (
 
         -- arrival
         approximate_arrival_timestamp as arrived_at,
-        refresh_time as landed_at
+        refresh_time as landed_at,
+        landed_batch
 
     from checked
 

@@ -1,14 +1,25 @@
 {#-
     `inventory.adjusted` events, one row per event_id: counted corrections, spoilage, transfers.
 -#}
+{%- set json_paths = [
+    'payload.adjustment_id',
+    'payload.site_id',
+    'payload.sku',
+    'payload.category',
+    'payload.reason',
+    'payload.lbs_delta',
+] %}
 with
 
 events as (
 
-    select * from {{ ref('stg_stream__events') }}
+    select
+        *,
+        {{ json_extract_many('record', json_paths) }} as extracted
+    from {{ ref('stg_stream__events') }}
     where event_type = 'inventory.adjusted'
     {% if is_incremental() %}
-        and landed_at > {{ incremental_watermark('landed_at') }}
+        and landed_batch > {{ batch_cursor() }}
     {% endif %}
 
 ),
@@ -19,21 +30,22 @@ renamed as (
         event_id,
 
         -- ids
-        {{ json_field('record', 'payload.adjustment_id') }} as adjustment_id,
-        {{ json_field('record', 'payload.site_id') }} as site_id,
-        {{ json_field('record', 'payload.sku') }} as sku,
+        {{ json_pick('record', 'payload.adjustment_id', json_paths) }} as adjustment_id,
+        {{ json_pick('record', 'payload.site_id', json_paths) }} as site_id,
+        {{ json_pick('record', 'payload.sku', json_paths) }} as sku,
 
         -- strings
-        {{ json_field('record', 'payload.category') }} as category,
-        {{ json_field('record', 'payload.reason') }} as reason,
+        {{ json_pick('record', 'payload.category', json_paths) }} as category,
+        {{ json_pick('record', 'payload.reason', json_paths) }} as reason,
 
         -- numerics
-        cast({{ json_field('record', 'payload.lbs_delta') }} as decimal(18, 3)) as lbs_delta,
+        cast({{ json_pick('record', 'payload.lbs_delta', json_paths) }} as decimal(18, 3)) as lbs_delta,
 
         -- timestamps
         occurred_at as adjusted_at,
         emitted_at,
         landed_at,
+        landed_batch,
 
         -- stream position, for tracing
         shard_id,

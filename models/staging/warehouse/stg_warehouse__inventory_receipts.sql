@@ -1,14 +1,26 @@
 {#-
     `inventory.received` events, one row per event_id: food arriving at a site.
 -#}
+{%- set json_paths = [
+    'payload.receipt_id',
+    'payload.site_id',
+    'payload.sku',
+    'payload.category',
+    'payload.acquisition',
+    'payload.lbs',
+    'payload.value_cents',
+] %}
 with
 
 events as (
 
-    select * from {{ ref('stg_stream__events') }}
+    select
+        *,
+        {{ json_extract_many('record', json_paths) }} as extracted
+    from {{ ref('stg_stream__events') }}
     where event_type = 'inventory.received'
     {% if is_incremental() %}
-        and landed_at > {{ incremental_watermark('landed_at') }}
+        and landed_batch > {{ batch_cursor() }}
     {% endif %}
 
 ),
@@ -19,22 +31,23 @@ renamed as (
         event_id,
 
         -- ids
-        {{ json_field('record', 'payload.receipt_id') }} as receipt_id,
-        {{ json_field('record', 'payload.site_id') }} as site_id,
-        {{ json_field('record', 'payload.sku') }} as sku,
+        {{ json_pick('record', 'payload.receipt_id', json_paths) }} as receipt_id,
+        {{ json_pick('record', 'payload.site_id', json_paths) }} as site_id,
+        {{ json_pick('record', 'payload.sku', json_paths) }} as sku,
 
         -- strings
-        {{ json_field('record', 'payload.category') }} as category,
-        {{ json_field('record', 'payload.acquisition') }} as acquisition,
+        {{ json_pick('record', 'payload.category', json_paths) }} as category,
+        {{ json_pick('record', 'payload.acquisition', json_paths) }} as acquisition,
 
         -- numerics
-        cast({{ json_field('record', 'payload.lbs') }} as decimal(18, 3)) as lbs,
-        cast({{ json_field('record', 'payload.value_cents') }} as bigint) as value_cents,
+        cast({{ json_pick('record', 'payload.lbs', json_paths) }} as decimal(18, 3)) as lbs,
+        cast({{ json_pick('record', 'payload.value_cents', json_paths) }} as bigint) as value_cents,
 
         -- timestamps
         occurred_at as received_at,
         emitted_at,
         landed_at,
+        landed_batch,
 
         -- stream position, for tracing
         shard_id,

@@ -1,14 +1,25 @@
 {#-
     `inventory.shipped` events, one row per event_id: food leaving a site for a partner.
 -#}
+{%- set json_paths = [
+    'payload.shipment_id',
+    'payload.site_id',
+    'payload.partner_id',
+    'payload.sku',
+    'payload.category',
+    'payload.lbs',
+] %}
 with
 
 events as (
 
-    select * from {{ ref('stg_stream__events') }}
+    select
+        *,
+        {{ json_extract_many('record', json_paths) }} as extracted
+    from {{ ref('stg_stream__events') }}
     where event_type = 'inventory.shipped'
     {% if is_incremental() %}
-        and landed_at > {{ incremental_watermark('landed_at') }}
+        and landed_batch > {{ batch_cursor() }}
     {% endif %}
 
 ),
@@ -19,21 +30,22 @@ renamed as (
         event_id,
 
         -- ids
-        {{ json_field('record', 'payload.shipment_id') }} as shipment_id,
-        {{ json_field('record', 'payload.site_id') }} as site_id,
-        {{ json_field('record', 'payload.partner_id') }} as partner_id,
-        {{ json_field('record', 'payload.sku') }} as sku,
+        {{ json_pick('record', 'payload.shipment_id', json_paths) }} as shipment_id,
+        {{ json_pick('record', 'payload.site_id', json_paths) }} as site_id,
+        {{ json_pick('record', 'payload.partner_id', json_paths) }} as partner_id,
+        {{ json_pick('record', 'payload.sku', json_paths) }} as sku,
 
         -- strings
-        {{ json_field('record', 'payload.category') }} as category,
+        {{ json_pick('record', 'payload.category', json_paths) }} as category,
 
         -- numerics
-        cast({{ json_field('record', 'payload.lbs') }} as decimal(18, 3)) as lbs,
+        cast({{ json_pick('record', 'payload.lbs', json_paths) }} as decimal(18, 3)) as lbs,
 
         -- timestamps
         occurred_at as shipped_at,
         emitted_at,
         landed_at,
+        landed_batch,
 
         -- stream position, for tracing
         shard_id,

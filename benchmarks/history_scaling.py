@@ -1,0 +1,219 @@
+"""Benchmark: does a refresh cost the new data, not the history?
+
+    .venv/bin/python benchmarks/history_scaling.py                      # 1M and 10M events
+    .venv/bin/python benchmarks/history_scaling.py --history 200000 1000000 --repeats 1
+
+For each history size it builds a warehouse of that many landed events quickly: a template of
+simulated records (campaign profile, production fault rates, ~550-byte payloads) is bulk-inserted
+straight into the landing table (`lander.kinesis_records`, as the lander writes it), not through
+the endpoint, as many times as needed, each copy with its own ids (the fourth group of every UUID
+in the record is the copy's number, so a refund still names its copy's gift) and its own stream
+positions. The history is built by one `dbt build` (timed, but not a target). Then, `--repeats`
+times each, in this order, it times one refresh (`dbt build --select @stream_events` in-process,
+the minute's build: models and the batch-bounded tests):
+
+- with nothing new (the refresh's fixed cost),
+- after a normal minute landed (48,000 events: 800/s),
+- after a peak minute landed (480,000 events: 8,000/s).
+
+The minutes are simulated a day after the history, and each repeat lands another copy of the
+same minute (new ids and positions), so every size times the same new data. Landing is not
+timed: the figure is dbt's. It prints one table of medians (min-max in brackets) and the ratio
+of the largest history's medians to the smallest's. Warehouses live in a temporary directory
+(`--dir` to choose; 10M events take ~15 GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+
+from ingestion.config import dbt, warehouse
+from ingestion.config.dbt import TELEMETRY_OFF
+from ingestion.config.settings import Settings
+from ingestion.demo.simulator import FaultRates, Simulator, steady
+from ingestion.landing.lander import ensure_landing_table
+
+HISTORY_START = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
+MINUTE_START = HISTORY_START + timedelta(days=1)
+NORMAL_MINUTE = 48_000
+PEAK_MINUTE = 480_000
+SHARDS = 4
+# The fourth group of a UUID: the copy's number goes there (up to 65,536 copies of a template).
+UUID_GROUP = "([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-)[0-9a-f]{4}(-[0-9a-f]{12})"
+
+
+def _records(start: datetime, count: int, seed: int) -> list[bytes]:
+    records: list[bytes] = []
+    simulator = Simulator(seed=seed, start=start, faults=FaultRates())
+    # The campaign profile sends ~3,000 events a simulated second.
+    for record in simulator.generate(steady("campaign", count / 2_000)):
+        records.append(record.data)
+        if len(records) == count:
+            return records
+    raise RuntimeError(f"the simulator made {len(records)} records, not {count}")
+
+
+def _template_table(records: list[bytes], start: datetime) -> pa.Table:
+    return pa.table(
+        {
+            "position": pa.array(range(len(records)), pa.int64()),
+            "arrived_at": pa.array(
+                [start + timedelta(microseconds=i * 50) for i in range(len(records))],
+                pa.timestamp("us", tz="UTC"),
+            ),
+            "kinesis_data": pa.array([r.decode("utf-8", "replace") for r in records]),
+        }
+    )
+
+
+class Landing:
+    """Bulk inserts into the warehouse's landing table, each copy with new ids and positions."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._copies = 0
+        self._positions = 0
+
+    def insert(self, template: pa.Table, copies: int) -> int:
+        first = self._copies + 1
+        with warehouse.connect(self._path) as con:
+            ensure_landing_table(con)
+            con.register("template", template)
+            con.execute(
+                f"""
+                insert into lander.kinesis_records
+                select
+                    template.arrived_at + to_microseconds(copy.n * 37),
+                    'pk-' || cast(template.position % 1000 as varchar),
+                    'shardId-' || lpad(cast(template.position % {SHARDS} as varchar), 12, '0'),
+                    lpad(cast($base + copy.n * $rows + template.position as varchar), 56, '0'),
+                    now(),
+                    regexp_replace(
+                        template.kinesis_data,
+                        '{UUID_GROUP}',
+                        '\\1' || lpad(lower(hex(copy.n)), 4, '0') || '\\2',
+                        'g'
+                    )
+                from template
+                cross join (select range as n from range($first, $last)) as copy
+                """,
+                {
+                    "base": self._positions,
+                    "rows": template.num_rows,
+                    "first": first,
+                    "last": first + copies,
+                },
+            )
+            con.unregister("template")
+        rows = copies * int(template.num_rows)
+        self._copies += copies
+        self._positions += rows
+        return rows
+
+
+@dataclass(frozen=True)
+class Measured:
+    events: int
+    build: float
+    idle: list[float]
+    normal: list[float]
+    peak: list[float]
+
+
+def _refresh(settings: Settings) -> float:
+    started = time.perf_counter()
+    dbt.build_streaming_models(settings)
+    return time.perf_counter() - started
+
+
+def _measure(root: Path, size: int, templates: dict[str, pa.Table], repeats: int) -> Measured:
+    settings = Settings(state_dir=root / "state", warehouse_path=root / "warehouse.duckdb")
+    landing = Landing(settings.warehouse_path)
+    copies = -(-size // templates["history"].num_rows)
+    started = time.perf_counter()
+    events = landing.insert(templates["history"], copies)
+    inserted = time.perf_counter() - started
+    build = _refresh(settings)
+    print(f"{events:,} events: inserted in {inserted:.0f} s, built in {build:.0f} s", flush=True)
+    measured = Measured(events, build, [], [], [])
+    for _ in range(repeats):
+        measured.idle.append(_refresh(settings))
+        landing.insert(templates["normal"], 1)
+        measured.normal.append(_refresh(settings))
+        landing.insert(templates["peak"], 1)
+        measured.peak.append(_refresh(settings))
+        print(
+            f"  refresh: nothing new {measured.idle[-1]:.1f} s, "
+            f"normal {measured.normal[-1]:.1f} s, peak {measured.peak[-1]:.1f} s",
+            flush=True,
+        )
+    print(f"  warehouse file {settings.warehouse_path.stat().st_size / 1e9:.1f} GB", flush=True)
+    settings.warehouse_path.unlink()
+    return measured
+
+
+def _cell(times: list[float]) -> str:
+    if len(times) == 1:
+        return f"{times[0]:.1f}"
+    return f"{statistics.median(times):.1f} ({min(times):.1f}-{max(times):.1f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--history", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--template", type=int, default=200_000)
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args()
+    os.environ.update(TELEMETRY_OFF)
+
+    started = time.perf_counter()
+    templates = {
+        "history": _template_table(_records(HISTORY_START, args.template, seed=1), HISTORY_START),
+        "normal": _template_table(_records(MINUTE_START, NORMAL_MINUTE, seed=2), MINUTE_START),
+        "peak": _template_table(_records(MINUTE_START, PEAK_MINUTE, seed=3), MINUTE_START),
+    }
+    print(f"simulated the templates in {time.perf_counter() - started:.0f} s", flush=True)
+
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        rows = [
+            _measure(Path(tmp) / f"history-{size}", size, templates, args.repeats)
+            for size in args.history
+        ]
+
+    print()
+    print(
+        "| history (events) | history build s | nothing new s | normal minute (48k) s "
+        "| peak minute (480k) s |"
+    )
+    print("|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print(
+            f"| {row.events:,} | {row.build:.0f} | {_cell(row.idle)} | {_cell(row.normal)} "
+            f"| {_cell(row.peak)} |"
+        )
+    if len(rows) > 1:
+        small, large = rows[0], rows[-1]
+
+        def ratio(times: Callable[[Measured], list[float]]) -> str:
+            return f"{statistics.median(times(large)) / statistics.median(times(small)):.2f}"
+
+        print(
+            f"| ratio {large.events:,} / {small.events:,} | | {ratio(lambda r: r.idle)} "
+            f"| {ratio(lambda r: r.normal)} | {ratio(lambda r: r.peak)} |"
+        )
+    print("medians of", args.repeats, "(min-max); dbt time only, landing excluded")
+
+
+if __name__ == "__main__":
+    main()

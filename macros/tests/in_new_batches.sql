@@ -1,0 +1,57 @@
+{#-
+    Tests bounded by the new data, for the minute's build (selector `minute_refresh`): each
+    checks only the keys of the newest batch a model holds (the one the build just wrote), by
+    probing the model for those keys, so its cost follows the batch, not the history. The
+    whole-table versions run in the data-quality DAG.
+-#}
+
+{#- No key of the newest batch appears twice in the model. -#}
+{% test unique_in_new_batches(model, column_name, batch_column='landed_batch') %}
+with
+
+new_keys as (
+
+    select distinct {{ column_name }} as key
+    from {{ model }}
+    where {{ batch_column }} = {{ batch_cursor(batch_column, model) }}
+
+)
+
+select {{ column_name }}, count(*) as copies
+from {{ model }}
+where {{ column_name }} in (select key from new_keys)
+group by {{ column_name }}
+having count(*) > 1
+{% endtest %}
+
+{#- The gift and refund entries of each donation the newest batch rewrote sum exactly to its net
+    in the facts, and each of those facts has its ledger. -#}
+{% test ledger_sums_to_facts_in_new_batches(model, facts) %}
+{%- set batch = batch_cursor('landed_batch', facts) %}
+with
+
+touched as (
+
+    select donation_id, net_amount_cents
+    from {{ facts }}
+    where landed_batch = {{ batch }}
+
+),
+
+ledger as (
+
+    select donation_id, sum(amount_cents) as ledger_net_cents
+    from {{ model }}
+    where entry_type in ('gift', 'refund')
+        and donation_id in (select donation_id from touched)
+    group by donation_id
+
+)
+
+select touched.donation_id
+from touched
+left join ledger
+    on touched.donation_id = ledger.donation_id
+where ledger.ledger_net_cents is null
+    or ledger.ledger_net_cents != touched.net_amount_cents
+{% endtest %}

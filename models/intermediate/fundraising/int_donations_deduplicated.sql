@@ -1,0 +1,136 @@
+{#-
+    The winning gift event per donation_id: a gift re-sent under a new event_id counts once, the
+    earliest emitted_at winning (then the smallest event_id). No donor PII: facts read only this.
+    Cursor: `landed_batch` of the staged gifts (macros/batch_cursor.sql). A pass takes the gifts
+    of the new batches, probes this table for the standing winner of each of their donation_ids,
+    and rewrites just those keys; `landed_batch` here is the newest batch behind the key, so the
+    facts downstream find the keys a pass touched by the same cursor.
+-#}
+{{
+    config(
+        unique_key='donation_id',
+        dist='donation_id',
+        sort=['landed_batch'],
+    )
+}}
+
+{%- set incremental = is_incremental() %}
+
+with
+
+gifts as (
+
+    select * from {{ ref('stg_donation_platform__donations') }}
+    {% if incremental %}
+    where landed_batch > {{ batch_cursor() }}
+    {% endif %}
+
+),
+
+candidates as (
+
+    select
+        donation_id,
+        event_id,
+        donor_id,
+        campaign_id,
+        processor_txn_id,
+        designation,
+        channel,
+        payment_method,
+        processor,
+        currency,
+        amount_cents,
+        fee_cents,
+        is_recurring,
+        donated_at,
+        emitted_at,
+        landed_at,
+        landed_batch,
+        shard_id,
+        sequence_number
+    from gifts
+
+    {% if incremental %}
+    union all
+
+    select
+        donation_id,
+        event_id,
+        donor_id,
+        campaign_id,
+        processor_txn_id,
+        designation,
+        channel,
+        payment_method,
+        processor,
+        currency,
+        amount_cents,
+        fee_cents,
+        is_recurring,
+        donated_at,
+        emitted_at,
+        landed_at,
+        landed_batch,
+        shard_id,
+        sequence_number
+    from {{ this }}
+    where donation_id in (select donation_id from gifts)
+    {% endif %}
+
+),
+
+winners as (
+
+    select
+        candidates.*,
+        max(landed_batch) over (partition by donation_id) as newest_batch
+    from candidates
+    qualify row_number() over (
+        partition by donation_id
+        order by emitted_at, event_id
+    ) = 1
+
+),
+
+final as (
+
+    select
+        -- keys
+        donation_id,
+        event_id,
+        donor_id,
+        campaign_id,
+        processor_txn_id,
+
+        -- attributes
+        designation,
+        channel,
+        payment_method,
+        processor,
+        currency,
+
+        -- amounts, in cents
+        amount_cents,
+        fee_cents,
+
+        -- flags
+        is_recurring,
+
+        -- timestamps (UTC)
+        donated_at,
+        emitted_at,
+        landed_at,
+
+        -- cursor: the newest batch behind this key
+        newest_batch as landed_batch,
+
+        -- trace back to the stream
+        shard_id,
+        sequence_number
+
+    from winners
+
+)
+
+select * from final

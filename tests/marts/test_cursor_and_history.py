@@ -1,0 +1,190 @@
+"""The incremental core's cursor and its history, on the real path (producer → moto's Kinesis →
+lander → DuckDB → dbt): a backfill that commits late still reaches the marts, a full refresh
+after the stream landing lost its history keeps every mart, and a refund re-sent under another
+gift counts once however the batches fall."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+
+from ingestion.config import dbt, warehouse
+from ingestion.config.settings import Settings
+from ingestion.contract import validate_record
+from ingestion.demo.report import compare_donations, read_donations
+from ingestion.demo.simulator.truth import expected_outcome
+from ingestion.replay.loads import load_window
+from tests.marts.test_marts_idempotence import LOAD_METADATA, Marts, _marts
+from tests.support import (
+    archive,
+    archived_lines,
+    build,
+    corpus,
+    land,
+    publish,
+    query,
+    window_around_now,
+)
+
+
+def _truth_matches(settings: Settings, records: list[bytes]) -> None:
+    comparison = compare_donations(
+        expected_outcome(records).donation_amounts(), read_donations(settings.warehouse_path)
+    )
+    assert comparison.ok, comparison
+
+
+def test_a_backfill_that_commits_after_later_stream_batches_were_refreshed_reaches_the_marts(
+    provisioned: Settings,
+) -> None:
+    before, outage, after_1, after_2 = (corpus(seed=s) for s in (61, 62, 63, 64))
+    publish(provisioned, before)
+    land(provisioned)
+    build(provisioned)
+    publish(provisioned, outage)
+    assert archive(provisioned) == len(before) + len(outage)
+    ((replay_started,),) = query(provisioned, "select now()")
+    # The landing lost the outage's records (they reached only the archive) while the stream
+    # kept landing and refreshing: two batches after it.
+    publish(provisioned, after_1)
+    land(provisioned)
+    lost = {(line["shard_id"], line["sequence_number"]) for line in archived_lines(provisioned)}
+    with warehouse.connect(provisioned.warehouse_path) as con:
+        con.execute("create temp table lost (shard_id varchar, sequence_number varchar)")
+        con.executemany("insert into lost values (?, ?)", sorted(lost))
+        con.execute(
+            "delete from lander.kinesis_records where (shard_id, sequence_number) in "
+            "(select (shard_id, sequence_number) from lost) and (shard_id, sequence_number) "
+            "not in (select (shard_id, sequence_number) from landing.landed_records)"
+        )
+    build(provisioned)
+    publish(provisioned, after_2)
+    land(provisioned)
+    build(provisioned)
+    # The marts hold exactly what landed: the outage is missing.
+    _truth_matches(provisioned, before + after_1 + after_2)
+
+    # The replay's load commits now, after both batches.
+    report = load_window(provisioned, window_around_now())
+    assert report.loaded == len(before) + len(outage)
+    # Redshift stamps a load's rows with its transaction's start; this one ran for an hour, so its
+    # rows carry a refresh_time older than every batch refreshed meanwhile.
+    with warehouse.connect(provisioned.warehouse_path) as con:
+        con.execute(
+            "update lander.backfill_records set refresh_time = ?",
+            [replay_started - timedelta(hours=1)],
+        )
+    build(provisioned)
+
+    everything = before + outage + after_1 + after_2
+    _truth_matches(provisioned, everything)
+    assert query(provisioned, "select count(*) from landing.landed_records") == [(len(everything),)]
+    assert query(
+        provisioned,
+        "select landed_by, count(*), count(distinct landed_batch) from landing.landed_records "
+        "group by 1 order by 1",
+    ) == [("replay", len(outage), 1), ("stream", len(everything) - len(outage), 3)]
+
+
+def test_a_full_refresh_after_the_stream_landing_lost_and_reread_its_history_keeps_every_mart(
+    provisioned: Settings,
+) -> None:
+    first, second = corpus(seed=71), corpus(seed=72)
+    publish(provisioned, first)
+    land(provisioned)
+    build(provisioned)
+    publish(provisioned, second)
+    land(provisioned)
+    build(provisioned)
+    built = _marts(provisioned, LOAD_METADATA)
+    landed = query(provisioned, "select * from landing.landed_records order by all")
+
+    # The streaming view recreated (a schema change forces it on Redshift): it holds only what
+    # Kinesis still keeps, the second corpus, re-read under a new refresh time.
+    with warehouse.connect(provisioned.warehouse_path) as con:
+        ((boundary,),) = con.execute(
+            "select min(refresh_time) from lander.kinesis_records "
+            "where sequence_number in (select sequence_number from landing.landed_records "
+            "where landed_batch = 2)"
+        ).fetchall()
+        con.execute("delete from lander.kinesis_records where refresh_time < ?", [boundary])
+        con.execute("update lander.kinesis_records set refresh_time = now()")
+    # The runbook's full refresh, with the landing holding a fraction of the history.
+    dbt.run_dbt(provisioned, ["build", "--select", "@stream_events", "--full-refresh"])
+
+    assert _marts(provisioned, LOAD_METADATA) == built
+    # Nothing re-read was appended again, and no published row changed.
+    assert query(provisioned, "select * from landing.landed_records order by all") == landed
+    _truth_matches(provisioned, first + second)
+
+    # New records after it flow as before.
+    third = corpus(seed=73)
+    publish(provisioned, third)
+    land(provisioned)
+    build(provisioned)
+    _truth_matches(provisioned, first + second + third)
+
+
+def _resent_refund(records: list[bytes], *, seconds: float) -> tuple[bytes, str, str]:
+    """A re-send of a refund of the corpus under a new event_id naming another of its gifts,
+    emitted `seconds` after the original (before it, if negative)."""
+    events = [json.loads(data) for data in records if not validate_record(data)]
+    gifts = {e["payload"]["donation_id"] for e in events if e["event_type"] == "donation.completed"}
+    refund = next(
+        e
+        for e in events
+        if e["event_type"] == "donation.refunded" and e["payload"]["donation_id"] in gifts
+    )
+    other_gift = min(gifts - {refund["payload"]["donation_id"]})
+    emitted = datetime.fromisoformat(refund["emitted_at"].replace("Z", "+00:00"))
+    resend = {
+        **refund,
+        "event_id": str(uuid.UUID(int=uuid.UUID(refund["event_id"]).int ^ 1)),
+        "emitted_at": (emitted + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z"),
+        "payload": {**refund["payload"], "donation_id": other_gift},
+    }
+    return json.dumps(resend).encode(), refund["payload"]["donation_id"], other_gift
+
+
+def _refund_resent_in_a_later_batch(settings: Settings, seconds: float) -> tuple[Marts, str]:
+    records = corpus(seed=81)
+    resend, original_gift, other_gift = _resent_refund(records, seconds=seconds)
+    publish(settings, records)
+    land(settings)
+    build(settings)
+    publish(settings, [resend])
+    land(settings)
+    build(settings)
+    _truth_matches(settings, [*records, resend])
+    incremental = _marts(settings, LOAD_METADATA)
+    dbt.run_dbt(settings, ["build", "--select", "@stream_events", "--full-refresh"])
+    assert _marts(settings, LOAD_METADATA) == incremental
+    winner = original_gift if seconds > 0 else other_gift
+    return incremental, winner
+
+
+def test_a_refund_resent_later_under_another_gift_counts_once_incrementally(
+    provisioned: Settings,
+) -> None:
+    marts, winner = _refund_resent_in_a_later_batch(provisioned, seconds=5)
+
+    refunds = [row for row in marts["fct_donation_ledger"] if "refund" in row]
+    assert refunds and len(refunds) == len({row[2] for row in refunds})
+    assert query(
+        provisioned,
+        f"select count(*) from marts.fct_donations where donation_id = '{winner}' and is_refunded",
+    ) == [(1,)]
+
+
+def test_a_refund_resent_under_another_gift_and_emitted_earlier_moves_to_that_gift(
+    provisioned: Settings,
+) -> None:
+    marts, winner = _refund_resent_in_a_later_batch(provisioned, seconds=-5)
+
+    refunds = [row for row in marts["fct_donation_ledger"] if "refund" in row]
+    assert refunds and len(refunds) == len({row[2] for row in refunds})
+    assert query(
+        provisioned,
+        f"select count(*) from marts.fct_donations where donation_id = '{winner}' and is_refunded",
+    ) == [(1,)]
