@@ -17,6 +17,8 @@ from ingestion.cost.command import cost
 from ingestion.landing import StreamLander
 from ingestion.producer import ProduceReport
 from ingestion.replay import Window
+from ingestion.serving import commands as serving_commands
+from ingestion.serving import copy as serving
 from ingestion.settings import Settings
 
 app = typer.Typer(
@@ -132,7 +134,9 @@ def refresh() -> None:
     localaws.ensure_up(settings)
     landed = StreamLander(settings, aws.client("kinesis", settings)).land_once()
     result = dbt.build_streaming_models(settings)
+    published = serving.publish(settings)
     console.print(f"landed {landed:,} records; built {result.nodes} dbt nodes")
+    console.print(f"published the serving copy {published.path}")
 
 
 @app.command("contract-sql")
@@ -183,6 +187,9 @@ def demo(
 
 
 app.command("cost")(cost)
+app.command("sql")(serving_commands.sql)
+app.command("dashboard")(serving_commands.dashboard)
+app.command("docs")(serving_commands.docs)
 
 
 def _window(start: str, end: str) -> Window:

@@ -24,6 +24,7 @@ from ingestion.report import (
     read_reconciliation_statuses,
 )
 from ingestion.run import PipelineRun, RunProgress
+from ingestion.serving import copy as serving
 from ingestion.settings import Settings
 from ingestion.simulator import FaultRates, demo_schedule
 from ingestion.simulator.settlements import SettlementExport, settlement_export
@@ -57,6 +58,7 @@ def settle(settings: Settings, expected: Expected) -> SettlementExport:
     )
     load_batches(settings, [source.name])
     dbt.run_dbt(settings, ["build", "--select", f"source:{source.table}+"])
+    serving.publish(settings)
     return export
 
 
