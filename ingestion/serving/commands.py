@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -63,9 +62,10 @@ def streamlit_command(port: int) -> list[str]:
 def dashboard(port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 8501) -> None:
     """Serve the dashboards on 127.0.0.1 (fundraising, finance, disaster response, operations)."""
     console.print(f"dashboards at http://127.0.0.1:{port} (Ctrl-C stops)")
-    env = {**os.environ, **TELEMETRY_OFF}
-    with contextlib.suppress(KeyboardInterrupt):
-        subprocess.run(streamlit_command(port), env=env, check=True)
+    command = streamlit_command(port)
+    sys.stdout.flush()
+    # Streamlit takes this process's place, so a signal to `accfb dashboard` reaches it.
+    os.execve(command[0], command, {**os.environ, **TELEMETRY_OFF})
 
 
 def docs(
