@@ -9,6 +9,18 @@ from ingestion.serving.dashboards.common import chart, query, table
 
 st.title("Disaster response")
 
+totals = query(
+    """
+    select
+        (select coalesce(sum(households_served), 0) from marts.agg_distribution_daily)
+            as households,
+        (select count(*) from marts.rpt_open_partner_orders) as open_orders
+    """
+).iloc[0]
+households, open_orders = st.columns(2)
+households.metric("Households served", f"{int(totals.households):,}")
+open_orders.metric("Open partner orders", f"{int(totals.open_orders):,}")
+
 on_hand = query(
     """
     select

@@ -9,6 +9,19 @@ from ingestion.serving.dashboards.common import chart, query, table
 
 st.title("Finance")
 
+counts = query(
+    """
+    select
+        count(*) as transactions,
+        coalesce(sum(case when reconciliation_status = 'matched' then 0 else 1 end), 0)
+            as unreconciled
+    from marts.rpt_settlement_reconciliation
+    """
+).iloc[0]
+transactions, unreconciled_count = st.columns(2)
+transactions.metric("Processor transactions", f"{int(counts.transactions):,}")
+unreconciled_count.metric("Unreconciled", f"{int(counts.unreconciled):,}")
+
 close = query(
     """
     select
