@@ -25,6 +25,7 @@ from ingestion.report import (
 )
 from ingestion.run import PipelineRun, RunProgress
 from ingestion.serving import copy as serving
+from ingestion.serving.freshness_plot import print_freshness
 from ingestion.settings import Settings
 from ingestion.simulator import FaultRates, demo_schedule
 from ingestion.simulator.settlements import SettlementExport, settlement_export
@@ -170,4 +171,5 @@ def run_demo(
         if ok
         else "[red]the warehouse does not match what was produced[/red]"
     )
+    print_freshness(console, settings.warehouse_path)
     return ok
