@@ -9,6 +9,7 @@ from ingestion import aws, warehouse
 from ingestion.alerts import read_alerts
 from ingestion.contract import partition_key
 from ingestion.publish import publish_records
+from ingestion.serving.copy import serving_path
 from ingestion.settings import Settings
 from ingestion.simulator import Simulator, steady
 from ingestion.simulator.truth import expected_outcome
@@ -63,6 +64,7 @@ def test_refresh_runs_land_build_check_and_publish_freshness_run_after_run(
         "DataQualityFailures",
     } <= published
     assert read_alerts(dag_env) == []
+    assert serving_path(dag_env).exists()
 
 
 def localaws_provision(settings: Settings) -> None:
