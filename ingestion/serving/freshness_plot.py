@@ -55,7 +55,8 @@ def write_png(series: FreshnessSeries, out: Path) -> Path:
     axes.plot(minutes, series.p95_seconds, marker="o", label="P95")
     axes.plot(minutes, series.p50_seconds, marker=".", label="P50")
     axes.axhline(OBJECTIVE_SECONDS, color="red", linestyle="--", label="2-minute objective")
-    axes.set_ylim(bottom=0)
+    # Room above the objective line, so it never sits on the frame.
+    axes.set_ylim(0, max([OBJECTIVE_SECONDS, *series.p95_seconds]) * 1.15)
     axes.set_ylabel("seconds, emitted_at → fct_donations")
     axes.set_xlabel(
         "minutes since the first refresh" + (f" ({start:%H:%M:%S} UTC)" if start else "")
