@@ -52,6 +52,30 @@ def test_the_copy_holds_the_public_marts_and_the_ops_logs_without_donor_data(
     assert any(t.startswith("staging.") for t in warehouse_tables)
 
 
+def test_no_email_address_reaches_the_copy(served: Settings) -> None:
+    with warehouse.connect(served.warehouse_path) as con:
+        # The warehouse does hold them (staging, quarantined raw records): the check sees data.
+        (emails,) = con.execute(
+            "select count(*) from staging.stg_crm__donors where email like '%@%'"
+        ).fetchone() or (0,)
+    assert emails > 0
+    with duckdb.connect(str(serving.serving_path(served)), read_only=True) as copy:
+        text_columns = copy.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where data_type = 'VARCHAR'"
+        ).fetchall()
+        assert len(text_columns) > 30
+        with_at = [
+            f"{schema}.{table}.{column}"
+            for schema, table, column in text_columns
+            if copy.execute(
+                f"select count(*) from {schema}.{table} where \"{column}\" like '%@%'"
+            ).fetchone()
+            != (0,)
+        ]
+    assert with_at == []
+
+
 def test_analysts_query_the_copy_while_another_process_holds_the_warehouse(
     served: Settings,
 ) -> None:
