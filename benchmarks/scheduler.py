@@ -199,13 +199,14 @@ def _table(runs: list[Run], rate: int, minutes: float) -> Table:
     return table
 
 
-def _skipped(runs: list[Run]) -> list[datetime]:
+def _skipped(runs: list[Run], until: datetime) -> list[datetime]:
+    """Minutes from the first run to ``until`` that got no run (catchup=False skips them)."""
     if not runs:
         return []
     have = {r.scheduled.replace(second=0, microsecond=0) for r in runs}
-    minute, last = min(have), max(have)
+    minute = min(have)
     missing = []
-    while minute < last:
+    while minute <= until:
         if minute not in have:
             missing.append(minute)
         minute += timedelta(minutes=1)
@@ -282,7 +283,7 @@ def main() -> None:
         r for r in _read_runs(database) if start - timedelta(minutes=1) <= r.scheduled <= cutoff
     ]
     console.print(_table(runs, args.rate, args.minutes))
-    skipped = _skipped(runs)
+    skipped = _skipped(runs, cutoff)
     console.print(
         f"runs: {len(runs)}; skipped minutes: {len(skipped)}"
         + (f" ({', '.join(f'{m:%H:%M}' for m in skipped)})" if skipped else "")
