@@ -4,6 +4,8 @@ PYTHON ?= python3
 UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 VENV := .venv
+# The browser tests drive Debian's Chromium: no browser download is possible here.
+CHROMIUM := /usr/bin/chromium
 
 # The local default: a loopback AWS endpoint that `accfb` starts when it is absent.
 export ACCFB_AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
@@ -14,9 +16,13 @@ export SODA_CORE_TELEMETRY_ENABLED := false
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup demo test lint lock down clean airflow mwaa-requirements
+.PHONY: setup demo test lint lock down clean airflow mwaa-requirements dashboard docs
 
-setup: $(VENV)/.synced
+setup: $(VENV)/.synced $(CHROMIUM)
+
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -55,6 +61,13 @@ mwaa-requirements:
 # Airflow 3 on http://127.0.0.1:8080 with the DAGs wired to the local default.
 airflow: setup
 	$(VENV)/bin/accfb airflow
+
+# The dashboards (http://127.0.0.1:8501) and the dbt docs lineage site (http://127.0.0.1:8081).
+dashboard: setup
+	$(VENV)/bin/accfb dashboard
+
+docs: setup
+	$(VENV)/bin/accfb docs
 
 down: setup
 	$(VENV)/bin/accfb down

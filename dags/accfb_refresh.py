@@ -100,4 +100,15 @@ with DAG(
 
     check_contracts = task(common.verify_contracts, task_id="check_contracts")
 
+    @task
+    def publish_serving_copy() -> None:
+        """Locally: the marts' read-only serving copy, for live SQL and the dashboards while the
+        pipeline holds the warehouse (ingestion/serving/). Redshift serves its marts itself."""
+        from ingestion.serving import copy as serving
+
+        settings = common.settings()
+        if settings.is_local:
+            serving.publish(settings)
+
     gate >> land() >> transform >> publish_freshness() >> check_contracts()
+    transform >> publish_serving_copy()

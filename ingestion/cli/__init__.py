@@ -1,8 +1,9 @@
 """`accfb`: the pipeline's command line, one module per command group.
 
 ``stream`` (endpoint, publishing, landing, refresh, demo), ``archive`` (archive, replay, batch
-loads), ``operations`` (reconcile, trace, checks, cost, contract SQL, local Airflow). Each
-command is a thin shell over the stage that does the work.
+loads), ``operations`` (reconcile, trace, checks, cost, contract SQL, local Airflow),
+``serving`` (live SQL, dashboards, the lineage site). Each command is a thin shell over the
+stage that does the work.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from ingestion.cli.app import app
 from ingestion.cli import stream
 from ingestion.cli import archive
 from ingestion.cli import operations
+from ingestion.cli import serving
 
 # isort: on
 
-__all__ = ["app", "archive", "main", "operations", "stream"]
+__all__ = ["app", "archive", "main", "operations", "serving", "stream"]
 
 
 def main() -> None:

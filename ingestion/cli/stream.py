@@ -13,6 +13,7 @@ from ingestion.config import aws, dbt
 from ingestion.landing.lander import StreamLander
 from ingestion.local import localaws
 from ingestion.produce import dead_letters
+from ingestion.serving import copy as serving
 
 
 @app.command()
@@ -107,7 +108,9 @@ def refresh() -> None:
     localaws.ensure_up(settings)
     landed = StreamLander(settings, aws.client("kinesis", settings)).land_once()
     result = dbt.build_streaming_models(settings)
+    published = serving.publish(settings)
     console.print(f"landed {landed:,} records; built {result.nodes} dbt nodes")
+    console.print(f"published the serving copy {published.path}")
 
 
 @app.command()

@@ -4,7 +4,7 @@ The schemas use a deliberately small keyword set (see SCHEMA_DIR), so each one i
 into a flat list of field rules and walked by hand. That is several times faster than running
 jsonschema per record, and it makes the violation order (part of the API: the SQL validator
 reports the first violation and a test compares them) explicit instead of an accident of
-jsonschema's error iteration. tests/ingestion/test_contract.py proves the two agree.
+jsonschema's error iteration. tests/contract/test_contract.py proves the two agree.
 """
 
 import calendar

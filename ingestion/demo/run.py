@@ -30,6 +30,8 @@ from ingestion.demo.simulator import FaultRates, demo_schedule
 from ingestion.demo.simulator.settlements import SettlementExport, settlement_export
 from ingestion.demo.simulator.truth import Expected
 from ingestion.local import localaws
+from ingestion.serving import copy as serving
+from ingestion.serving.freshness_plot import print_freshness
 
 
 def _progress_table(progress: RunProgress, seconds: float) -> Table:
@@ -59,6 +61,7 @@ def settle(settings: Settings, expected: Expected) -> SettlementExport:
     )
     load_batches(settings, [source.name])
     dbt.run_dbt(settings, ["build", "--select", f"source:{source.table}+"])
+    serving.publish(settings)
     return export
 
 
@@ -171,4 +174,5 @@ def run_demo(
         if ok
         else "[red]the warehouse does not match what was produced[/red]"
     )
+    print_freshness(console, settings.warehouse_path)
     return ok

@@ -12,6 +12,7 @@ from ingestion.demo.simulator import Simulator, steady
 from ingestion.demo.simulator.truth import expected_outcome
 from ingestion.operations.alerts import read_alerts
 from ingestion.produce.publish import publish_records
+from ingestion.serving.copy import serving_path
 from tests.dags.dagbag import load_dag
 
 
@@ -63,6 +64,7 @@ def test_refresh_runs_land_build_check_and_publish_freshness_run_after_run(
         "DataQualityFailures",
     } <= published
     assert read_alerts(dag_env) == []
+    assert serving_path(dag_env).exists()
 
 
 def localaws_provision(settings: Settings) -> None:

@@ -1,0 +1,48 @@
+"""What every dashboard page shares: the settings' marts, cached per published refresh, and charts
+that say so plainly when there is nothing to draw yet."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from ingestion.config.settings import Settings
+from ingestion.serving import source
+
+# The freshness objective the pipeline is built to: source to dashboard within two minutes.
+FRESHNESS_TARGET_SECONDS = 120.0
+
+
+@st.cache_resource
+def settings() -> Settings:
+    return Settings()
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=256)
+def _query(sql: str, published: float) -> pd.DataFrame:
+    # `published` is only part of the cache key: a new refresh misses the cache.
+    return source.query(settings(), sql)
+
+
+def query(sql: str) -> pd.DataFrame:
+    """A query's result as of the latest published refresh."""
+    return _query(sql, source.version(settings()))
+
+
+def chart(
+    title: str, frame: pd.DataFrame, spec: alt.Chart | alt.LayerChart | alt.FacetChart
+) -> None:
+    st.subheader(title)
+    if frame.empty:
+        st.info(f"{title}: no data yet")
+        return
+    st.altair_chart(spec, width="stretch")
+
+
+def table(title: str, frame: pd.DataFrame) -> None:
+    st.subheader(title)
+    if frame.empty:
+        st.info(f"{title}: none")
+        return
+    st.dataframe(frame, hide_index=True, width="stretch")

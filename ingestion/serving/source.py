@@ -1,0 +1,73 @@
+"""Where analysts' queries go: the serving copy locally, the Redshift marts on a Redshift target.
+
+The dashboards' SQL is written once, in the dialect both warehouses share (``date_trunc``,
+``cast``, ``case``), against the schema names every environment uses (``marts``, ``ops``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ingestion.config.settings import Settings
+from ingestion.serving.copy import serving_path
+
+
+class NotPublished(RuntimeError):
+    """No refresh has published a serving copy under this state dir yet."""
+
+
+def version(settings: Settings) -> float:
+    """Changes whenever a refresh publishes (the copy's mtime; Redshift is always live: 0)."""
+    if settings.dbt_target != "local":
+        return 0.0
+    path = serving_path(settings)
+    return path.stat().st_mtime if path.exists() else -1.0
+
+
+@contextmanager
+def _local(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    path = serving_path(settings)
+    if not path.exists():
+        raise NotPublished(f"no serving copy at {path}: run `accfb refresh` or `accfb demo` first")
+    # Read-only: any number of readers share the file, and none can change what they read.
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _redshift_connection(settings: Settings) -> Any:
+    import redshift_connector
+
+    from ingestion.operations.checks import redshift_data_source
+
+    login = redshift_data_source(settings)["connection"]
+    return redshift_connector.connect(
+        host=login["host"],
+        port=login["port"],
+        database=login["database"],
+        user=login["user"],
+        password=login["password"],
+        timeout=login["connect_timeout"],
+    )
+
+
+def query(settings: Settings, sql: str) -> pd.DataFrame:
+    """Run one read query against the marts of the settings' target."""
+    if settings.dbt_target == "local":
+        with _local(settings) as con:
+            return con.execute(sql).df()
+    connection = _redshift_connection(settings)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql)
+        frame = cursor.fetch_dataframe()
+        return frame if frame is not None else pd.DataFrame()
+    finally:
+        connection.close()

@@ -1,0 +1,145 @@
+"""The serving copy on the real path: what it holds, who can read it while the pipeline holds
+the warehouse, and that a refresh swaps it whole."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from ingestion.config import warehouse
+from ingestion.config.settings import Settings
+from ingestion.serving import copy as serving
+from ingestion.serving import source
+from tests.serving.browser import settings_env
+
+ACCFB = str(Path(sys.executable).parent / "accfb")
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
+    }
+
+
+def test_the_copy_holds_the_public_marts_and_the_ops_logs_without_donor_data(
+    served: Settings,
+) -> None:
+    with warehouse.connect(served.warehouse_path) as con:
+        warehouse_tables = _tables(con)
+        marts = {t for t in warehouse_tables if t.startswith("marts.")}
+        counts = {t: con.execute(f"select count(*) from {t}").fetchone() for t in marts}
+    assert len(marts) >= 12
+    with duckdb.connect(str(serving.serving_path(served)), read_only=True) as copy:
+        copied = _tables(copy)
+        assert copied == marts | {
+            "ops.pipeline_freshness",
+            "ops.agg_quarantine_reasons",
+            "ops.alerts",
+            "ops.serving_published",
+        }
+        assert {t: copy.execute(f"select count(*) from {t}").fetchone() for t in marts} == counts
+        # Two refreshes of the corpus, each logged; the alert sink's one alert.
+        assert copy.execute("select count(*) from ops.pipeline_freshness").fetchone() == (2,)
+        assert copy.execute("select dag_id from ops.alerts").fetchall() == [("accfb_data_quality",)]
+    assert "ops.quarantined_events" in warehouse_tables  # raw text: present, and not copied
+    assert any(t.startswith("staging.") for t in warehouse_tables)
+
+
+def test_no_email_address_reaches_the_copy(served: Settings) -> None:
+    with warehouse.connect(served.warehouse_path) as con:
+        # The warehouse does hold them (staging, quarantined raw records): the check sees data.
+        (emails,) = con.execute(
+            "select count(*) from staging.stg_crm__donors where email like '%@%'"
+        ).fetchone() or (0,)
+    assert emails > 0
+    with duckdb.connect(str(serving.serving_path(served)), read_only=True) as copy:
+        text_columns = copy.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where data_type = 'VARCHAR'"
+        ).fetchall()
+        assert len(text_columns) > 30
+        with_at = [
+            f"{schema}.{table}.{column}"
+            for schema, table, column in text_columns
+            if copy.execute(
+                f"select count(*) from {schema}.{table} where \"{column}\" like '%@%'"
+            ).fetchone()
+            != (0,)
+        ]
+    assert with_at == []
+
+
+def test_analysts_query_the_copy_while_another_process_holds_the_warehouse(
+    served: Settings,
+) -> None:
+    env = {**os.environ, **settings_env(served)}
+    with warehouse.connect(served.warehouse_path) as held:
+        (gifts,) = held.execute("select count(*) from marts.fct_donations").fetchone() or (0,)
+        # The warehouse itself is out of reach from another process, even read-only...
+        blocked = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"import duckdb; duckdb.connect({str(served.warehouse_path)!r}, read_only=True)",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert blocked.returncode != 0 and "lock" in blocked.stderr.lower()
+        # ...the serving copy is not, by any number of readers at once.
+        with duckdb.connect(str(serving.serving_path(served)), read_only=True):
+            result = subprocess.run(
+                [ACCFB, "sql", "select count(*) as gifts from marts.fct_donations"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+    assert gifts > 1000
+    assert str(gifts) in result.stdout
+    assert "1 rows" in result.stdout
+
+
+def test_sql_reads_stdin_and_names_a_missing_copy(served: Settings, tmp_path: Path) -> None:
+    env = {**os.environ, **settings_env(served)}
+    from_stdin = subprocess.run(
+        [ACCFB, "sql"],
+        input="select reconciliation_status from marts.rpt_settlement_reconciliation "
+        "group by 1 order by 1",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "amount_mismatch" in from_stdin.stdout and "missing_in_donations" in from_stdin.stdout
+    missing = subprocess.run(
+        [ACCFB, "sql", "select 1"],
+        env={**env, "ACCFB_STATE_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 1
+    assert "no serving copy" in missing.stdout
+
+
+def test_a_publish_swaps_the_copy_whole_under_a_reader(served: Settings) -> None:
+    path = serving.serving_path(served)
+    before = source.query(served, "select published_at from ops.serving_published")
+    with duckdb.connect(str(path), read_only=True) as reader:
+        published = serving.publish(served)
+        # The open reader keeps the refresh it opened, whole.
+        assert reader.execute("select published_at from ops.serving_published").fetchone() == (
+            before.published_at[0].to_pydatetime(),
+        )
+        assert reader.execute("select count(*) from marts.fct_donations").fetchone() != (0,)
+    after = source.query(served, "select published_at from ops.serving_published")
+    assert after.published_at[0].to_pydatetime() == published.published_at
+    assert after.published_at[0] > before.published_at[0]
+    assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
