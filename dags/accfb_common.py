@@ -34,7 +34,7 @@ STREAMING_SELECTOR = "@stream_events"
 
 def settings() -> Settings:
     """Read from the environment on every call: where a task runs, its worker's decides."""
-    return Settings()
+    return Settings.from_environment()
 
 
 def dbt_environment() -> None:

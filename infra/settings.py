@@ -68,6 +68,10 @@ class EnvironmentConfig:
     def prefix(self) -> str:
         return f"accfb-{self.name}"
 
+    @property
+    def airflow_environment_name(self) -> str:
+        return f"{self.prefix}-airflow"
+
 
 _POLL_SOURCES = (
     PollSource(name="warehouse", url="https://wms.accfb.internal/api/v1/events"),

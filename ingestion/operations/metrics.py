@@ -93,7 +93,7 @@ def publish(
     data = [
         {
             "MetricName": name,
-            "Dimensions": [{"Name": "Environment", "Value": settings.environment}],
+            "Dimensions": [{"Name": "Environment", "Value": settings.environment.value}],
             "Timestamp": now,
             "Value": value,
             "Unit": "Count" if name in {"QuarantinedEvents", "DataQualityFailures"} else "Seconds",
