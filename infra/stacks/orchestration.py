@@ -54,6 +54,9 @@ from aws_cdk import (
 from aws_cdk import (
     aws_sns as sns,
 )
+from aws_cdk import (
+    custom_resources as cr,
+)
 from constructs import Construct
 
 from infra.settings import METRIC_NAMESPACE, EnvironmentConfig
@@ -68,6 +71,7 @@ from infra.stacks._common import (
     nag_bucket_objects,
     wildcard_resource,
 )
+from ingestion.config.constants import WAREHOUSE_POOL
 
 MWAA_ASSETS = Path(__file__).resolve().parent.parent / "mwaa"
 PACKAGE = Path(__file__).resolve().parents[2] / "ingestion"
@@ -348,9 +352,72 @@ class OrchestrationStack(Stack):
         self.airflow.node.add_dependency(requirements)
         self.airflow.node.add_dependency(package)
         self.airflow.node.add_dependency(role)
+        self._warehouse_pool()
         self._acknowledge(config, role)
         CfnOutput(self, "DagsBucket", value=self.dags_bucket.bucket_name)
         CfnOutput(self, "AirflowEnvironment", value=self.environment_name)
+
+    def _warehouse_pool(self) -> None:
+        """The one-slot pool of the warehouse's writers (dags/accfb_common.py ``one_writer``):
+        a pool is Airflow data, not configuration, so it is set through MWAA's InvokeRestApi
+        once the environment exists, and set again on every deploy that changes it."""
+        body = {
+            "name": WAREHOUSE_POOL,
+            "slots": 1,
+            "description": "One writer to the warehouse at a time, across DAGs",
+            "include_deferred": False,
+        }
+        call = {"service": "MWAA", "action": "invokeRestApi"}
+        pool = cr.AwsCustomResource(
+            self,
+            "WarehousePool",
+            on_create=cr.AwsSdkCall(
+                **call,
+                parameters={
+                    "Name": self.environment_name,
+                    "Path": "/pools",
+                    "Method": "POST",
+                    "Body": body,
+                },
+                physical_resource_id=cr.PhysicalResourceId.of(WAREHOUSE_POOL),
+            ),
+            on_update=cr.AwsSdkCall(
+                **call,
+                parameters={
+                    "Name": self.environment_name,
+                    "Path": f"/pools/{WAREHOUSE_POOL}",
+                    "Method": "PATCH",
+                    "Body": body,
+                },
+                physical_resource_id=cr.PhysicalResourceId.of(WAREHOUSE_POOL),
+            ),
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(
+                        actions=["airflow:InvokeRestApi"],
+                        # MWAA authorises the call as the named Airflow role of the environment.
+                        resources=[
+                            self.format_arn(
+                                service="airflow",
+                                resource="role",
+                                resource_name=f"{self.environment_name}/Admin",
+                            )
+                        ],
+                    )
+                ]
+            ),
+            install_latest_aws_sdk=False,
+        )
+        pool.node.add_dependency(self.airflow)
+        # The single Lambda behind every AwsCustomResource in this stack.
+        provider = self.node.find_child(
+            "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
+        )
+        acknowledge(
+            provider,
+            LAMBDA_BASIC_EXECUTION,
+            "CDK's custom-resource provider: the managed policy only grants writing its own logs.",
+        )
 
     def _acknowledge(self, config: EnvironmentConfig, role: iam.Role) -> None:
         dags = f"{nag_arn(self.dags_bucket)}/*"

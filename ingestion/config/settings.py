@@ -13,6 +13,8 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingestion.config.constants import REFRESH_INTERVAL_SECONDS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -65,7 +67,9 @@ class Settings(BaseSettings):
         default=None, description="Serverless workgroup. Unset: accfb-<dbt target>."
     )
     refresh_interval_seconds: float = Field(
-        default=60.0, gt=0, description="Cadence of the streaming refresh in `accfb demo`."
+        default=REFRESH_INTERVAL_SECONDS,
+        gt=0,
+        description="Cadence of the streaming refresh in `accfb demo` (the DAG's, by default).",
     )
     poll_interval_seconds: float = Field(
         default=1.0, gt=0, description="How long the lander sleeps when every shard is drained."
