@@ -7,6 +7,7 @@ compiled model with its Redshift dialect, for a first build and for an increment
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -161,9 +162,16 @@ def test_analysts_get_the_marts_through_a_role_the_deployment_creates(compiled: 
 
 
 def _output_columns(compiled: Path, name: str) -> set[str]:
+    """The model's columns: its compiled select list, or the columns its YAML declares (the
+    marts' contracts are enforced) where the model ends in ``select *``."""
     tree = sqlglot.parse_one(_model_sql(compiled, name), read="redshift")
     assert isinstance(tree, exp.Query)
-    return {select.alias_or_name for select in tree.selects}
+    selected = {select.alias_or_name for select in tree.selects} - {"*"}
+    manifest = json.loads((compiled.parents[2] / "manifest.json").read_text())
+    (node,) = [
+        n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == name
+    ]
+    return selected | set(node["columns"])
 
 
 def test_the_refresh_measures_its_figures_in_redshift_sql_over_the_real_models(
