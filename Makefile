@@ -8,6 +8,7 @@ VENV := .venv
 CHROMIUM := /usr/bin/chromium
 
 # The local default: a loopback AWS endpoint that `accfb` starts when it is absent.
+export ACCFB_ENVIRONMENT ?= local
 export ACCFB_AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
 # Telemetry off everywhere: no internet here, and donor data.
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False

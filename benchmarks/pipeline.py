@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("ACCFB_AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
-    base = Settings()
+    base = Settings.from_environment()
     run_id = datetime.now(UTC).strftime("%Y%m%dt%H%M%S")
     settings = base.model_copy(
         update={

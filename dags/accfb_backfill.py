@@ -108,3 +108,4 @@ with DAG(
 
     window = validate_window()
     load_window(window) >> transform >> check_contracts() >> reconcile(window)
+    common.one_writer(dag, "load_window")

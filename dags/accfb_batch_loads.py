@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 import accfb_common as common
 from airflow.providers.standard.sensors.python import PythonSensor
 from airflow.sdk import DAG, task
-from airflow.sdk.exceptions import AirflowFailException
 from cosmos import DbtTaskGroup
 
 from ingestion.batch.sources import BATCH_SOURCES, dropped_files
@@ -67,9 +66,7 @@ for name, schedule in SCHEDULES.items():
 
             (report,) = load_batches(common.settings(), [source])
             if report.refused:
-                raise AirflowFailException(
-                    "; ".join(f"{key}: {why}" for key, why in report.refused.items())[:2000]
-                )
+                raise common.ExportsRefused(dict(report.refused))
             return report.files - report.skipped
 
         transform = DbtTaskGroup(
@@ -84,3 +81,4 @@ for name, schedule in SCHEDULES.items():
         check_contracts = task(common.verify_contracts, task_id="check_contracts")
 
         wait >> load() >> transform >> check_contracts()
+        common.one_writer(dag, "load")

@@ -16,9 +16,11 @@ import airflow  # noqa: F401  (must precede cosmos: cosmos reads airflow's versi
 from airflow.sdk.exceptions import AirflowFailException
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.operators.watcher import DbtProducerWatcherOperator
 
+from ingestion.config.constants import WAREHOUSE_POOL
 from ingestion.config.settings import Settings
-from ingestion.operations.alerts import Alert, send_alert
+from ingestion.operations.alerts import Alert, one_line, send_alert, without_values
 
 # Only what parsing needs is imported here: warehouse clients (DuckDB, Soda) load inside tasks.
 if TYPE_CHECKING:
@@ -34,7 +36,7 @@ STREAMING_SELECTOR = "@stream_events"
 
 def settings() -> Settings:
     """Read from the environment on every call: where a task runs, its worker's decides."""
-    return Settings()
+    return Settings.from_environment()
 
 
 def dbt_environment() -> None:
@@ -95,6 +97,17 @@ def render_config(*select: str) -> RenderConfig:
     )
 
 
+def one_writer(dag: Any, *writers: str) -> None:
+    """Put the DAG's warehouse writers in the one-slot pool shared by every DAG: its dbt
+    build (Cosmos's producer) and the named loading tasks. The sensors that report each model
+    only read the producer's results, so they stay out and a refresh never queues behind its
+    own sensors. A sensor that re-runs its failed model writes outside the pool: rare, and
+    retried."""
+    for task in dag.tasks:
+        if isinstance(task, DbtProducerWatcherOperator) or task.task_id in writers:
+            task.pool = WAREHOUSE_POOL
+
+
 def _window(context: Any) -> str:
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
     params = context.get("params") or {}
@@ -120,6 +133,16 @@ class ReconcileDiffers(AirflowFailException):
     def __init__(self, rows: list[ReconcileRow]) -> None:
         self.rows = rows
         super().__init__("; ".join(f"{row.check}: {_sides(row)}" for row in rows))
+
+
+class ExportsRefused(AirflowFailException):
+    """Batch exports the load refused. Fails at once: the same file fails the same way; a
+    corrected export dropped under a new name loads. The task log has each full reason; the
+    alert only where and what (see ``without_values``)."""
+
+    def __init__(self, refused: dict[str, str]) -> None:
+        self.refused = refused
+        super().__init__("; ".join(f"{key}: {why}" for key, why in refused.items()))
 
 
 def _counted(count: int, cents: int | None) -> str:
@@ -171,6 +194,17 @@ def alert_on_failure(context: Any) -> None:
             )
             for error in exc.report.errors
         ]
+    elif isinstance(exc, ExportsRefused):
+        alerts = [
+            Alert(
+                summary=f"{key} was not loaded: {without_values(reason)}",
+                runbook="batch-export-refused",
+                measured="refused",
+                threshold="loads",
+                **origin,
+            )
+            for key, reason in exc.refused.items()
+        ]
     elif isinstance(exc, ReconcileDiffers):
         alerts = [
             Alert(
@@ -183,15 +217,18 @@ def alert_on_failure(context: Any) -> None:
             for row in exc.rows
         ]
     else:
+        # The first line of the error: the rest (a traceback, a dbt log) is in the task log.
+        first = one_line(str(exc).splitlines()[0]) if str(exc).strip() else ""
         alerts = [
             Alert(
-                summary=f"task {ti.task_id} failed: {exc}"[:300],
+                summary=f"task {ti.task_id} failed: {type(exc).__name__}: {first}"[:300],
                 runbook="dag-failures",
                 measured=f"failed after {ti.try_number} tries",
                 threshold="succeeds",
                 **origin,
             )
         ]
+    # Each sent on its own: send_alert never raises, so one refused publish loses no other.
     for alert in alerts:
         send_alert(settings(), alert)
 

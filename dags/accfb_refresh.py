@@ -1,9 +1,10 @@
-"""Minutely streaming refresh: land the stream, build the streaming models, publish freshness,
-verify the contracts.
+"""Minutely streaming refresh: land the stream, build the streaming models, publish freshness
+and the heartbeat, verify the contracts.
 
-Scheduled every minute; a gate lets a run through at the cadence of the operating mode (Airflow
-Variable ``accfb_operating_mode``): every minute in campaign and emergency mode, every 15 minutes
-in normal mode, to spend warehouse time only when freshness matters (docs/orchestration.md).
+Every minute in every operating mode: the 2-minute freshness goal has no quiet-period exception,
+so the modes change capacity (stream shards, warehouse base RPU), never the cadence
+(docs/orchestration.md). The cost model prices the same interval
+(``ingestion.config.constants.REFRESH_INTERVAL_SECONDS``).
 """
 
 from __future__ import annotations
@@ -11,32 +12,26 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import accfb_common as common
-from airflow.providers.standard.operators.python import ShortCircuitOperator
-from airflow.sdk import DAG, Variable, get_current_context, task
+from airflow.sdk import DAG, get_current_context, task
 from cosmos import DbtTaskGroup
 
-# Minutes between refreshes per operating mode.
-CADENCE_MINUTES = {"campaign": 1, "emergency": 1, "normal": 15}
+from ingestion.config.constants import REFRESH_INTERVAL_SECONDS
 
 common.dbt_environment()
 
 
-def is_due(mode: str, logical_minute: int) -> bool:
-    """A run is due when its minute falls on the mode's cadence; an unknown mode refreshes every
-    minute, since running too often costs money and running too rarely costs freshness."""
-    return logical_minute % CADENCE_MINUTES.get(mode, 1) == 0
-
-
-def _due(data_interval_end: datetime | None = None) -> bool:
-    mode = Variable.get("accfb_operating_mode", default="normal")
-    minute = (data_interval_end or datetime.now(UTC)).minute
-    return is_due(mode, minute)
+def cron_every(seconds: int) -> str:
+    """The cron schedule of a whole-minute interval (Airflow's cron has minutes, not seconds)."""
+    minutes, rest = divmod(seconds, 60)
+    if rest or minutes < 1 or 60 % minutes:
+        raise ValueError(f"a refresh interval of {seconds} s is not a whole divisor of an hour")
+    return "* * * * *" if minutes == 1 else f"*/{minutes} * * * *"
 
 
 with DAG(
     dag_id="accfb_refresh",
     description="Land the stream, build the streaming models, publish freshness, check",
-    schedule="* * * * *",
+    schedule=cron_every(REFRESH_INTERVAL_SECONDS),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
@@ -45,7 +40,6 @@ with DAG(
     tags=["accfb", "streaming", "refresh"],
     doc_md=__doc__,
 ) as dag:
-    gate = ShortCircuitOperator(task_id="cadence_gate", python_callable=_due)
 
     @task
     def land() -> int:
@@ -73,17 +67,17 @@ with DAG(
 
     @task
     def publish_freshness(data_interval_start: datetime | None = None) -> dict[str, float]:
-        """Freshness, lag and quarantine figures to CloudWatch; over-target figures alert too.
-        Runs before the checks so a failed check never silences the freshness alarm."""
-        from ingestion.config import warehouse
+        """Freshness, lag and quarantine figures and the completed-refresh heartbeat to
+        CloudWatch; over-target figures alert too. Runs before the checks so a failed check
+        never silences the heartbeat."""
         from ingestion.operations import metrics
         from ingestion.operations.alerts import Alert, send_alert
 
         settings = common.settings()
         since = data_interval_start or datetime.now(UTC)
-        with warehouse.connect(settings.warehouse_path) as con:
-            figures = metrics.measure(con, since)
-        metrics.publish(settings, figures)
+        figures = metrics.measure_in_warehouse(settings, since)
+        # Reaching here means the stream landed and the models built: the heartbeat.
+        metrics.publish(settings, figures, refresh_completed=True)
         origin = common.where(get_current_context())
         for name, value in figures.over_target().items():
             send_alert(
@@ -110,5 +104,6 @@ with DAG(
         if settings.is_local:
             serving.publish(settings)
 
-    gate >> land() >> transform >> publish_freshness() >> check_contracts()
+    land() >> transform >> publish_freshness() >> check_contracts()
     transform >> publish_serving_copy()
+    common.one_writer(dag, "land", "publish_serving_copy")

@@ -11,7 +11,7 @@ from infra.settings import EnvironmentConfig
 from infra.stacks.archive import ArchiveStack
 from infra.stacks.audit import AuditStack
 from infra.stacks.edge import EdgeStack
-from infra.stacks.monitoring import MonitoringStack
+from infra.stacks.monitoring import MonitoringStack, Severity
 from infra.stacks.network import NetworkStack
 from infra.stacks.orchestration import OrchestrationStack
 from infra.stacks.streaming import StreamingStack
@@ -49,14 +49,6 @@ class PipelineStage(Stage):
             raw_archive=self.archive.shared,
             audit_store=self.audit.shared,
         )
-        self.orchestration = OrchestrationStack(
-            self,
-            "Orchestration",
-            config=config,
-            vpc=self.network.vpc,
-            workgroup_arn=self.warehouse.workgroup_arn,
-            raw_archive=self.archive.shared,
-        )
         self.edge = EdgeStack(self, "Edge", config=config, stream=self.streaming.stream)
         self.monitoring = MonitoringStack(
             self,
@@ -65,9 +57,25 @@ class PipelineStage(Stage):
             stream=self.streaming.stream,
             delivery_stream_name=self.archive.delivery_stream_name,
             workgroup_name=self.warehouse.workgroup_name,
-            airflow_environment_name=self.orchestration.environment_name,
+            airflow_environment_name=config.airflow_environment_name,
             webhook_api=self.edge.api,
             webhook_fn=self.edge.webhook_fn,
             poller_fn=self.edge.poller_fn,
             poller_dead_letters=self.edge.dead_letters,
+        )
+        self.orchestration = OrchestrationStack(
+            self,
+            "Orchestration",
+            config=config,
+            vpc=self.network.vpc,
+            workgroup_arn=self.warehouse.workgroup_arn,
+            workgroup_name=self.warehouse.workgroup_name,
+            workgroup_host=self.warehouse.workgroup.attr_workgroup_endpoint_address,
+            database=self.warehouse.database,
+            warehouse_role_arn=self.warehouse.role.role_arn,
+            stream=self.streaming.stream,
+            raw_archive=self.archive.shared,
+            # The DAGs' own alerts (a failed check, a slow refresh) open tickets; the alarms
+            # page (docs/on-call.md).
+            alert_topic=self.monitoring.topics[Severity.TICKET],
         )

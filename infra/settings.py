@@ -18,7 +18,9 @@ from ingestion.config.constants import (
     FRESHNESS_TARGET_SECONDS as FRESHNESS_TARGET_SECONDS,
 )
 from ingestion.config.constants import METRIC_NAMESPACE as METRIC_NAMESPACE
+from ingestion.config.constants import MODE_EVENTS_PER_SECOND
 from ingestion.config.constants import RETENTION as RETENTION
+from ingestion.operations.cost.capacity import MAX_EVENT_BYTES, shards_needed
 
 
 class StreamMode(StrEnum):
@@ -35,6 +37,15 @@ class PollSource:
     every_minutes: int = 1
 
 
+def mode_shards() -> dict[str, int]:
+    """Provisioned shards per operating mode, from the capacity math at each mode's rate. The
+    stack deploys the normal count; switching mode reshards (docs/capacity-and-cost.md)."""
+    return {
+        mode: shards_needed(events_per_second=rate, event_bytes=MAX_EVENT_BYTES).shards
+        for mode, rate in MODE_EVENTS_PER_SECOND.items()
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
     """Everything that differs between dev and prod; stacks take it as a keyword-only prop."""
@@ -45,7 +56,9 @@ class EnvironmentConfig:
     # One NAT gateway per AZ in prod so losing an AZ does not cut the others off (no SPOF).
     nat_gateways: int
     stream_mode: StreamMode
-    stream_shards: int  # used when stream_mode is PROVISIONED
+    stream_shards: int  # used when stream_mode is PROVISIONED: the normal mode's count
+    # The counts an operating-mode switch reshards to (UpdateShardCount, docs/capacity-and-cost.md)
+    stream_shards_by_mode: dict[str, int] = field(default_factory=dict)
     firehose_buffer_seconds: int
     firehose_buffer_mib: int
     redshift_base_rpu: int
@@ -68,6 +81,10 @@ class EnvironmentConfig:
     def prefix(self) -> str:
         return f"accfb-{self.name}"
 
+    @property
+    def airflow_environment_name(self) -> str:
+        return f"{self.prefix}-airflow"
+
 
 _POLL_SOURCES = (
     PollSource(name="warehouse", url="https://wms.accfb.internal/api/v1/events"),
@@ -83,7 +100,7 @@ DEV: Final = EnvironmentConfig(
     stream_shards=0,
     firehose_buffer_seconds=300,
     firehose_buffer_mib=64,
-    redshift_base_rpu=8,
+    redshift_base_rpu=4,
     redshift_max_rpu=16,
     redshift_daily_rpu_hours_limit=200,
     redshift_monthly_rpu_hours_limit=3_000,
@@ -103,19 +120,25 @@ PROD: Final = EnvironmentConfig(
     region="us-west-2",
     availability_zones=("us-west-2a", "us-west-2b", "us-west-2c"),
     nat_gateways=3,
-    # Provisioned, sized for the emergency peak: on-demand absorbs only twice its recent peak at
-    # once, and a disaster is a 10x jump from a normal day (docs/capacity-and-cost.md).
+    # Provisioned and sized for the mode: the normal rate's shards all month, resharded up for a
+    # campaign or an emergency (on-demand bills per GB, more than these shards at the normal
+    # rate, and absorbs only twice its recent peak at once). docs/capacity-and-cost.md.
     stream_mode=StreamMode.PROVISIONED,
-    stream_shards=40,
+    stream_shards=mode_shards()["normal"],
+    stream_shards_by_mode=mode_shards(),
     firehose_buffer_seconds=300,
     firehose_buffer_mib=128,
-    redshift_base_rpu=8,
+    # Base 4 RPU (the smallest, for warehouses under 32 TB) keeps the minute refresh of normal
+    # hours; Serverless scales up to the ceiling under a campaign's or an emergency's load.
+    redshift_base_rpu=4,
     redshift_max_rpu=64,
     redshift_daily_rpu_hours_limit=800,
     redshift_monthly_rpu_hours_limit=12_000,
-    mwaa_environment_class="mw1.medium",
+    # The minute refresh is one dbt build and a sensor per model: small workers run it. Two
+    # (one per AZ) so a lost AZ does not stop it; up to four for a backfill beside it.
+    mwaa_environment_class="mw1.small",
     mwaa_min_workers=2,
-    mwaa_max_workers=6,
+    mwaa_max_workers=4,
     mwaa_schedulers=2,
     mwaa_airflow_version="3.0.6",
     webhook_rate_limit_per_second=2_000,

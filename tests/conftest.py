@@ -18,6 +18,8 @@ from ingestion.config.settings import Settings
 from ingestion.local import localaws
 
 os.environ.update(TELEMETRY_OFF)
+# The one required setting; the tests run the local default (tests/config test the others).
+os.environ.setdefault("ACCFB_ENVIRONMENT", "local")
 
 
 def free_port() -> int:

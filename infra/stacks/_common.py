@@ -21,6 +21,7 @@ from aws_cdk import (
 from aws_cdk import (
     aws_kms as kms,
 )
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import (
     aws_s3 as s3,
 )
@@ -36,6 +37,14 @@ KMS_GRANT_WILDCARDS = (
 LAMBDA_BASIC_EXECUTION = (
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
     "AWSLambdaBasicExecutionRole]"
+)
+
+# The Python every Lambda of ours runs on: the version the lock is compiled for and the tests run
+# (pyproject's [tool.mypy] python_version; tests/infra/test_lambda_packaging.py checks both).
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_11
+LAMBDA_RUNTIME_REASON = (
+    "Runs the Python the lock is compiled for and every test runs (3.11), so what is deployed "
+    "is what was tested; the runtime moves with the lock, not ahead of it."
 )
 
 

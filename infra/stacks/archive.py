@@ -42,6 +42,8 @@ from infra.settings import RETENTION, EnvironmentConfig
 from infra.stacks._common import (
     KMS_GRANT_WILDCARDS,
     LAMBDA_BASIC_EXECUTION,
+    LAMBDA_RUNTIME,
+    LAMBDA_RUNTIME_REASON,
     SharedBucket,
     access_log_bucket,
     acknowledge,
@@ -158,7 +160,7 @@ class ArchiveStack(Stack):
             self,
             "ArchiveTransformFn",
             function_name=f"{config.prefix}-raw-archive-transform",
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            runtime=LAMBDA_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler="ingestion.archive.format.handler",
             code=lambda_.Code.from_asset(str(REPO_ROOT), exclude=TRANSFORM_ASSET_EXCLUDE),
@@ -251,6 +253,7 @@ class ArchiveStack(Stack):
                 s3_backup_mode="Disabled",
             ),
         )
+        acknowledge(self.transform_fn, "AwsSolutions-L1", LAMBDA_RUNTIME_REASON)
         acknowledge_all(
             self.transform_fn.role or self.transform_fn,
             "Basic execution only writes the transform's own logs.",

@@ -53,6 +53,8 @@ from infra.settings import EnvironmentConfig
 from infra.stacks._common import (
     KMS_GRANT_WILDCARDS,
     LAMBDA_BASIC_EXECUTION,
+    LAMBDA_RUNTIME,
+    LAMBDA_RUNTIME_REASON,
     acknowledge,
     acknowledge_all,
     data_removal_policy,
@@ -87,7 +89,7 @@ HANDLER_ASSET_EXCLUDE = [
     "!ingestion/kinesis/batcher.py",
     "**/__pycache__",
 ]
-RUNTIME = lambda_.Runtime.PYTHON_3_14
+RUNTIME = LAMBDA_RUNTIME
 
 
 class EdgeStack(Stack):
@@ -165,6 +167,7 @@ class EdgeStack(Stack):
             secret_name=f"{config.prefix}/edge/poller-api-credentials",
             description='Bearer tokens per source, JSON {"warehouse": "...", "partner_api": "..."}',
         )
+        acknowledge(self.webhook_fn, "AwsSolutions-L1", LAMBDA_RUNTIME_REASON)
         self.poller_fn = lambda_.Function(
             self,
             "PollerFn",
@@ -186,6 +189,7 @@ class EdgeStack(Stack):
                 "ACCFB_POLL_SOURCES": json.dumps({s.name: s.url for s in config.poll_sources}),
             },
         )
+        acknowledge(self.poller_fn, "AwsSolutions-L1", LAMBDA_RUNTIME_REASON)
         stream.grant_write(self.poller_fn)
         self.cursors.grant_read_write_data(self.poller_fn)
         self.api_credentials.grant_read(self.poller_fn)

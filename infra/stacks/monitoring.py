@@ -46,6 +46,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from infra.settings import FRESHNESS_TARGET_SECONDS, METRIC_NAMESPACE, EnvironmentConfig
+from ingestion.config.constants import REFRESH_STALLED_MINUTES
 
 RUNBOOK = "docs/runbooks.md"
 
@@ -177,7 +178,21 @@ class MonitoringStack(Stack):
                 evaluation_periods=5,
                 datapoints_to_alarm=3,
                 severity=Severity.PAGE,
-                # The refresh publishes this every minute: silence means the refresh stopped.
+                # A value exists only for a minute in which gifts reached the mart: at 3 a.m.
+                # there may be none, and silence is calm. A stopped refresh is refresh-stalled.
+                missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            AlarmSpec(
+                alarm_id="refresh-stalled",
+                summary=f"No refresh has completed in {REFRESH_STALLED_MINUTES} minutes",
+                metric=pipeline["RefreshCompleted"],
+                threshold=1,
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=REFRESH_STALLED_MINUTES,
+                datapoints_to_alarm=REFRESH_STALLED_MINUTES,
+                severity=Severity.PAGE,
+                # The heartbeat is published by every completed refresh, gifts or none: its
+                # silence is exactly the failure this alarm is for.
                 missing=cloudwatch.TreatMissingData.BREACHING,
             ),
             AlarmSpec(
@@ -364,6 +379,7 @@ def _pipeline_metrics(config: EnvironmentConfig) -> dict[str, cloudwatch.Metric]
         "LandingLagSeconds": "Maximum",
         "QuarantinedEvents": "Sum",
         "DataQualityFailures": "Sum",
+        "RefreshCompleted": "Sum",
     }
     return {
         name: cloudwatch.Metric(

@@ -4,11 +4,19 @@ Airflow is already the Food Bank's scheduler, so the team keeps one tool. Two sc
 worker floor of one per AZ keep a lost AZ from stopping the minute refresh; connections come
 from Secrets Manager (`airflow/connections/*`), and dbt reaches Redshift with IAM credentials
 from the execution role, so no database password exists anywhere.
+
+The workers learn where they are from a startup script this stack writes (``config/startup.sh``):
+every ``ACCFB_*`` setting of the deployment, with the other stacks' names and addresses, so
+``Settings`` never falls back to the local defaults there (and refuses to start if it would).
+The pipeline's own package is deployed beside the DAGs (``dags/ingestion/``), which MWAA puts
+on the import path.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +34,9 @@ from aws_cdk import (
     aws_iam as iam,
 )
 from aws_cdk import (
+    aws_kinesis as kinesis,
+)
+from aws_cdk import (
     aws_kms as kms,
 )
 from aws_cdk import (
@@ -37,6 +48,15 @@ from aws_cdk import (
 from aws_cdk import (
     aws_s3_deployment as s3deploy,
 )
+from aws_cdk import (
+    aws_secretsmanager as secretsmanager,
+)
+from aws_cdk import (
+    aws_sns as sns,
+)
+from aws_cdk import (
+    custom_resources as cr,
+)
 from constructs import Construct
 
 from infra.settings import METRIC_NAMESPACE, EnvironmentConfig
@@ -45,13 +65,37 @@ from infra.stacks._common import (
     LAMBDA_BASIC_EXECUTION,
     SharedBucket,
     access_log_bucket,
+    acknowledge,
     acknowledge_all,
     nag_arn,
     nag_bucket_objects,
     wildcard_resource,
 )
+from ingestion.config.constants import WAREHOUSE_POOL
 
 MWAA_ASSETS = Path(__file__).resolve().parent.parent / "mwaa"
+PACKAGE = Path(__file__).resolve().parents[2] / "ingestion"
+# MWAA's Airflow home on every scheduler and worker; the DAGs bucket's dags/ is synced under it.
+AIRFLOW_HOME = "/usr/local/airflow"
+# The keyed hash of donor emails (dbt var pii_hash_key); read by the startup script, so the
+# key is in Secrets Manager and the environment of the workers, never in the repository.
+PII_HASH_KEY_SECRET = "airflow/variables/accfb_pii_hash_key"  # noqa: S105  (a name, not a key)
+
+
+def startup_script(variables: Mapping[str, str], *, region: str) -> str:
+    """The shell script MWAA runs before each Airflow component starts: export the settings.
+    Values may be CloudFormation tokens; CDK substitutes them at deploy time."""
+    lines = [
+        "#!/bin/sh",
+        "# Written by infra/stacks/orchestration.py at deploy time: edit the stack, not this.",
+        *(f"export {name}={shlex.quote(value)}" for name, value in sorted(variables.items())),
+        # The key never reaches the bucket: the worker reads it with its execution role.
+        "ACCFB_PII_HASH_KEY=\"$(python3 -c 'import boto3; print(boto3.client("
+        f'"secretsmanager", region_name="{region}").get_secret_value('
+        f'SecretId="{PII_HASH_KEY_SECRET}")["SecretString"])\')"',
+        "export ACCFB_PII_HASH_KEY",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 class OrchestrationStack(Stack):
@@ -63,11 +107,17 @@ class OrchestrationStack(Stack):
         config: EnvironmentConfig,
         vpc: ec2.IVpc,
         workgroup_arn: str,
+        workgroup_name: str,
+        workgroup_host: str,
+        database: str,
+        warehouse_role_arn: str,
+        stream: kinesis.IStream,
         raw_archive: SharedBucket,
+        alert_topic: sns.ITopic,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.environment_name = f"{config.prefix}-airflow"
+        self.environment_name = config.airflow_environment_name
         key = kms.Key(
             self,
             "AirflowKey",
@@ -90,14 +140,72 @@ class OrchestrationStack(Stack):
             server_access_logs_prefix="dags/",
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(90))],
         )
+        # What the workers' Settings read: this deployment's names, never the local defaults.
+        dags_home = f"{AIRFLOW_HOME}/dags"
+        self.worker_environment: dict[str, str] = {
+            "ACCFB_ENVIRONMENT": config.name,
+            "ACCFB_DBT_TARGET": config.name,
+            "ACCFB_AWS_REGION": config.region,
+            "ACCFB_ALERT_TOPIC_ARN": alert_topic.topic_arn,
+            "ACCFB_STREAM_NAME": stream.stream_name,
+            "ACCFB_RAW_BUCKET": raw_archive.name,
+            "ACCFB_REDSHIFT_WORKGROUP": workgroup_name,
+            "ACCFB_REDSHIFT_HOST": workgroup_host,
+            "ACCFB_REDSHIFT_DATABASE": database,
+            "ACCFB_REDSHIFT_KINESIS_ROLE_ARN": warehouse_role_arn,
+            "ACCFB_REDSHIFT_COPY_ROLE_ARN": warehouse_role_arn,
+            # Workers' local disk: dbt's target and logs; the warehouse is Redshift.
+            "ACCFB_STATE_DIR": "/tmp/accfb",  # noqa: S108  (scratch space on a managed worker)
+            # The DAGs folder mirrors the repository (docs/architecture.md, Deploying): the dbt
+            # project and soda/ at its root, the manifest CI built in its target/.
+            "ACCFB_DBT_PROJECT_DIR": dags_home,
+            "ACCFB_DBT_MANIFEST": f"{dags_home}/target/manifest.json",
+        }
         requirements = s3deploy.BucketDeployment(
             self,
             "Requirements",
-            sources=[s3deploy.Source.asset(str(MWAA_ASSETS))],
+            sources=[
+                s3deploy.Source.asset(str(MWAA_ASSETS), exclude=["*.py", "__pycache__"]),
+                s3deploy.Source.data(
+                    "startup.sh", startup_script(self.worker_environment, region=config.region)
+                ),
+            ],
             destination_bucket=self.dags_bucket,
             destination_key_prefix="config",
             prune=False,  # never delete the DAGs CI synced beside it
             retain_on_delete=True,
+        )
+        # The DAGs import the pipeline's package: it ships with them, in the same deploy as the
+        # settings that point it at this environment.
+        package = s3deploy.BucketDeployment(
+            self,
+            "Package",
+            sources=[
+                s3deploy.Source.asset(
+                    str(PACKAGE), exclude=["__pycache__", "*.pyc", "demo", "local", "edge"]
+                )
+            ],
+            destination_bucket=self.dags_bucket,
+            destination_key_prefix="dags/ingestion",
+            retain_on_delete=True,
+        )
+        pii_key = secretsmanager.Secret(
+            self,
+            "PiiHashKey",
+            secret_name=PII_HASH_KEY_SECRET,
+            description="Key of the donor-email hash in the marts (dbt var pii_hash_key)",
+            encryption_key=key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True
+            ),
+            # A new key changes every hash, breaking joins across time: kept, never rotated.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            pii_key,
+            "AwsSolutions-SMG4",
+            "The key of the donor-email hash: rotating it changes every dim_donors.email_hash "
+            "and breaks analysts' joins across time; it is read only by the execution role.",
         )
 
         security_group = ec2.SecurityGroup(
@@ -117,6 +225,8 @@ class OrchestrationStack(Stack):
         )
         self.dags_bucket.grant_read(role)
         key.grant_encrypt_decrypt(role)
+        alert_topic.grant_publish(role)
+        pii_key.grant_read(role)
         # The backfill and batch-load DAGs list what they will COPY, and write the manifest
         # naming exactly those objects; the sensors watch for exports under landing/.
         raw_bucket = raw_archive.import_into(self, "RawArchive")
@@ -210,6 +320,7 @@ class OrchestrationStack(Stack):
             source_bucket_arn=self.dags_bucket.bucket_arn,
             dag_s3_path="dags",
             requirements_s3_path="config/requirements.txt",
+            startup_script_s3_path="config/startup.sh",
             # MWAA takes two subnets in two AZs; it moves work to the surviving one.
             network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
                 subnet_ids=subnets[:2], security_group_ids=[security_group.security_group_id]
@@ -239,10 +350,74 @@ class OrchestrationStack(Stack):
         )
         # MWAA validates that the requirements file exists when the environment is created.
         self.airflow.node.add_dependency(requirements)
+        self.airflow.node.add_dependency(package)
         self.airflow.node.add_dependency(role)
+        self._warehouse_pool()
         self._acknowledge(config, role)
         CfnOutput(self, "DagsBucket", value=self.dags_bucket.bucket_name)
         CfnOutput(self, "AirflowEnvironment", value=self.environment_name)
+
+    def _warehouse_pool(self) -> None:
+        """The one-slot pool of the warehouse's writers (dags/accfb_common.py ``one_writer``):
+        a pool is Airflow data, not configuration, so it is set through MWAA's InvokeRestApi
+        once the environment exists, and set again on every deploy that changes it."""
+        body = {
+            "name": WAREHOUSE_POOL,
+            "slots": 1,
+            "description": "One writer to the warehouse at a time, across DAGs",
+            "include_deferred": False,
+        }
+        call = {"service": "MWAA", "action": "invokeRestApi"}
+        pool = cr.AwsCustomResource(
+            self,
+            "WarehousePool",
+            on_create=cr.AwsSdkCall(
+                **call,
+                parameters={
+                    "Name": self.environment_name,
+                    "Path": "/pools",
+                    "Method": "POST",
+                    "Body": body,
+                },
+                physical_resource_id=cr.PhysicalResourceId.of(WAREHOUSE_POOL),
+            ),
+            on_update=cr.AwsSdkCall(
+                **call,
+                parameters={
+                    "Name": self.environment_name,
+                    "Path": f"/pools/{WAREHOUSE_POOL}",
+                    "Method": "PATCH",
+                    "Body": body,
+                },
+                physical_resource_id=cr.PhysicalResourceId.of(WAREHOUSE_POOL),
+            ),
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(
+                        actions=["airflow:InvokeRestApi"],
+                        # MWAA authorises the call as the named Airflow role of the environment.
+                        resources=[
+                            self.format_arn(
+                                service="airflow",
+                                resource="role",
+                                resource_name=f"{self.environment_name}/Admin",
+                            )
+                        ],
+                    )
+                ]
+            ),
+            install_latest_aws_sdk=False,
+        )
+        pool.node.add_dependency(self.airflow)
+        # The single Lambda behind every AwsCustomResource in this stack.
+        provider = self.node.find_child(
+            "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
+        )
+        acknowledge(
+            provider,
+            LAMBDA_BASIC_EXECUTION,
+            "CDK's custom-resource provider: the managed policy only grants writing its own logs.",
+        )
 
     def _acknowledge(self, config: EnvironmentConfig, role: iam.Role) -> None:
         dags = f"{nag_arn(self.dags_bucket)}/*"

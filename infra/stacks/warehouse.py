@@ -179,6 +179,7 @@ class WarehouseStack(Stack):
         # created before its namespace exists.
         self.workgroup.node.add_dependency(self.namespace)
         self.workgroup_name = config.prefix
+        self.database = DATABASE
         self.workgroup_arn = self.workgroup.attr_workgroup_workgroup_arn
 
         self._usage_limits(config)

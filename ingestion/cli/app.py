@@ -22,7 +22,7 @@ console = Console()
 
 
 def load_settings() -> Settings:
-    return Settings()
+    return Settings.from_environment()
 
 
 def window(start: str, end: str) -> Window:

@@ -31,7 +31,7 @@ def sql(
 
     text = query if query is not None else sys.stdin.read()
     try:
-        frame = source.query(Settings(), text)
+        frame = source.query(Settings.from_environment(), text)
     except source.NotPublished as missing:
         console.print(f"[red]{missing}[/red]")
         raise typer.Exit(1) from None
@@ -74,7 +74,7 @@ def docs(
     serve: Annotated[bool, typer.Option(help="Serve after building")] = True,
 ) -> None:
     """Build the dbt docs lineage site (`dbt docs generate`) and serve it on 127.0.0.1."""
-    settings = Settings()
+    settings = Settings.from_environment()
     dbt.run_dbt(settings, ["docs", "generate"])
     console.print(f"built {settings.dbt_target_dir / 'index.html'}")
     if not serve:

@@ -29,5 +29,24 @@ RETENTION: Final = Retention()
 # The pipeline's freshness goal (P95 source to dashboard), shared by alarms and the cost model.
 FRESHNESS_TARGET_SECONDS: Final = 120
 
+# The refresh runs every minute in every operating mode (modes change capacity, not freshness);
+# the DAG's schedule and the cost model read this one number.
+REFRESH_INTERVAL_SECONDS: Final = 60
+
+# The brief's event rates per operating mode (events/s): the stream's shards and the warehouse's
+# capacity follow the mode (infra/settings.py), the cost model prices each mode's hours.
+MODE_EVENTS_PER_SECOND: Final = {"normal": 800, "campaign": 3_000, "emergency": 8_000}
+
+# Minutes without a completed refresh (its RefreshCompleted heartbeat) before the on-call is
+# paged: three missed minutes still leave a gift inside the 2-minute goal's P95 once the
+# refresh resumes, five do not.
+REFRESH_STALLED_MINUTES: Final = 5
+
 # The metrics the refresh publishes (one namespace, an ``Environment`` dimension).
 METRIC_NAMESPACE: Final = "ACCFB/Pipeline"
+
+# The Airflow pool (one slot) every task that writes the warehouse runs in, across DAGs: on
+# Redshift two dbt builds collide on table models' temporary relations and their delete+insert
+# merges abort each other with serializable-isolation errors. Created by the local launcher
+# and, on MWAA, by the Orchestration stack.
+WAREHOUSE_POOL: Final = "accfb_warehouse"

@@ -6,18 +6,36 @@ AWS) is a setting here, so no module reads the environment on its own.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingestion.config.constants import REFRESH_INTERVAL_SECONDS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Environment(StrEnum):
+    """Where the pipeline runs: the laptop default, or one of the two deployments."""
+
+    LOCAL = "local"
+    DEV = "dev"
+    PROD = "prod"
 
 
 class Settings(BaseSettings):
     """Pipeline configuration; see the README's settings table for each variable."""
 
     model_config = SettingsConfigDict(env_prefix="ACCFB_", frozen=True, extra="ignore")
+
+    # Required, with no default: a deployed worker that was given no variables must fail at
+    # start-up rather than build into a DuckDB file on its own disk and alert nobody.
+    environment: Environment = Field(
+        description="local (DuckDB and the loopback endpoint), dev or prod (AWS)."
+    )
 
     state_dir: Path = Field(
         default=REPO_ROOT / ".accfb",
@@ -49,7 +67,9 @@ class Settings(BaseSettings):
         default=None, description="Serverless workgroup. Unset: accfb-<dbt target>."
     )
     refresh_interval_seconds: float = Field(
-        default=60.0, gt=0, description="Cadence of the streaming refresh in `accfb demo`."
+        default=REFRESH_INTERVAL_SECONDS,
+        gt=0,
+        description="Cadence of the streaming refresh in `accfb demo` (the DAG's, by default).",
     )
     poll_interval_seconds: float = Field(
         default=1.0, gt=0, description="How long the lander sleeps when every shard is drained."
@@ -63,6 +83,29 @@ class Settings(BaseSettings):
         default=4, ge=1, description="PutRecords calls a producer keeps in flight against AWS."
     )
 
+    @classmethod
+    def from_environment(cls) -> Settings:
+        """Every value from the ``ACCFB_*`` variables, the required environment among them."""
+        # call-arg: mypy's pydantic plugin cannot see that the environment supplies the field.
+        return cls()  # type: ignore[call-arg]
+
+    @model_validator(mode="after")
+    def _deployed_needs_deployed_settings(self) -> Self:
+        """A deployed environment refuses the local defaults: each one would send its work or
+        its alerts somewhere nobody looks."""
+        if self.environment is Environment.LOCAL:
+            return self
+        wrong = []
+        if self.aws_endpoint_url is not None:
+            wrong.append("ACCFB_AWS_ENDPOINT_URL is set (a local endpoint)")
+        if self.dbt_target != self.environment.value:
+            wrong.append(f"ACCFB_DBT_TARGET is {self.dbt_target!r}, not {self.environment.value!r}")
+        if not self.alert_topic_arn:
+            wrong.append("ACCFB_ALERT_TOPIC_ARN is unset (alerts would go to a local file)")
+        if wrong:
+            raise ValueError(f"environment {self.environment.value}: " + "; ".join(wrong))
+        return self
+
     @property
     def producer_in_flight(self) -> int:
         """Calls in flight for this endpoint: one locally, where the endpoint serves requests
@@ -74,11 +117,6 @@ class Settings(BaseSettings):
     def is_local(self) -> bool:
         """True when the pipeline talks to the loopback endpoint rather than AWS."""
         return self.aws_endpoint_url is not None
-
-    @property
-    def environment(self) -> str:
-        """The ``Environment`` dimension of the pipeline's metrics: local, dev or prod."""
-        return "local" if self.is_local else self.dbt_target
 
     @property
     def workgroup(self) -> str:

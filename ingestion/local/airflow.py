@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from ingestion.config import dbt
+from ingestion.config.constants import WAREHOUSE_POOL
 from ingestion.config.dbt import TELEMETRY_OFF
 from ingestion.config.settings import REPO_ROOT, Settings
 from ingestion.local import localaws
@@ -87,6 +88,13 @@ def run_local(settings: Settings, port: int) -> None:
     env = {**os.environ, **prepare(settings, port), "PATH": path}
     # S603: a fixed argument list of this project's own executables.
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+    # The one-slot pool every warehouse writer runs in (ingestion/config/constants.py).
+    subprocess.run(  # noqa: S603
+        [airflow, "pools", "set", WAREHOUSE_POOL, "1", "One writer to the warehouse at a time"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     signal.signal(signal.SIGTERM, _stop)
     # S603: a fixed argument list of this project's own executables.
     running = [subprocess.Popen([airflow, *component], env=env) for component in COMPONENTS]  # noqa: S603

@@ -3,20 +3,38 @@
 Every alert says where it came from (DAG, task, run, window), what was measured against which
 threshold, and which runbook in docs/runbooks.md to open, so the person paged starts from the
 fix rather than from the logs.
+
+SNS refuses a publish whose subject has a line break or is 100 characters or longer, or whose
+message is over 256 KB; a refused alert would page nobody, so every alert is fitted to those
+limits, and one that SNS still refuses is logged and kept in the local sink. Alerts travel to
+e-mail and paging services: they name rows and columns, never a value from the data (a donor's
+details can be the value that broke a load).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import logging
+import re
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ingestion.config import aws
 from ingestion.config.settings import Settings
 
 RUNBOOKS = "docs/runbooks.md"
+# SNS Publish: "Subjects must be UTF-8 text with no line breaks or control characters, and less
+# than 100 characters long"; messages "at most 256 KB in size (262,144 bytes)".
+SUBJECT_MAX_CHARS = 99
+MESSAGE_MAX_BYTES = 262_144
+_PREFIX = "[accfb] "
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\s]+")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,19 +61,83 @@ def alerts_path(settings: Settings) -> Path:
     return settings.state_dir / "alerts.jsonl"
 
 
-def send_alert(settings: Settings, alert: Alert) -> None:
-    """Publish to SNS when a topic is set, otherwise append one line to the local sink."""
-    if settings.alert_topic_arn:
-        aws.client("sns", settings).publish(
-            TopicArn=settings.alert_topic_arn,
-            Subject=f"[accfb] {alert.summary}"[:100],
-            Message=json.dumps(alert.as_dict(), indent=2),
+def one_line(text: str) -> str:
+    """Line breaks, control characters and runs of spaces as one space."""
+    return _CONTROL.sub(" ", text).strip()
+
+
+def sns_subject(alert: Alert) -> str:
+    """The summary on one line, cut to fit SNS's subject (an e-mail's subject line)."""
+    text = _PREFIX + one_line(alert.summary)
+    if len(text) <= SUBJECT_MAX_CHARS:
+        return text
+    return text[: SUBJECT_MAX_CHARS - 3].rstrip() + "..."
+
+
+def sns_message(alert: Alert) -> str:
+    """The alert as indented JSON within SNS's message size; an oversized summary (a long error)
+    is cut first, since where, what and the runbook are what the reader needs."""
+    message = json.dumps(alert.as_dict(), indent=2)
+    excess = len(message.encode()) - MESSAGE_MAX_BYTES
+    if excess <= 0:
+        return message
+    summary = alert.summary.encode()[: max(0, len(alert.summary.encode()) - excess - 64)]
+    shorter = replace(alert, summary=summary.decode(errors="ignore") + " [cut]")
+    return json.dumps(shorter.as_dict(), indent=2)
+
+
+_LINE = re.compile(r"\bline:?\s*(\d+)", re.IGNORECASE)
+_COLUMN = re.compile(r"\bcolumn\s+\"?([A-Za-z_][A-Za-z0-9_]*)\"?", re.IGNORECASE)
+_CAST_TYPE = re.compile(r"\bto '?([A-Z][A-Z0-9_]*)'?")
+
+
+def without_values(reason: str) -> str:
+    """A refused file's reason for an alert: which line and column, and what kind of fault,
+    never the cell or the header it quotes (a headerless CRM export's first row is a donor).
+    The full reason stays in the task log, which only the platform team reads."""
+    line, column = _LINE.search(reason), _COLUMN.search(reason)
+    if line or column:
+        cast = _CAST_TYPE.search(reason)
+        where = ", ".join(
+            part
+            for part in (
+                f"line {line.group(1)}" if line else "",
+                f"column {column.group(1)}" if column else "",
+            )
+            if part
         )
-        return
+        kind = f"a value does not cast to {cast.group(1)}" if cast else "a value is refused"
+        return f"{kind} at {where}"
+    if "header" in reason.lower():
+        return "its header is not the export's (names and order in the task log)"
+    return "refused (the reason is in the task log)"
+
+
+def send_alert(settings: Settings, alert: Alert) -> str:
+    """Publish to SNS when a topic is set, otherwise append one line to the local sink. Never
+    raises: a publish SNS refuses (or cannot take) is logged and kept in the local sink, so one
+    alert's failure neither hides it nor stops the next one. Returns where the alert went."""
+    if settings.alert_topic_arn:
+        try:
+            aws.client("sns", settings).publish(
+                TopicArn=settings.alert_topic_arn,
+                Subject=sns_subject(alert),
+                Message=sns_message(alert),
+            )
+        except (BotoCoreError, ClientError):
+            log.exception(
+                "alert not published to %s; kept in %s: %s",
+                settings.alert_topic_arn,
+                alerts_path(settings),
+                sns_subject(alert),
+            )
+        else:
+            return "sns"
     path = alerts_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as sink:
         sink.write(json.dumps(alert.as_dict()) + "\n")
+    return str(path)
 
 
 def read_alerts(settings: Settings) -> list[dict[str, Any]]:

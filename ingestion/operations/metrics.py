@@ -3,19 +3,31 @@
 The alarms in infra/stacks/monitoring.py read exactly these names in namespace ACCFB/Pipeline
 with one dimension, Environment. Locally they go to the endpoint's CloudWatch (moto) so the same
 code path runs in the tests.
+
+Each refresh that completes also publishes ``RefreshCompleted`` (1): the heartbeat the
+``refresh-stalled`` alarm watches. Freshness has a value only when gifts arrived, so its alarm
+treats silence as calm and the heartbeat's says the refresh stopped.
+
+The figures are measured with the warehouse's own SQL: DuckDB locally, Redshift on a deployed
+target (its SQL is parsed with sqlglot's Redshift dialect in tests/warehouse). The warehouse
+clients are imported inside the functions that use them, so a DAG imports this module with only
+MWAA's requirements.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-import duckdb
+from typing import Any, Protocol
 
 from ingestion.config import aws
 from ingestion.config.constants import FRESHNESS_TARGET_SECONDS, METRIC_NAMESPACE
 from ingestion.config.settings import Settings
+
+
+class _Connection(Protocol):
+    def execute(self, query: str, parameters: Any = ...) -> Any: ...
+
 
 # Freshness is measured over gifts that reached the mart since the previous refresh; the lag is
 # how long the newest landed record waited between Kinesis accepting it and landing.
@@ -34,6 +46,30 @@ select
         select count(*)
         from ops.quarantined_events
         where quarantined_at >= $since
+    ) as quarantined_events
+"""
+
+# The same figures on Redshift: the landing is the streaming materialized view, whose
+# refresh_time is when each record became visible; redshift_connector binds %s in order.
+REDSHIFT_FIGURES_SQL = """
+select
+    (
+        select percentile_cont(0.95) within group (
+            order by datediff(millisecond, emitted_at, first_loaded_at) / 1000.0
+        )
+        from marts.fct_donations
+        where first_loaded_at >= %s
+    ) as freshness_p95_seconds,
+    (
+        select datediff(
+            millisecond, max(approximate_arrival_timestamp), max(refresh_time)
+        ) / 1000.0
+        from landing.stream_events
+    ) as landing_lag_seconds,
+    (
+        select count(*)
+        from ops.quarantined_events
+        where quarantined_at >= %s
     ) as quarantined_events
 """
 
@@ -57,12 +93,48 @@ class RefreshFigures:
         }
 
 
-def measure(con: duckdb.DuckDBPyConnection, since: datetime) -> RefreshFigures:
-    """Figures for the refresh that started at ``since`` (naive UTC in the marts)."""
+def measure(con: _Connection, since: datetime) -> RefreshFigures:
+    """Figures for the refresh that started at ``since`` (naive UTC in the marts), on DuckDB."""
     row = con.execute(
         _FIGURES_SQL, {"since": since.astimezone(UTC).replace(tzinfo=None)}
     ).fetchone()
-    # S101: narrows the type for mypy; the query always returns a row.
+    return _figures(row)
+
+
+def measure_redshift(settings: Settings, since: datetime) -> RefreshFigures:
+    """The same figures on the Redshift target, as the session's IAM identity (temporary
+    database credentials, as ``accfb check``)."""
+    import redshift_connector
+
+    from ingestion.operations.checks import redshift_data_source
+
+    login = redshift_data_source(settings)["connection"]
+    naive = since.astimezone(UTC).replace(tzinfo=None)
+    with redshift_connector.connect(
+        host=login["host"],
+        port=int(login["port"]),
+        database=login["database"],
+        user=login["user"],
+        password=login["password"],
+        timeout=login["connect_timeout"],
+    ) as con:
+        cursor = con.cursor()
+        cursor.execute(REDSHIFT_FIGURES_SQL, (naive, naive))
+        return _figures(cursor.fetchone())
+
+
+def measure_in_warehouse(settings: Settings, since: datetime) -> RefreshFigures:
+    """Figures from whichever warehouse the settings' dbt target builds."""
+    if settings.dbt_target != "local":
+        return measure_redshift(settings, since)
+    from ingestion.config import warehouse
+
+    with warehouse.connect(settings.warehouse_path) as con:
+        return measure(con, since)
+
+
+def _figures(row: Any) -> RefreshFigures:
+    # S101: narrows the type for mypy; both queries always return a row.
     assert row is not None  # noqa: S101
     freshness, lag, quarantined = row
     return RefreshFigures(
@@ -77,10 +149,14 @@ def publish(
     figures: RefreshFigures | None = None,
     *,
     data_quality_failures: int | None = None,
+    refresh_completed: bool = False,
 ) -> list[dict[str, Any]]:
     """Put the figures that were measured; a figure with nothing to measure is left out, so
-    CloudWatch sees missing data rather than a reassuring zero."""
+    CloudWatch sees missing data rather than a reassuring zero. ``refresh_completed`` adds the
+    heartbeat, which is always 1: its absence is the signal."""
     values: dict[str, float] = {}
+    if refresh_completed:
+        values["RefreshCompleted"] = 1
     if figures is not None:
         if figures.freshness_p95_seconds is not None:
             values["FreshnessP95Seconds"] = figures.freshness_p95_seconds
@@ -93,10 +169,10 @@ def publish(
     data = [
         {
             "MetricName": name,
-            "Dimensions": [{"Name": "Environment", "Value": settings.environment}],
+            "Dimensions": [{"Name": "Environment", "Value": settings.environment.value}],
             "Timestamp": now,
             "Value": value,
-            "Unit": "Count" if name in {"QuarantinedEvents", "DataQualityFailures"} else "Seconds",
+            "Unit": "Seconds" if name.endswith("Seconds") else "Count",
         }
         for name, value in values.items()
     ]

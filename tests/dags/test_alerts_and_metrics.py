@@ -86,3 +86,21 @@ def test_figures_reach_cloudwatch_under_the_alarms_names_and_nothing_measured_is
     }
     listed = aws.client("cloudwatch", provisioned).list_metrics(Namespace="ACCFB/Pipeline")
     assert {"Name": "Environment", "Value": "local"} in listed["Metrics"][0]["Dimensions"]
+
+
+def test_a_quiet_minute_still_sends_the_refresh_heartbeat_and_no_freshness(
+    provisioned: Settings,
+) -> None:
+    quiet = metrics.RefreshFigures(
+        freshness_p95_seconds=None, landing_lag_seconds=None, quarantined_events=0
+    )
+    sent = metrics.publish(provisioned, quiet, refresh_completed=True)
+    assert {d["MetricName"]: d["Value"] for d in sent} == {
+        "RefreshCompleted": 1,
+        "QuarantinedEvents": 0,
+    }
+    assert {d["Unit"] for d in sent} == {"Count"}
+    listed = aws.client("cloudwatch", provisioned).list_metrics(
+        Namespace="ACCFB/Pipeline", MetricName="RefreshCompleted"
+    )
+    assert listed["Metrics"], "the heartbeat reached CloudWatch"

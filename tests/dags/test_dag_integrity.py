@@ -68,7 +68,8 @@ def test_the_refresh_builds_once_and_shows_every_streaming_model(
     ):
         assert f"transform.{model}_run" in tasks
     land = dags["accfb_refresh"].get_task("land")
-    assert [t.task_id for t in land.upstream_list] == ["cadence_gate"]
+    # No gate: every run refreshes, in every operating mode.
+    assert land.upstream_list == []
 
 
 @pytest.mark.parametrize(
@@ -107,19 +108,39 @@ def test_every_public_mart_has_a_soda_contract_and_every_contract_a_mart(airflow
     assert contracts - marts == set(), "contracts for models that no longer exist"
 
 
-@pytest.mark.parametrize(
-    ("mode", "minute", "due"),
-    [
-        ("campaign", 7, True),
-        ("emergency", 7, True),
-        ("normal", 7, False),
-        ("normal", 45, True),
-        ("unheard-of", 7, True),
-    ],
-)
-def test_the_refresh_is_due_at_the_operating_modes_cadence(
-    dags: dict[str, Any], mode: str, minute: int, due: bool
-) -> None:
-    from accfb_refresh import is_due
+def test_the_refresh_runs_at_the_cadence_the_cost_model_prices(dags: dict[str, Any]) -> None:
+    from accfb_refresh import cron_every
 
-    assert is_due(mode, minute) is due
+    from ingestion.config.constants import REFRESH_INTERVAL_SECONDS
+    from ingestion.operations.cost.model import Workload
+
+    assert dags["accfb_refresh"].schedule == cron_every(REFRESH_INTERVAL_SECONDS)
+    assert Workload(modes=()).refresh_interval_seconds == REFRESH_INTERVAL_SECONDS
+    assert cron_every(60) == "* * * * *"
+    assert cron_every(300) == "*/5 * * * *"
+    with pytest.raises(ValueError, match="whole divisor"):
+        cron_every(90)
+
+
+def test_every_task_that_writes_the_warehouse_takes_the_one_writer_pool(
+    dags: dict[str, Any],
+) -> None:
+    from cosmos.operators.watcher import DbtProducerWatcherOperator
+
+    from ingestion.config.constants import WAREHOUSE_POOL
+
+    # publish_serving_copy holds the local warehouse file while it copies the marts out.
+    writers = {"land", "load_window", "load", "publish_serving_copy"}
+    pooled: dict[str, set[str]] = {}
+    for dag in dags.values():
+        for task in dag.tasks:
+            writes = isinstance(task, DbtProducerWatcherOperator) or task.task_id in writers
+            assert (task.pool == WAREHOUSE_POOL) == writes, (dag.dag_id, task.task_id)
+            if writes:
+                pooled.setdefault(dag.dag_id, set()).add(task.task_id)
+    # Every DAG that builds has its dbt build and its load in the pool; data quality only reads.
+    assert set(pooled) == set(EXPECTED_DAGS) - {"accfb_data_quality"}
+    # A build and its load in each; the refresh also publishes the local serving copy.
+    assert {dag: len(tasks) for dag, tasks in pooled.items()} == {
+        dag: 3 if dag == "accfb_refresh" else 2 for dag in pooled
+    }, pooled

@@ -128,7 +128,7 @@ def test_alarms_cover_lag_freshness_quality_archive_and_dags(prod: PipelineStage
     } <= set(_alarms(prod))
 
 
-def test_freshness_alarm_pages_at_two_minutes_and_treats_silence_as_stale(
+def test_freshness_alarm_pages_at_two_minutes_and_treats_quiet_hours_as_calm(
     prod: PipelineStage,
 ) -> None:
     template = Template.from_stack(prod.monitoring)
@@ -140,7 +140,8 @@ def test_freshness_alarm_pages_at_two_minutes_and_treats_silence_as_stale(
             "Namespace": "ACCFB/Pipeline",
             "MetricName": "FreshnessP95Seconds",
             "Threshold": FRESHNESS_TARGET_SECONDS,
-            "TreatMissingData": "breaching",
+            # No gift in a minute publishes no freshness: that is not an outage.
+            "TreatMissingData": "notBreaching",
             "AlarmActions": [page_topic],
         },
     )
@@ -155,3 +156,30 @@ def test_topics_are_encrypted(prod: PipelineStage) -> None:
     template.resource_count_is("AWS::SNS::Topic", 2)
     template.all_resources_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_a_stalled_refresh_pages_when_its_heartbeat_stops(prod: PipelineStage) -> None:
+    from ingestion.config.constants import REFRESH_STALLED_MINUTES
+
+    template = Template.from_stack(prod.monitoring)
+    page_topic = Capture()
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "AlarmName": f"{PROD.prefix}-refresh-stalled",
+            "Namespace": "ACCFB/Pipeline",
+            "MetricName": "RefreshCompleted",
+            "Statistic": "Sum",
+            "Period": 60,
+            "ComparisonOperator": "LessThanThreshold",
+            "Threshold": 1,
+            "EvaluationPeriods": REFRESH_STALLED_MINUTES,
+            "DatapointsToAlarm": REFRESH_STALLED_MINUTES,
+            "TreatMissingData": "breaching",
+            "AlarmActions": [page_topic],
+        },
+    )
+    topics = template.find_resources(
+        "AWS::SNS::Topic", {"Properties": {"TopicName": f"{PROD.prefix}-page"}}
+    )
+    assert page_topic.as_object() == {"Ref": next(iter(topics))}

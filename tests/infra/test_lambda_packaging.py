@@ -90,3 +90,27 @@ def test_every_python_lambda_imports_from_its_asset_alone(
             assert (asset / relative).with_suffix(".py").exists() or (
                 asset / relative / "__init__.py"
             ).exists(), name
+
+
+def test_every_python_lambda_runs_the_python_the_tests_run(synthesised: Synthesised) -> None:
+    import sys
+    import tomllib
+
+    from ingestion.config.settings import REPO_ROOT
+
+    locked = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert f"{sys.version_info.major}.{sys.version_info.minor}" == locked["python_version"]
+    runtimes = set()
+    for stack in synthesised.prod.node.children:
+        if not hasattr(stack, "stack_name"):
+            continue
+        for resource in (
+            Template.from_stack(stack)
+            .find_resources(  # type: ignore[arg-type]
+                "AWS::Lambda::Function"
+            )
+            .values()
+        ):
+            if str(resource["Properties"].get("Handler", "")).startswith("ingestion."):
+                runtimes.add(resource["Properties"]["Runtime"])
+    assert runtimes == {f"python{locked['python_version']}"}

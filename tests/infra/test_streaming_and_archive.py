@@ -25,11 +25,18 @@ def test_stream_is_kms_encrypted_and_keeps_seven_days(prod: PipelineStage) -> No
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
 
 
-def test_prod_shards_are_what_the_capacity_math_asks_for(prod: PipelineStage) -> None:
-    sizing = shards_needed(events_per_second=8000, event_bytes=4096)
-    assert PROD.stream_shards == sizing.shards
+def test_prod_shards_are_what_the_capacity_math_asks_for_in_each_mode(
+    prod: PipelineStage,
+) -> None:
+    by_mode = {
+        mode: shards_needed(events_per_second=rate, event_bytes=4096).shards
+        for mode, rate in {"normal": 800, "campaign": 3000, "emergency": 8000}.items()
+    }
+    assert by_mode == {"normal": 4, "campaign": 15, "emergency": 40}
+    assert PROD.stream_shards_by_mode == by_mode
+    # Deployed at the normal count; a mode switch reshards (at most doubling per call).
     Template.from_stack(prod.streaming).has_resource_properties(
-        "AWS::Kinesis::Stream", {"ShardCount": sizing.shards}
+        "AWS::Kinesis::Stream", {"ShardCount": by_mode["normal"]}
     )
 
 

@@ -250,3 +250,75 @@ def test_incremental_passes_filter_on_literal_cursors_the_sort_keys_lead_with(
     assert models["landed_records"]["config"]["sort"] == ["landed_batch"]
     assert models["fct_donations"]["config"]["dist"] == "donation_id"
     assert models["int_refunds_deduplicated"]["config"]["dist"] == "donation_id"
+
+
+def _analyst_access(compiled: Path) -> list[str]:
+    sql = (compiled.parent / "analyses" / "analyst_access.sql").read_text()
+    return [s.strip() for s in sql.split(";") if s.strip()]
+
+
+def test_analysts_get_the_marts_through_a_role_the_deployment_creates(compiled: Path) -> None:
+    statements = _analyst_access(compiled)
+
+    # Created before anything is granted to it, with usage on the schema (select alone on a
+    # table in a schema the role cannot use reads nothing).
+    assert statements[:3] == [
+        "create role accfb_analyst",
+        "create schema if not exists marts",
+        "grant usage on schema marts to role accfb_analyst",
+    ]
+    grants = [sqlglot.parse_one(s, read="redshift") for s in statements[3:]]
+    assert all(isinstance(g, exp.Grant) for g in grants)
+    # dbt-redshift grants to a *user* unless the grantee says `role:` and the
+    # redshift_grants_extended flag is on: every grant must name the role.
+    assert all(s.endswith(" to ROLE accfb_analyst") for s in statements[3:])
+    granted = {g.find(exp.Table).name for g in grants if g.find(exp.Table) is not None}
+    marts = {path.stem for path in (REPO_ROOT / "models" / "marts").rglob("*.sql")}
+    assert granted == marts
+    assert {g.find(exp.Table).db for g in grants if g.find(exp.Table) is not None} == {"marts"}
+
+
+def _output_columns(compiled: Path, name: str) -> set[str]:
+    """The model's columns: its compiled select list, or the columns its YAML declares (the
+    marts' contracts are enforced) where the model ends in ``select *``."""
+    tree = sqlglot.parse_one(_model_sql(compiled, name), read="redshift")
+    assert isinstance(tree, exp.Query)
+    selected = {select.alias_or_name for select in tree.selects} - {"*"}
+    manifest = json.loads((compiled.parents[2] / "manifest.json").read_text())
+    (node,) = [
+        n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == name
+    ]
+    return selected | set(node["columns"])
+
+
+def test_the_refresh_measures_its_figures_in_redshift_sql_over_the_real_models(
+    compiled: Path,
+) -> None:
+    from ingestion.operations.metrics import REDSHIFT_FIGURES_SQL
+
+    # redshift_connector binds %s; a literal stands in for the bound timestamp.
+    sql = REDSHIFT_FIGURES_SQL.replace("%s", "'2026-12-01 00:00:00'::timestamp")
+    tree = sqlglot.parse_one(sql, read="redshift")
+
+    assert [s.alias_or_name for s in tree.selects] == [
+        "freshness_p95_seconds",
+        "landing_lag_seconds",
+        "quarantined_events",
+    ]
+    read = {(t.db, t.name) for t in tree.find_all(exp.Table)}
+    assert read == {
+        ("marts", "fct_donations"),
+        ("landing", "stream_events"),
+        ("ops", "quarantined_events"),
+    }
+    # Every column the figures read is one the models build (the MV, the mart, the ops table).
+    used = {c.name for c in tree.find_all(exp.Column)}
+    built = (
+        _output_columns(compiled, "fct_donations")
+        | _output_columns(compiled, "stream_events")
+        | _output_columns(compiled, "quarantined_events")
+    )
+    assert used <= built, used - built
+    # DuckDB's quantile_cont and epoch() do not exist on Redshift.
+    assert "quantile_cont" not in sql and "epoch(" not in sql
+    assert tree.find(exp.PercentileCont) is not None

@@ -14,7 +14,9 @@ MIB = 1024 * 1024
 SHARD_WRITE_BYTES_PER_SECOND = 1 * MIB
 SHARD_WRITE_RECORDS_PER_SECOND = 1_000
 SHARD_READ_BYTES_PER_SECOND = 2 * MIB  # shared by all consumers without enhanced fan-out
-PARTITION_KEY_BYTES = 36  # a UUID-sized business key counts against the write limit too
+PARTITION_KEY_BYTES = 36
+# Shards are sized for the contract's largest event, not the average.
+MAX_EVENT_BYTES = 4096  # a UUID-sized business key counts against the write limit too
 
 # Assumption to re-measure with a load test on the real workgroup: 8 RPU keep up with streaming
 # ingestion plus the minute merges at 2,000 events/s; Redshift Serverless scales in steps of 8.
@@ -57,10 +59,20 @@ def shards_needed(
     return ShardSizing(write_bytes, write_records, read_bytes, headroom, math.ceil(needed))
 
 
-def rpu_for(events_per_second: float, *, base_rpu: int = 8, max_rpu: int = 64) -> int:
-    """RPU the workgroup scales to at a sustained event rate (see the assumption above)."""
-    steps = math.ceil(events_per_second / EVENTS_PER_SECOND_PER_8_RPU)
-    return min(max(base_rpu, steps * RPU_STEP), max_rpu)
+# Redshift Serverless base capacity: 4 RPU (warehouses under 32 TB), or 8 to 512 in steps of 8
+# (docs.aws.amazon.com/redshift/latest/mgmt/serverless-capacity.html, read 2026-12-02).
+SMALLEST_BASE_RPU = 4
+
+
+def rpu_for(
+    events_per_second: float, *, base_rpu: int = SMALLEST_BASE_RPU, max_rpu: int = 64
+) -> int:
+    """RPU the workgroup needs at a sustained event rate (see the assumption above, scaled
+    linearly: 4 RPU keep up with 1,000 events/s), never under the base nor over the ceiling."""
+    needed = events_per_second / EVENTS_PER_SECOND_PER_8_RPU * RPU_STEP
+    if needed <= SMALLEST_BASE_RPU:
+        return min(max(base_rpu, SMALLEST_BASE_RPU), max_rpu)
+    return min(max(base_rpu, math.ceil(needed / RPU_STEP) * RPU_STEP), max_rpu)
 
 
 def billed_fraction(refresh_interval_seconds: float, refresh_busy_seconds: float) -> float:

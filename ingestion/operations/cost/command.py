@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,9 @@ from ingestion.operations.cost.model import (
     load_prices,
 )
 
+# A disaster-response surge as the brief describes it: three days at the emergency rate.
+EMERGENCY_HOURS = 72.0
+
 
 def cost(
     normal_hours: Annotated[float, typer.Option(help="Hours this month at the normal rate.")] = 700,
@@ -27,20 +31,36 @@ def cost(
     campaign_eps: Annotated[float, typer.Option(help="Events/s in campaign hours.")] = 3_000,
     emergency_eps: Annotated[float, typer.Option(help="Events/s in emergency hours.")] = 8_000,
     event_kb: Annotated[float, typer.Option(help="Average event size in KB.")] = 3.0,
-    refresh_seconds: Annotated[
-        float, typer.Option(help="Warehouse refresh cadence (freshness goal: 60).")
-    ] = 60,
     webhook_share: Annotated[
         float, typer.Option(help="Share of events arriving by the donation webhook.")
     ] = 0.02,
     stream_mode: Annotated[
-        str, typer.Option(help="Kinesis capacity mode: provisioned or on_demand.")
-    ] = "provisioned",
+        str,
+        typer.Option(
+            help="Kinesis capacity: by_mode (resharded per mode), provisioned (peak all month) "
+            "or on_demand."
+        ),
+    ] = "by_mode",
+    warehouse_base: Annotated[
+        str, typer.Option(help="Workgroup base RPU: by_mode (4 in normal hours) or fixed (8).")
+    ] = "by_mode",
+    orchestration: Annotated[
+        str,
+        typer.Option(help="dedicated (an mw1.small MWAA environment) or shared (existing)."),
+    ] = "dedicated",
+    mwaa_class: Annotated[str, typer.Option(help="MWAA environment class.")] = "mw1.small",
+    mwaa_extra_workers: Annotated[
+        float, typer.Option(help="Workers above the one the environment includes.")
+    ] = 1,
     prices: Annotated[Path, typer.Option(help="Dated price list (JSON).")] = PRICES_FILE,
 ) -> Estimate:
     """Monthly AWS cost per service and in total, beside an always-on provisioned cluster."""
-    if stream_mode not in {"provisioned", "on_demand"}:
-        raise typer.BadParameter("provisioned or on_demand", param_hint="--stream-mode")
+    if stream_mode not in {"by_mode", "provisioned", "on_demand"}:
+        raise typer.BadParameter("by_mode, provisioned or on_demand", param_hint="--stream-mode")
+    if warehouse_base not in {"by_mode", "fixed"}:
+        raise typer.BadParameter("by_mode or fixed", param_hint="--warehouse-base")
+    if orchestration not in {"dedicated", "shared"}:
+        raise typer.BadParameter("dedicated or shared", param_hint="--orchestration")
     workload = Workload(
         modes=(
             Mode(name="normal", hours=normal_hours, events_per_second=normal_eps),
@@ -48,12 +68,40 @@ def cost(
             Mode(name="emergency", hours=emergency_hours, events_per_second=emergency_eps),
         ),
         event_kb=event_kb,
-        refresh_interval_seconds=refresh_seconds,
         stream_mode=stream_mode,
+        warehouse_base=warehouse_base,
+        orchestration=orchestration,
+        mwaa_class=mwaa_class,
+        mwaa_extra_workers=mwaa_extra_workers,
         webhook_share=webhook_share,
     )
     result = estimate(workload, load_prices(prices))
-    Console().print(render(result))
+    console = Console()
+    console.print(render(result))
+    # Beside it, the same month with a disaster in it: 72 emergency hours taken from the
+    # normal ones (the stream resharded and the warehouse scaled for them).
+    emergency = replace(
+        workload,
+        modes=(
+            Mode(
+                name="normal",
+                hours=max(0.0, normal_hours - EMERGENCY_HOURS),
+                events_per_second=normal_eps,
+            ),
+            Mode(name="campaign", hours=campaign_hours, events_per_second=campaign_eps),
+            Mode(
+                name="emergency",
+                hours=emergency_hours + min(normal_hours, EMERGENCY_HOURS),
+                events_per_second=emergency_eps,
+            ),
+        ),
+    )
+    other = estimate(emergency, load_prices(prices))
+    console.print(
+        f"This month: ${result.total:,.2f}. With {EMERGENCY_HOURS:g} more emergency hours in place "
+        f"of normal ones: ${other.total:,.2f} (Kinesis ${other.by_service()['Kinesis']:,.2f}, "
+        f"Redshift ${other.serverless_warehouse:,.2f})."
+    )
     return result
 
 

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingestion.operations.cost.capacity import billed_fraction, rpu_for, shards_needed
+from ingestion.config.constants import REFRESH_INTERVAL_SECONDS
+from ingestion.operations.cost.capacity import (
+    MAX_EVENT_BYTES,
+    billed_fraction,
+    rpu_for,
+    shards_needed,
+)
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
 HOURS_PER_MONTH = 730.0
@@ -27,8 +33,8 @@ CURATED_GB = 500  # curated marts and finance tables, incl. 7 years of history
 AVAILABILITY_ZONES = 3
 KMS_KEYS = 7
 KMS_REQUESTS_PER_MONTH = 5_000_000  # bucket keys and Kinesis data-key caching keep this low
-ALARMS = 13
-CUSTOM_METRICS = 4
+ALARMS = 14
+CUSTOM_METRICS = 5
 LOG_GB_PER_MONTH = 40.0
 SECRETS = 5
 NAT_GB_PER_MONTH = 50.0  # Airflow's and the poller's API traffic; bulk data uses endpoints
@@ -37,7 +43,11 @@ WEBHOOK_MS = 40
 WEBHOOK_MEMORY_GB = 0.25
 POLLER_SECONDS = 2.0
 POLLER_MEMORY_GB = 0.5
-MAX_EVENT_BYTES = 4096
+# The archive's transform Lambda (ingestion/archive/format.py, ARM, 512 MB) takes Firehose's 1 MiB
+# batches; ~0.2 s a batch is an estimate to re-measure against its CloudWatch duration.
+TRANSFORM_BATCH_MB = 1.0
+TRANSFORM_SECONDS_PER_BATCH = 0.2
+TRANSFORM_MEMORY_GB = 0.5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,13 +63,23 @@ class Workload:
 
     modes: tuple[Mode, ...]
     event_kb: float = 3.0
-    refresh_interval_seconds: float = 60.0
+    # The DAG's cadence (every minute, every mode), not a knob of its own.
+    refresh_interval_seconds: float = REFRESH_INTERVAL_SECONDS
     refresh_busy_seconds: float = 20.0
-    stream_mode: str = "provisioned"  # or "on_demand"
+    # "by_mode": provisioned shards sized for each mode's rate, resharded as the mode changes
+    # (docs/capacity-and-cost.md); "provisioned": sized for the emergency peak all month.
+    stream_mode: str = "by_mode"  # or "provisioned" or "on_demand"
     peak_events_per_second: float = 8_000.0
     webhook_share: float = 0.02  # share of events that arrive through the donation webhook
-    mwaa_class: str = "mw1.medium"
-    mwaa_extra_workers: float = 1.0  # above the one the environment price includes
+    # The warehouse's base capacity follows the mode too ("by_mode"), or stays at 8 RPU.
+    warehouse_base: str = "by_mode"  # or "fixed"
+    # "dedicated": an MWAA environment of its own; "shared": the DAGs on the Food Bank's existing
+    # Airflow (MWAA), adding worker hours to it.
+    orchestration: str = "dedicated"
+    mwaa_class: str = "mw1.small"
+    # Above the one the environment price includes: prod keeps two, one per AZ.
+    mwaa_extra_workers: float = 1.0
+    shared_airflow_workers: float = 1.0  # added to the existing environment when shared
 
     @property
     def hours(self) -> float:
@@ -135,20 +155,30 @@ def estimate(workload: Workload, prices: Mapping[str, Any] | None = None) -> Est
 
     # Kinesis Data Streams
     k = p["kinesis"]
-    if workload.stream_mode == "provisioned":
-        sizing = shards_needed(
+    if workload.stream_mode in {"provisioned", "by_mode"}:
+        peak = shards_needed(
             events_per_second=workload.peak_events_per_second, event_bytes=MAX_EVENT_BYTES
-        )
-        add(
-            "Kinesis",
-            f"{sizing.shards} shards",
-            sizing.shards * hours * k["provisioned_shard_hour"],
-        )
-        add(
-            "Kinesis",
-            "7-day retention",
-            sizing.shards * hours * k["provisioned_extended_retention_shard_hour"],
-        )
+        ).shards
+        for mode in workload.modes:
+            if mode.hours <= 0:
+                continue
+            shards = (
+                peak
+                if workload.stream_mode == "provisioned"
+                else max(
+                    1,
+                    shards_needed(
+                        events_per_second=mode.events_per_second, event_bytes=MAX_EVENT_BYTES
+                    ).shards,
+                )
+            )
+            add(
+                "Kinesis",
+                f"{mode.name}: {shards} shards x {mode.hours:g} h, 7-day retention",
+                shards
+                * mode.hours
+                * (k["provisioned_shard_hour"] + k["provisioned_extended_retention_shard_hour"]),
+            )
         units = events * math.ceil(workload.event_kb / 25)
         add(
             "Kinesis",
@@ -171,7 +201,15 @@ def estimate(workload: Workload, prices: Mapping[str, Any] | None = None) -> Est
     billed_kb = max(workload.event_kb, f["record_billing_increment_kb"])
     add("Firehose", "ingest (5 KB rounding)", events * billed_kb * 1_000 / 1e9 * f["ingest_per_gb"])
     add("Firehose", "dynamic partitioning", gb_in * f["dynamic_partitioning_per_gb"])
-    add("Firehose", "JQ processing", hours * f["jq_processing_hour"])
+    # Partition keys come from the transform Lambda (no JQ): its requests and GB-seconds.
+    lam = p["lambda"]
+    batches = gb_in * 1_000 / TRANSFORM_BATCH_MB
+    add(
+        "Firehose",
+        "transform Lambda (partition keys)",
+        batches / 1e6 * lam["requests_per_million"]
+        + batches * TRANSFORM_SECONDS_PER_BATCH * TRANSFORM_MEMORY_GB * lam["arm_gb_second"],
+    )
     objects = 4 * (3600 / 300) * hours  # 4 sources, one object per 5-minute buffer
     add(
         "Firehose",
@@ -198,10 +236,11 @@ def estimate(workload: Workload, prices: Mapping[str, Any] | None = None) -> Est
     # Redshift Serverless: RPU per mode x billed share of the hour.
     r = p["redshift"]
     fraction = billed_fraction(workload.refresh_interval_seconds, workload.refresh_busy_seconds)
+    base_rpu = 4 if workload.warehouse_base == "by_mode" else 8
     for mode in workload.modes:
         if mode.hours <= 0:
             continue
-        rpu = rpu_for(mode.events_per_second)
+        rpu = rpu_for(mode.events_per_second, base_rpu=base_rpu)
         add(
             "Redshift Serverless",
             f"{mode.name}: {rpu} RPU x {mode.hours:g} h x {fraction:.0%} billed",
@@ -236,12 +275,23 @@ def estimate(workload: Workload, prices: Mapping[str, Any] | None = None) -> Est
 
     # MWAA
     m = p["mwaa"][workload.mwaa_class]
-    add("MWAA", f"{workload.mwaa_class} environment", hours * m["environment_hour"])
-    add("MWAA", "extra workers", workload.mwaa_extra_workers * hours * m["additional_worker_hour"])
+    if workload.orchestration == "shared":
+        add(
+            "MWAA",
+            f"{workload.shared_airflow_workers:g} worker added to the existing environment",
+            workload.shared_airflow_workers * hours * m["additional_worker_hour"],
+        )
+    else:
+        add("MWAA", f"{workload.mwaa_class} environment", hours * m["environment_hour"])
+        if workload.mwaa_extra_workers:
+            add(
+                "MWAA",
+                "extra workers",
+                workload.mwaa_extra_workers * hours * m["additional_worker_hour"],
+            )
 
     # Edge: webhook (API Gateway + WAF + Lambda) and poller (Lambda).
     webhook_requests = events * workload.webhook_share
-    lam = p["lambda"]
     add(
         "API Gateway + WAF",
         "REST requests",

@@ -16,7 +16,7 @@ FRESHNESS_TARGET_SECONDS = 120.0
 
 @st.cache_resource
 def settings() -> Settings:
-    return Settings()
+    return Settings.from_environment()
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=256)

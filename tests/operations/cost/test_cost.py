@@ -42,7 +42,9 @@ def test_peak_sizing_binds_on_write_and_read_bytes_and_asks_for_40_shards() -> N
 def test_redshift_bills_the_whole_hour_when_refreshing_every_minute() -> None:
     assert billed_fraction(60, 20) == 1.0
     assert billed_fraction(600, 20) == pytest.approx(0.1)
-    assert (rpu_for(800), rpu_for(3000), rpu_for(8000)) == (8, 16, 32)
+    # 4 RPU (the smallest base) keep up with the normal rate; campaigns and emergencies scale.
+    assert (rpu_for(800), rpu_for(3000), rpu_for(8000)) == (4, 16, 32)
+    assert rpu_for(800, base_rpu=8) == 8
 
 
 def test_total_is_the_sum_of_its_lines_and_each_line_is_positive() -> None:
@@ -82,3 +84,34 @@ def test_cost_registers_as_a_typer_command_and_prints_the_table() -> None:
     assert "provisioned" in result.output
     bad = CliRunner().invoke(app, ["cost", "--stream-mode", "fast"])
     assert bad.exit_code != 0
+
+
+TYPICAL_MINUTELY = Workload(
+    modes=(
+        Mode(name="normal", hours=700, events_per_second=800),
+        Mode(name="campaign", hours=30, events_per_second=3000),
+        Mode(name="emergency", hours=0, events_per_second=8000),
+    ),
+    refresh_interval_seconds=60,
+)
+
+
+def test_the_levers_bring_a_minutely_month_down_and_each_is_priced() -> None:
+    before = estimate(
+        Workload(
+            modes=TYPICAL_MINUTELY.modes,
+            stream_mode="provisioned",
+            warehouse_base="fixed",
+            mwaa_class="mw1.medium",
+        )
+    )
+    after = estimate(TYPICAL_MINUTELY)
+    shared = estimate(Workload(modes=TYPICAL_MINUTELY.modes, orchestration="shared"))
+
+    assert before.by_service()["Kinesis"] > 5 * after.by_service()["Kinesis"]
+    assert after.by_service()["Redshift Serverless"] < before.by_service()["Redshift Serverless"]
+    assert "JQ" not in " ".join(line.item for line in after.lines)  # the archive uses a Lambda
+    assert shared.by_service()["MWAA"] < after.by_service()["MWAA"] / 5
+    assert shared.total < after.total < before.total
+    # Every mode is priced at the minute cadence: Redshift bills every hour of the month.
+    assert all("100% billed" in line.item for line in after.lines if " RPU x " in line.item)
