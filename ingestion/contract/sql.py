@@ -119,6 +119,7 @@ def build_checks(schemas: Mapping[tuple[str, int], Mapping[str, Any]]) -> dict[s
         if check["path"] not in paths:
             paths.append(check["path"])
     return {
+        "formats": FORMAT_PATTERNS,
         "max_record_bytes": MAX_RECORD_BYTES,
         # Objects checked for a repeated key, in the Python validator's order; "" is the event.
         "objects": [{"path": p, "alias": alias(p) if p else None} for p in OBJECT_PATHS],

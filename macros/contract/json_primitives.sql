@@ -184,7 +184,7 @@
 {#- Redshift has no try-cast: the cast runs only on text the contract's pattern accepts. -#}
 {% macro redshift__utc_timestamp_of_text(text, pattern) -%}
     case when {{ text }} ~ {{ sql_literal(pattern) }}
-        then {{ redshift__to_utc_timestamp(text) }} end
+        then {{ redshift__to_utc_timestamp('upper(' ~ text ~ ')') }} end
 {%- endmacro %}
 
 
@@ -197,19 +197,57 @@
     ({{ column }} ->> '$.{{ path }}')
 {%- endmacro %}
 
+{#- varchar(65535), not a bare varchar (VARCHAR(256) on Redshift, which would cut a name or an
+    email and so change its hash between warehouses). -#}
 {% macro redshift__json_field(column, path) -%}
-    ({{ column }}.{{ path }})::varchar
+    ({{ column }}.{{ path }})::varchar(65535)
+{%- endmacro %}
+
+{#- A payload field as a typed value, or null when it is not one: a safe cast on each warehouse,
+    so no record can fail a staging model even if it slipped past the contract. The contract
+    (which quarantines with a reason) rejects every such value first; this is the last guard.
+    Types: bigint, decimal(18, 3), boolean, date. -#}
+{% macro json_typed(column, path, type) -%}
+    {{ return(adapter.dispatch('json_typed', 'accfb')(column, path, type)) }}
+{%- endmacro %}
+
+{% macro duckdb__json_typed(column, path, type) -%}
+    try_cast(({{ column }} ->> '$.{{ path }}') as {{ type }})
+{%- endmacro %}
+
+{#- Redshift has no try-cast; SUPER knows each value's type, so a number is cast from the number
+    (never through text) and only when it is one. -#}
+{% macro redshift__json_typed(column, path, type) -%}
+    {%- set v = column ~ '.' ~ path -%}
+    {%- if type == 'bigint' -%}
+        case when is_integer({{ v }}) or is_bigint({{ v }}) then ({{ v }})::bigint end
+    {%- elif type.startswith('decimal') -%}
+        case when is_integer({{ v }}) or is_bigint({{ v }}) or is_decimal({{ v }}) or is_float({{ v }})
+            then ({{ v }})::{{ type }} end
+    {%- elif type == 'boolean' -%}
+        case when is_boolean({{ v }}) then ({{ v }})::boolean end
+    {%- elif type == 'date' -%}
+        case when is_varchar({{ v }}) and ({{ v }})::varchar(65535) ~ {{ sql_literal(contract_checks().formats['date']) }}
+            then cast(({{ v }})::varchar(65535) as date) end
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("json_typed: no safe cast to " ~ type) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro to_utc_timestamp(text) -%}
     {{ return(adapter.dispatch('to_utc_timestamp', 'accfb')(text)) }}
 {%- endmacro %}
 
-{#- upper(): RFC 3339 allows a lower-case t and z, which the warehouses' casts refuse. -#}
 {% macro duckdb__to_utc_timestamp(text) -%}
-    timezone('UTC', cast(upper({{ text }}) as timestamptz))
+    timezone('UTC', cast({{ text }} as timestamptz))
 {%- endmacro %}
 
 {% macro redshift__to_utc_timestamp(text) -%}
-    convert_timezone('UTC', cast(upper({{ text }}) as timestamptz))::timestamp
+    convert_timezone('UTC', cast({{ text }} as timestamptz))::timestamp
+{%- endmacro %}
+
+{#- A contract date-time's text as a UTC timestamp. upper(): RFC 3339 allows a lower-case t and
+    z, which the warehouses' casts refuse (DuckDB's does; Redshift's is unproven). -#}
+{% macro json_timestamp(text) -%}
+    {{ to_utc_timestamp('upper(' ~ text ~ ')') }}
 {%- endmacro %}

@@ -66,7 +66,7 @@ from {{ kinesis_external_schema() }}."{{ var('kinesis_stream_name') }}"
 {% macro redshift__create_kinesis_external_schema() -%}
 create external schema if not exists {{ kinesis_external_schema() }}
 from kinesis
-iam_role '{{ var("kinesis_iam_role") }}'
+iam_role {{ sql_literal(var("kinesis_iam_role")) }}
 {%- endmacro %}
 
 {#- Refresh explicitly before each build: auto refresh yields to user workload and may be

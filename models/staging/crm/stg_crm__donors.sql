@@ -28,10 +28,10 @@ renamed as (
         {{ json_field('record', 'payload.postal_code') }} as postal_code,
 
         -- booleans
-        cast({{ json_field('record', 'payload.is_major_donor') }} as boolean) as is_major_donor,
+        {{ json_typed('record', 'payload.is_major_donor', 'boolean') }} as is_major_donor,
 
         -- timestamps at the source
-        {{ to_utc_timestamp(json_field('record', 'payload.updated_at')) }} as updated_at,
+        {{ json_timestamp(json_field('record', 'payload.updated_at')) }} as updated_at,
 
         -- timestamps
         occurred_at,

@@ -36,11 +36,11 @@ renamed as (
         {{ json_field('record', 'payload.donor.postal_code') }} as donor_postal_code,
 
         -- numerics
-        cast({{ json_field('record', 'payload.amount_cents') }} as bigint) as amount_cents,
-        cast({{ json_field('record', 'payload.fee_cents') }} as bigint) as fee_cents,
+        {{ json_typed('record', 'payload.amount_cents', 'bigint') }} as amount_cents,
+        {{ json_typed('record', 'payload.fee_cents', 'bigint') }} as fee_cents,
 
         -- booleans
-        cast({{ json_field('record', 'payload.is_recurring') }} as boolean) as is_recurring,
+        {{ json_typed('record', 'payload.is_recurring', 'boolean') }} as is_recurring,
 
         -- timestamps
         occurred_at as donated_at,

@@ -26,7 +26,7 @@ renamed as (
         {{ json_field('record', 'payload.reason') }} as reason,
 
         -- numerics
-        cast({{ json_field('record', 'payload.amount_cents') }} as bigint) as amount_cents,
+        {{ json_typed('record', 'payload.amount_cents', 'bigint') }} as amount_cents,
 
         -- timestamps
         occurred_at as refunded_at,

@@ -26,12 +26,12 @@ renamed as (
         {{ json_field('record', 'payload.postal_code') }} as postal_code,
 
         -- numerics
-        cast({{ json_field('record', 'payload.households_served') }} as bigint) as households_served,
-        cast({{ json_field('record', 'payload.individuals_served') }} as bigint) as individuals_served,
-        cast({{ json_field('record', 'payload.lbs_distributed') }} as decimal(18, 3)) as lbs_distributed,
+        {{ json_typed('record', 'payload.households_served', 'bigint') }} as households_served,
+        {{ json_typed('record', 'payload.individuals_served', 'bigint') }} as individuals_served,
+        {{ json_typed('record', 'payload.lbs_distributed', 'decimal(18, 3)') }} as lbs_distributed,
 
         -- dates
-        cast({{ json_field('record', 'payload.service_date') }} as date) as service_date,
+        {{ json_typed('record', 'payload.service_date', 'date') }} as service_date,
 
         -- timestamps
         occurred_at as reported_at,

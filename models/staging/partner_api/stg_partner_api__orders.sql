@@ -24,10 +24,10 @@ renamed as (
         {{ json_field('record', 'payload.site_id') }} as site_id,
 
         -- numerics
-        cast({{ json_field('record', 'payload.requested_lbs') }} as decimal(18, 3)) as requested_lbs,
+        {{ json_typed('record', 'payload.requested_lbs', 'decimal(18, 3)') }} as requested_lbs,
 
         -- dates
-        cast({{ json_field('record', 'payload.needed_by') }} as date) as needed_by,
+        {{ json_typed('record', 'payload.needed_by', 'date') }} as needed_by,
 
         -- timestamps
         occurred_at as ordered_at,

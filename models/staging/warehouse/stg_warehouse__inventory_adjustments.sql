@@ -28,7 +28,7 @@ renamed as (
         {{ json_field('record', 'payload.reason') }} as reason,
 
         -- numerics
-        cast({{ json_field('record', 'payload.lbs_delta') }} as decimal(18, 3)) as lbs_delta,
+        {{ json_typed('record', 'payload.lbs_delta', 'decimal(18, 3)') }} as lbs_delta,
 
         -- timestamps
         occurred_at as adjusted_at,

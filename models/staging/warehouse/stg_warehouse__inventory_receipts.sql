@@ -28,8 +28,8 @@ renamed as (
         {{ json_field('record', 'payload.acquisition') }} as acquisition,
 
         -- numerics
-        cast({{ json_field('record', 'payload.lbs') }} as decimal(18, 3)) as lbs,
-        cast({{ json_field('record', 'payload.value_cents') }} as bigint) as value_cents,
+        {{ json_typed('record', 'payload.lbs', 'decimal(18, 3)') }} as lbs,
+        {{ json_typed('record', 'payload.value_cents', 'bigint') }} as value_cents,
 
         -- timestamps
         occurred_at as received_at,

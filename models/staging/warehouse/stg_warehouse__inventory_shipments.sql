@@ -28,7 +28,7 @@ renamed as (
         {{ json_field('record', 'payload.category') }} as category,
 
         -- numerics
-        cast({{ json_field('record', 'payload.lbs') }} as decimal(18, 3)) as lbs,
+        {{ json_typed('record', 'payload.lbs', 'decimal(18, 3)') }} as lbs,
 
         -- timestamps
         occurred_at as shipped_at,
