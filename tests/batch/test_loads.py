@@ -123,9 +123,10 @@ HOSTILE_KEYS = [
     "landing/crm/x.csv'); drop table lander.crm_donor_exports; --.csv",
     "landing/crm/it's.csv",
     "landing/crm/back\\slash.csv",
-    "landing/crm/../escape.csv",
-    "landing/crm/new\nline.csv",
+    "landing/crm/with space.csv",
 ]
+# Keys the local endpoint will not store, refused by the pattern all the same.
+UNSTORABLE_KEYS = ["landing/crm/../escape.csv", "landing/crm/new\nline.csv"]
 
 
 def test_a_key_that_is_not_an_export_name_is_refused_before_any_sql(
@@ -155,5 +156,5 @@ def test_every_loadable_key_is_one_sql_literal_after_quoting() -> None:
     crm = BATCH_SOURCES["crm"]
     assert crm.key_problem("landing/crm/2026-11-20/donors_export=1.CSV") is None
     assert crm.key_problem("landing/settlements/a.csv") == "the key is not under landing/crm/"
-    for key in HOSTILE_KEYS:
+    for key in HOSTILE_KEYS + UNSTORABLE_KEYS:
         assert crm.key_problem(key) is not None, key
