@@ -31,6 +31,10 @@ def _event(event_type: str = "donation.completed", **envelope: Any) -> dict[str,
     event.update(event_id=str(uuid.uuid4()), occurred_at=RECENT, emitted_at=RECENT)
     if event_type.startswith("donation."):
         event["payload"]["donation_id"] = f"don-{uuid.uuid4().hex[:12]}"
+    if event_type == "donation.completed":
+        # Distinct gifts with one processor transaction fail rpt_settlement_reconciliation's
+        # unique test (a build failure of its own, left to the marts: see issue 12's note).
+        event["payload"]["processor_txn_id"] = f"ch_{uuid.uuid4().hex[:12]}"
     event.update(envelope)
     return event
 
@@ -174,6 +178,12 @@ GOOD = [_good(i) for i in range(30)] + [
 ]
 
 
+# The same event_id as good-0, re-sent with another amount: a producer reusing its key.
+_conflict = json.loads(GOOD[0])
+_conflict["payload"]["amount_cents"] = 999_999
+CONFLICT = json.dumps(_conflict).encode()
+
+
 def test_the_corpus_has_at_least_twenty_hostile_classes() -> None:
     assert len(HOSTILE) >= 20
     for name, (record, reason) in HOSTILE.items():
@@ -193,6 +203,7 @@ def corpus() -> list[bytes]:
         if index < len(hostile):
             mixed.append(hostile[index])
     mixed.extend(hostile[len(GOOD) :])
+    mixed.append(CONFLICT)  # last, so it lands in the incremental build
     return mixed
 
 
@@ -219,6 +230,17 @@ def test_no_hostile_record_stops_the_build_and_each_is_quarantined_with_its_reas
     assert {f"good-{i}" for i in range(len(GOOD))} <= donations
     assert {d for d in donations if not d.startswith("good-")} == set()
 
+    # The conflicting redelivery: the first version stays, the conflict is recorded.
+    assert query(
+        provisioned,
+        "select gross_amount_cents from marts.fct_donations where donation_id = 'good-0'",
+    ) == [(5000,)]
+    assert query(
+        provisioned,
+        "select event_id, differing_fields, first_sequence_number <> sequence_number"
+        " from ops.conflicting_redeliveries",
+    ) == [(_conflict["event_id"], "payload.amount_cents", True)]
+
     # The good records came through whole: the 200 KB one and the long email uncut.
     (record,) = query(
         provisioned,
@@ -242,7 +264,7 @@ def test_the_good_records_alone_give_the_same_marts(
     build(provisioned)
     with_hostile = query(
         provisioned,
-        "select donation_id, amount_cents from marts.fct_donations order by donation_id",
+        "select donation_id, gross_amount_cents from marts.fct_donations order by donation_id",
     )
     clean = provisioned.model_copy(
         update={
@@ -257,5 +279,6 @@ def test_the_good_records_alone_give_the_same_marts(
     land(clean)
     build(clean)
     assert with_hostile == query(
-        clean, "select donation_id, amount_cents from marts.fct_donations order by donation_id"
+        clean,
+        "select donation_id, gross_amount_cents from marts.fct_donations order by donation_id",
     )

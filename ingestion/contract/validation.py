@@ -36,6 +36,7 @@ OUT_OF_RANGE = "out_of_range"
 INVALID_VALUE = "invalid_value"
 INVALID_FORMAT = "invalid_format"
 TOO_LARGE = "too_large"
+REPLACEMENT_CHARACTER = "\ufffd"
 DUPLICATE_KEY = "duplicate_key"
 
 
@@ -478,6 +479,10 @@ def validate_record(raw: bytes | str, *, arrived_at: datetime | None = None) -> 
         return [oversize]
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        if REPLACEMENT_CHARACTER in text:
+            # The landings keep a record's text, putting U+FFFD where a byte was not UTF-8; so
+            # the warehouse sees that text, and the character is refused wherever it is seen.
+            raise ValueError("the record holds U+FFFD, the mark of bytes that were not UTF-8")
         event = json.loads(
             text,
             parse_constant=_reject_constant,

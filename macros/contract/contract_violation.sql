@@ -73,6 +73,8 @@
     {%- set contract = contract_checks() -%}
     case
         when {{ record_bytes('kinesis_data') }} > {{ contract.max_record_bytes }} then 'too_large'
+        {#- U+FFFD: the landings put it where a byte was not UTF-8 (ingestion/contract/validation.py). #}
+        when {{ record_bytes("replace(kinesis_data, '�', '')") }} <> {{ record_bytes('kinesis_data') }} then 'invalid_json'
         when not is_json then 'invalid_json'
         when not is_object then 'not_an_object'
         {%- for o in contract.objects %}

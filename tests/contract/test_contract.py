@@ -1036,3 +1036,16 @@ def test_one_maximum_record_size_decided_on_the_bytes():
     over = fits[:-2] + "é".encode() + b'"}'  # one character more, two bytes more
     assert [v.reason for v in validate_record(over)] == ["too_large"]
     assert [v.reason for v in validate_record(over.decode())] == ["too_large"]
+
+
+def test_the_replacement_character_is_invalid_json_as_non_utf8_bytes_are():
+    # The landings keep non-UTF-8 bytes as U+FFFD: refusing the character keeps the producers'
+    # verdict on the bytes and the warehouse's on the landed text the same.
+    event = example("donation.completed")
+    assert [v.reason for v in validate_record(json.dumps(event).encode()[:-1] + b"\xff}")] == [
+        "invalid_json"
+    ]
+    event["payload"]["donor"]["name"] = "Zo\ufffd"
+    assert [v.reason for v in validate_record(json.dumps(event, ensure_ascii=False))] == [
+        "invalid_json"
+    ]

@@ -48,6 +48,7 @@ MODELS = [
     "quarantined_events",
     "pipeline_freshness",
     "agg_quarantine_reasons",
+    "conflicting_redeliveries",
     "landed_records",
 ]
 
