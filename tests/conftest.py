@@ -61,7 +61,7 @@ def provisioned(settings: Settings) -> Settings:
 
 
 # Suites that run dbt, Airflow or the CDK whatever fixtures their tests ask for.
-_PIPELINE_SUITES = ("dags", "marts", "warehouse", "test_end_to_end.py")
+_PIPELINE_SUITES = ("dags", "marts", "warehouse", "test_end_to_end.py", "test_hostile_corpus.py")
 _INFRA_SUITES = ("infra",)
 
 

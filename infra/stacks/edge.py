@@ -78,6 +78,7 @@ HANDLER_ASSET_EXCLUDE = [
     "!ingestion/contract",
     "!ingestion/contract/__init__.py",
     "!ingestion/contract/keys.py",
+    "!ingestion/contract/limits.py",
     "!ingestion/contract/registry.py",
     "!ingestion/contract/validation.py",
     "!ingestion/contract/schemas",

@@ -22,10 +22,12 @@ _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 
 def record_source(data: bytes) -> str:
-    """The `source` partition a record is archived under."""
+    """The `source` partition a record is archived under; never raises, whatever ``data`` is."""
     try:
         value = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # ValueError: not UTF-8 or not JSON (or an integer past Python's 4,300 digits);
+        # RecursionError: nesting deeper than the parser's stack (b"[" * 100000).
         return UNKNOWN_SOURCE
     source = value.get("source") if isinstance(value, dict) else None
     if isinstance(source, str) and _SOURCE_NAME.fullmatch(source):
@@ -57,27 +59,48 @@ def partition_keys(data: bytes, arrival: datetime) -> dict[str, str]:
     return {"source": record_source(data), "date": f"{arrival:%Y-%m-%d}", "hour": f"{arrival:%H}"}
 
 
+# What one record's transform can raise on input Firehose hands over: bad base64 (a ValueError),
+# a metadata field missing or of the wrong type, an arrival time out of datetime's range.
+_RECORD_FAULTS = (ValueError, KeyError, TypeError, OverflowError, OSError, RecursionError)
+
+
+def _transformed(record: dict[str, Any]) -> dict[str, Any]:
+    meta = record["kinesisRecordMetadata"]
+    data = base64.b64decode(record["data"], validate=True)
+    arrival = datetime.fromtimestamp(meta["approximateArrivalTimestamp"] / 1000, UTC)
+    line = archive_line(
+        shard_id=str(meta["shardId"]),
+        sequence_number=str(meta["sequenceNumber"]),
+        arrival=arrival,
+        partition_key=str(meta["partitionKey"]),
+        data=data,
+    )
+    return {
+        "recordId": record["recordId"],
+        "result": "Ok",
+        "data": base64.b64encode(line + b"\n").decode(),
+        "metadata": {"partitionKeys": partition_keys(data, arrival)},
+    }
+
+
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """Firehose data transformation: each Kinesis record becomes its archive line, with the
-    partition keys the S3 prefix is built from (`partitionKeyFromLambda`)."""
+    partition keys the S3 prefix is built from (`partitionKeyFromLambda`).
+
+    A record the transform cannot turn into a line is answered ``ProcessingFailed`` alone, with
+    its data as received (Firehose writes it under the stream's `errors/` prefix, which
+    reconcile reads and an alarm watches); raising instead would fail the whole batch.
+    """
     results = []
     for record in event["records"]:
-        meta = record["kinesisRecordMetadata"]
-        data = base64.b64decode(record["data"])
-        arrival = datetime.fromtimestamp(meta["approximateArrivalTimestamp"] / 1000, UTC)
-        line = archive_line(
-            shard_id=meta["shardId"],
-            sequence_number=meta["sequenceNumber"],
-            arrival=arrival,
-            partition_key=meta["partitionKey"],
-            data=data,
-        )
-        results.append(
-            {
-                "recordId": record["recordId"],
-                "result": "Ok",
-                "data": base64.b64encode(line + b"\n").decode(),
-                "metadata": {"partitionKeys": partition_keys(data, arrival)},
-            }
-        )
+        try:
+            results.append(_transformed(record))
+        except _RECORD_FAULTS:
+            results.append(
+                {
+                    "recordId": record.get("recordId", ""),
+                    "result": "ProcessingFailed",
+                    "data": str(record.get("data", "")),
+                }
+            )
     return {"records": results}

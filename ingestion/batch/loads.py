@@ -5,8 +5,9 @@ under ``landing/crm/`` and ``landing/settlements/`` of the raw bucket. Each file
 into its lander table, through the same manifest-driven load as a replay (COPY on Redshift,
 DuckDB over the same object locally: macros/batch/load_from_s3.sql); a file already loaded is
 skipped by its key, so a rerun changes nothing and a file dropped late is picked up next time.
-A file that cannot be loaded (a header that is not the export's, a value that does not cast) is
-refused whole with its reason and stays in the bucket; the other files still load.
+A file that cannot be loaded (a key that is not an export name, a header that is not the
+export's, a value that does not cast) is refused whole with its reason and stays in the bucket;
+the other files still load.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def load_source(settings: Settings, source: BatchSource) -> BatchLoadReport:
     skipped = 0
     refused: dict[str, str] = {}
     for key in keys:
+        problem = source.key_problem(key)
+        if problem is not None:
+            refused[key] = problem
+            continue
         url = s3_access.s3_url(settings.raw_bucket, key)
         if url in loaded:
             skipped += 1

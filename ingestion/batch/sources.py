@@ -6,9 +6,17 @@ importing the warehouse's client.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+# What an export's key may look like after its prefix: folders and a name of letters, digits and
+# . _ = + - (each part starting with a letter or digit, so no "..", no empty part), ending .csv.
+# A key is pasted into load SQL only as a quoted literal, but a key outside this pattern (a
+# quote, a semicolon, a space, a control character) is refused before any SQL is written.
+_KEY_PART = "[A-Za-z0-9][A-Za-z0-9._=+-]{0,199}"
+KEY_PATTERN_TEXT = f"({_KEY_PART}/){{0,8}}{_KEY_PART}[.][Cc][Ss][Vv]"
 
 
 @dataclass(frozen=True)
@@ -19,6 +27,17 @@ class BatchSource:
     name: str
     prefix: str
     table: str
+
+    def key_problem(self, key: str) -> str | None:
+        """Why ``key`` is not a loadable export key of this source, or None."""
+        if not key.startswith(self.prefix):
+            return f"the key is not under {self.prefix}"
+        if re.fullmatch(KEY_PATTERN_TEXT, key.removeprefix(self.prefix), re.ASCII) is None:
+            return (
+                "the key is not an export name (folders and a name of letters, digits and "
+                "._=+- ending .csv): renamed, it loads"
+            )
+        return None
 
 
 BATCH_SOURCES: dict[str, BatchSource] = {

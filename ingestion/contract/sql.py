@@ -18,19 +18,34 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.config.settings import REPO_ROOT
+from ingestion.contract.limits import (
+    DATE_PATTERN,
+    DATE_TIME_PATTERN,
+    MAX_FUTURE_SKEW,
+    MAX_RECORD_BYTES,
+    OCCURRED_AT_FIELD,
+    OCCURRED_AT_FLOOR,
+    UUID_PATTERN,
+)
+from ingestion.contract.validation import OBJECT_PATHS
 
 MACRO_PATH = REPO_ROOT / "macros" / "contract" / "contract_checks.sql"
 
 # Fields decided before the type-specific schema applies: they choose which schema that is.
 _ROUTING_FIELDS = ("event_id", "event_type", "schema_version")
 
+# The Python validator's patterns, anchored (SQL regex matching finds a match anywhere).
 FORMAT_PATTERNS = {
-    "uuid": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-    "date-time": (
-        "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?"
-        "([Zz]|[+-][0-9]{2}:[0-9]{2})$"
-    ),
-    "date": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    "uuid": f"^{UUID_PATTERN}$",
+    "date-time": f"^({DATE_TIME_PATTERN})$",
+    "date": f"^({DATE_PATTERN})$",
+}
+
+# occurred_at's window, as the SQL check reads it (validation._outside_window is the Python).
+_WINDOW = {
+    "floor": OCCURRED_AT_FLOOR.strftime("%Y-%m-%d %H:%M:%S"),
+    "future_seconds": int(MAX_FUTURE_SKEW.total_seconds()),
+    "pattern": FORMAT_PATTERNS["date-time"],
 }
 
 
@@ -64,6 +79,8 @@ def _field_checks(
         for keyword in ("exclusiveMinimum", "minimum", "maximum", "minLength"):
             if keyword in prop:
                 yield {"path": path, "rule": keyword, "arg": prop[keyword]}
+        if path == OCCURRED_AT_FIELD:
+            yield {"path": path, "rule": "window", "arg": _WINDOW}
         if prop["type"] == "object" and "properties" in prop:
             yield from _field_checks(prop, f"{path}.")
 
@@ -102,6 +119,10 @@ def build_checks(schemas: Mapping[tuple[str, int], Mapping[str, Any]]) -> dict[s
         if check["path"] not in paths:
             paths.append(check["path"])
     return {
+        "formats": FORMAT_PATTERNS,
+        "max_record_bytes": MAX_RECORD_BYTES,
+        # Objects checked for a repeated key, in the Python validator's order; "" is the event.
+        "objects": [{"path": p, "alias": alias(p) if p else None} for p in OBJECT_PATHS],
         "paths": [{"path": p, "alias": alias(p), "json_path": "$." + p} for p in paths],
         "routing": routing,
         "per_type": per_type,

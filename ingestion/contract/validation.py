@@ -7,15 +7,23 @@ reports the first violation and a test compares them) explicit instead of an acc
 jsonschema's error iteration. tests/contract/test_contract.py proves the two agree.
 """
 
-import calendar
 import json
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard
 
+from ingestion.contract.limits import (
+    DATE_PATTERN,
+    DATE_TIME_PATTERN,
+    MAX_FUTURE_SKEW,
+    MAX_RECORD_BYTES,
+    OCCURRED_AT_FIELD,
+    OCCURRED_AT_FLOOR,
+    UUID_PATTERN,
+)
 from ingestion.contract.registry import KNOWN_VERSIONS, load_schemas
 
 INVALID_JSON = "invalid_json"
@@ -27,6 +35,9 @@ WRONG_TYPE = "wrong_type"
 OUT_OF_RANGE = "out_of_range"
 INVALID_VALUE = "invalid_value"
 INVALID_FORMAT = "invalid_format"
+TOO_LARGE = "too_large"
+REPLACEMENT_CHARACTER = "\ufffd"
+DUPLICATE_KEY = "duplicate_key"
 
 
 @dataclass(frozen=True)
@@ -54,20 +65,16 @@ class ContractViolation(ValueError):
         super().__init__(f"event violates the contract ({count} {noun}): {details}")
 
 
-# Formats. Hand-written rather than jsonschema's checkers so that a trailing newline (which
-# Python's `$` tolerates) is rejected and the SQL side can mirror each rule as one regex.
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_DATE_TIME = re.compile(
-    r"([0-9]{4})-(0[1-9]|1[0-2])-([0-9]{2})"
-    r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
-    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])",
-    re.IGNORECASE,  # RFC 3339 section 5.6 allows lower-case t and z
+# Formats: one pattern each, shared with the SQL validator (limits.py), matched on the whole
+# string (fullmatch: a trailing newline, which Python's `$` tolerates, is rejected). The
+# patterns decide calendar validity themselves, so both warehouses can apply them as they are.
+_UUID = re.compile(UUID_PATTERN)
+_DATE_TIME = re.compile(DATE_TIME_PATTERN)
+_DATE = re.compile(DATE_PATTERN)
+_TIMESTAMP_PARTS = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:[.]([0-9]+))?"
+    r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
 )
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _day_exists(year: int, month: int, day: int) -> bool:
-    return year > 0 and 1 <= day <= calendar.monthrange(year, month)[1]
 
 
 def _is_uuid(value: str) -> bool:
@@ -75,20 +82,26 @@ def _is_uuid(value: str) -> bool:
 
 
 def _is_date_time(value: str) -> bool:
-    match = _DATE_TIME.fullmatch(value)
-    return match is not None and _day_exists(
-        int(match.group(1)), int(match.group(2)), int(match.group(3))
-    )
+    return _DATE_TIME.fullmatch(value) is not None
 
 
 def _is_date(value: str) -> bool:
-    if _DATE.fullmatch(value) is None:
-        return False
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
+    return _DATE.fullmatch(value) is not None
+
+
+def parse_timestamp(value: str) -> datetime:
+    """The instant of a contract date-time, in UTC, to the microsecond (further digits are
+    dropped, as the warehouses' casts do). Only for values that passed the format check."""
+    match = _TIMESTAMP_PARTS.fullmatch(value)
+    if match is None:
+        raise ValueError(f"not a contract date-time: {value!r}")
+    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
+    micros = int((match.group(7) or "").ljust(6, "0")[:6])
+    instant = datetime(year, month, day, hour, minute, second, micros, tzinfo=UTC)
+    if match.group(8):
+        offset = timedelta(hours=int(match.group(9)), minutes=int(match.group(10)))
+        instant -= offset if match.group(8) == "+" else -offset
+    return instant
 
 
 _FORMATS: Mapping[str, tuple[Callable[[str], bool], str]] = {
@@ -174,6 +187,8 @@ class _Rule:
     # After a violation here nothing further can be checked meaningfully (an unsupported
     # schema_version has no payload schema to check against).
     stops: bool = False
+    # occurred_at: within [OCCURRED_AT_FLOOR, arrival + MAX_FUTURE_SKEW] (limits.py).
+    window: bool = False
 
 
 # Every keyword the schemas may use. A schema using another one fails loudly at import rather
@@ -219,6 +234,7 @@ def _compile(schema: Mapping[str, Any], prefix: str = "") -> tuple[_Rule, ...]:
                 allowed_code=INVALID_VALUE,
                 bounds=bounds,
                 children=_compile(spec, path + ".") if spec["type"] == "object" else (),
+                window=path == OCCURRED_AT_FIELD,
             )
         )
     return tuple(rules)
@@ -242,7 +258,22 @@ def _out_of_range(rule: _Rule, value: Any) -> Violation | None:
     return None
 
 
-def _check(obj: Mapping[str, Any], rules: tuple[_Rule, ...], found: list[Violation]) -> bool:
+def _outside_window(rule: _Rule, value: str, arrived_at: datetime) -> Violation | None:
+    instant = parse_timestamp(value)
+    latest = arrived_at + MAX_FUTURE_SKEW
+    if OCCURRED_AT_FLOOR <= instant <= latest:
+        return None
+    return Violation(
+        OUT_OF_RANGE,
+        rule.path,
+        f"{rule.path} must be from {OCCURRED_AT_FLOOR:%Y-%m-%d} to {MAX_FUTURE_SKEW} after "
+        f"arrival ({latest.isoformat()}), found {_shown(value)}",
+    )
+
+
+def _check(
+    obj: Mapping[str, Any], rules: tuple[_Rule, ...], found: list[Violation], arrived_at: datetime
+) -> bool:
     """Append violations for obj's fields in rule order; False when a stopping rule failed."""
     for rule in rules:
         if rule.name not in obj:
@@ -290,7 +321,12 @@ def _check(obj: Mapping[str, Any], rules: tuple[_Rule, ...], found: list[Violati
             if violation is not None:
                 found.append(violation)
                 continue
-        if rule.children and not _check(value, rule.children, found):
+        if rule.window:
+            violation = _outside_window(rule, value, arrived_at)
+            if violation is not None:
+                found.append(violation)
+                continue
+        if rule.children and not _check(value, rule.children, found, arrived_at):
             return False
     return True
 
@@ -339,19 +375,62 @@ def _fallback_rules() -> Mapping[str | None, tuple[_Rule, ...]]:
     return fallbacks
 
 
+def _object_paths(schemas: Mapping[tuple[str, int], Mapping[str, Any]]) -> tuple[str, ...]:
+    """The event itself ("") and every object the contract reads into, in first-seen order."""
+    paths = [""]
+
+    def walk(schema: Mapping[str, Any], prefix: str) -> None:
+        for name, spec in schema.get("properties", {}).items():
+            if spec["type"] == "object":
+                if prefix + name not in paths:
+                    paths.append(prefix + name)
+                walk(spec, f"{prefix}{name}.")
+
+    for key in sorted(schemas):
+        walk(schemas[key], "")
+    return tuple(paths)
+
+
 _RULES: Mapping[tuple[str, int], tuple[_Rule, ...]] = {
     key: _compile(schema) for key, schema in load_schemas().items()
 }
 _FALLBACK_RULES = _fallback_rules()
+# Where a repeated key is looked for: the objects the contract reads (which value of a repeated
+# key wins differs between parsers, so such a record cannot be read the same way everywhere).
+# Objects inside unknown extra fields are raw data nobody reads, kept as sent.
+OBJECT_PATHS = _object_paths(load_schemas())
 
 
-def validate_event(event: object) -> list[Violation]:
+class _RepeatedKeys(dict[str, Any]):
+    """A parsed JSON object that repeated at least one key (validate_record's parse marks it)."""
+
+
+def _keep_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    return obj if len(obj) == len(pairs) else _RepeatedKeys(obj)
+
+
+def _repeated_key(event: Mapping[str, Any]) -> Violation | None:
+    for path in OBJECT_PATHS:
+        obj: object = event
+        for name in path.split(".") if path else ():
+            obj = obj.get(name) if isinstance(obj, dict) else None
+        if isinstance(obj, _RepeatedKeys):
+            where = path or "the event"
+            return Violation(DUPLICATE_KEY, path or None, f"{where} repeats a key")
+    return None
+
+
+def validate_event(event: object, *, arrived_at: datetime | None = None) -> list[Violation]:
     """Every contract violation of an already-parsed event, in reporting order; [] means valid.
 
-    Order: the envelope fields in contract order, then the payload fields in schema order,
+    Order: a repeated key in an object the contract reads (alone: nothing else is checked),
+    then the envelope fields in contract order, then the payload fields in schema order,
     depth first. An unknown event_type (or one that is missing or not a string) ends the check
     after the envelope; an unsupported schema_version ends it there. At most one violation is
-    reported per field: missing, else wrong type, else format / allowed value / range.
+    reported per field: missing, else wrong type, else format / allowed value / range / window.
+    ``arrived_at`` is when the record reached the stream (occurred_at may be at most
+    MAX_FUTURE_SKEW after it); None means now, as at a producer about to send.
     """
     if not isinstance(event, dict):
         return [
@@ -361,6 +440,9 @@ def validate_event(event: object) -> list[Violation]:
                 f"an event must be a JSON object, found {_json_type(event)} {_shown(event)}",
             )
         ]
+    repeated = _repeated_key(event)
+    if repeated is not None:
+        return [repeated]
     event_type = event.get("event_type")
     version = event.get("schema_version")
     rules = None
@@ -372,20 +454,58 @@ def validate_event(event: object) -> list[Violation]:
         )
         rules = _FALLBACK_RULES[known_type]
     found: list[Violation] = []
-    _check(event, rules, found)
+    _check(event, rules, found, arrived_at or datetime.now(UTC))
     return found
 
 
-def validate_record(raw: bytes | str) -> list[Violation]:
-    """Parse one stream record (UTF-8 JSON) and validate it; [] means valid."""
+def too_large(size: int) -> Violation | None:
+    """The `too_large` violation for a record of ``size`` bytes, or None when it fits."""
+    if size <= MAX_RECORD_BYTES:
+        return None
+    return Violation(
+        TOO_LARGE, None, f"a record may be at most {MAX_RECORD_BYTES} bytes, found {size}"
+    )
+
+
+def validate_record(raw: bytes | str, *, arrived_at: datetime | None = None) -> list[Violation]:
+    """Parse one stream record (UTF-8 JSON) and validate it; [] means valid.
+
+    The size is checked first, on the bytes, so a record too large for the stream is refused
+    the same way whatever it holds.
+    """
+    data = raw if isinstance(raw, bytes) else raw.encode("utf-8", errors="surrogatepass")
+    oversize = too_large(len(data))
+    if oversize is not None:
+        return [oversize]
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        event = json.loads(text, parse_constant=_reject_constant)
+        if REPLACEMENT_CHARACTER in text:
+            # The landings keep a record's text, putting U+FFFD where a byte was not UTF-8; so
+            # the warehouse sees that text, and the character is refused wherever it is seen.
+            raise ValueError("the record holds U+FFFD, the mark of bytes that were not UTF-8")
+        event = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_int=_bounded_int,
+            object_pairs_hook=_keep_repeats,
+        )
     except (ValueError, RecursionError) as error:
         # UnicodeDecodeError and JSONDecodeError are both ValueErrors; RecursionError is how
         # the json module reports absurd nesting.
         return [Violation(INVALID_JSON, None, f"a record must be UTF-8 JSON: {error}")]
-    return validate_event(event)
+    return validate_event(event, arrived_at=arrived_at)
+
+
+# Integers of more digits than this are out of every range alike; stand-ins keep Python's int
+# parser (which refuses more than 4,300 digits) from calling a warehouse-readable number invalid.
+_MAX_INT_DIGITS = 400
+_HUGE = int("1" + "0" * _MAX_INT_DIGITS)
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) <= _MAX_INT_DIGITS:
+        return int(text)
+    return -_HUGE if text.startswith("-") else _HUGE
 
 
 def _reject_constant(name: str) -> object:

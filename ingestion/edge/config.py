@@ -18,10 +18,8 @@ from botocore.config import Config
 from ingestion.config.clients import make_client
 
 # Standard retry mode retries throttling and transient errors with backoff inside botocore;
-# short timeouts so a slow dependency fails the request instead of the Lambda's own timeout.
-_CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2, read_timeout=5
-)
+# short timeouts so a slow dependency fails the request instead of the Lambda's own timeout
+# (the webhook asks for tighter ones still: ingestion/edge/webhook.py's RETRY_BUDGET).
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,7 +45,21 @@ class EdgeConfig:
             poll_sources=json.loads(env.get("ACCFB_POLL_SOURCES", "{}")),
         )
 
-    def client(self, service: str) -> Any:
+    def client(
+        self,
+        service: str,
+        *,
+        total_attempts: float = 6,
+        connect_timeout: float = 2,
+        read_timeout: float = 5,
+    ) -> Any:
+        """A client with the edge's retry settings, or tighter ones a handler's timeout needs."""
+        config = Config(
+            # total_max_attempts counts the first try; botocore's max_attempts would not.
+            retries={"mode": "standard", "total_max_attempts": int(total_attempts)},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
         return make_client(
-            service, region=self.region, endpoint_url=self.endpoint_url, config=_CLIENT_CONFIG
+            service, region=self.region, endpoint_url=self.endpoint_url, config=config
         )

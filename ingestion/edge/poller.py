@@ -5,6 +5,11 @@ envelope, put every record on the stream, and only then advance the cursor (a co
 so two overlapping polls cannot both advance it). A crash or throttle between the two means the
 next poll re-reads the page; the items get the same `event_id` (derived from source and item id),
 so the warehouse's dedup counts them once. Nothing is lost and nothing is double counted.
+
+A bad item never stalls a source: an item that is not an object still goes on the stream in
+its envelope (the warehouse quarantines it with its reason), and one whose record would exceed
+the contract's record limit is dead-lettered (named, not its content: items carry donor PII)
+and skipped, so the cursor moves on.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from functools import cache
 from typing import Any
 
 from ingestion.contract.keys import partition_key
+from ingestion.contract.limits import MAX_RECORD_BYTES
 from ingestion.edge.config import EdgeConfig
 from ingestion.kinesis.batcher import Batcher, Record, put_batch
 
@@ -38,7 +44,7 @@ class PollFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class Page:
-    items: Sequence[Mapping[str, Any]]
+    items: Sequence[object]  # API items: objects, unless the API misbehaves
     next_cursor: str | None
 
 
@@ -51,11 +57,30 @@ class PollReport:
     pages: int
     events: int
     cursor: str | None
+    dead_letters: int = 0
 
 
-def event_id(source: str, item: Mapping[str, Any]) -> str:
+@dataclass(frozen=True)
+class DeadLetter:
+    """An item the stream cannot take, named so it can be fetched again by hand."""
+
+    source: str
+    cursor: str | None
+    event_id: str
+    reason: str
+    size: int
+
+
+def log_dead_letter(letter: DeadLetter) -> None:
+    log.error(
+        "dead letter from %s at cursor %s: event %s, %s (%d bytes)",
+        letter.source, letter.cursor, letter.event_id, letter.reason, letter.size,
+    )  # fmt: skip
+
+
+def event_id(source: str, item: object) -> str:
     """Stable across re-polls: from the item's own id, or from its content if it has none."""
-    item_id = item.get("id")
+    item_id = item.get("id") if isinstance(item, Mapping) else None
     key = (
         str(item_id)
         if item_id is not None
@@ -64,8 +89,12 @@ def event_id(source: str, item: Mapping[str, Any]) -> str:
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{source}:{key}"))
 
 
-def envelope(source: str, item: Mapping[str, Any], emitted_at: datetime) -> bytes:
-    """The contract's envelope around one API item; unknown fields stay in the payload."""
+def envelope(source: str, item: object, emitted_at: datetime) -> bytes:
+    """The contract's envelope around one API item; unknown fields stay in the payload. An item
+    that is not an object becomes the payload of an envelope with no event type, which the
+    warehouse quarantines with its reason."""
+    if not isinstance(item, Mapping):
+        item = {"data": item}
     event = {
         "event_id": event_id(source, item),
         "event_type": item.get("type"),
@@ -117,23 +146,36 @@ class Poller:
     put_deadline_seconds: float = 5.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    dead_letter: Callable[[DeadLetter], None] = log_dead_letter
 
     def poll(self, source: str) -> PollReport:
         cursor = self.cursors.get(source)
-        pages = events = 0
+        pages = events = dead = 0
         for _ in range(self.max_pages):
             page = self.fetch(source, cursor)
             if not page.items:
                 break
             now = self.clock()
-            self._put_all([envelope(source, item, now) for item in page.items])
+            records = []
+            for item in page.items:
+                record = envelope(source, item, now)
+                if len(record) > MAX_RECORD_BYTES:
+                    self.dead_letter(
+                        DeadLetter(source, cursor, event_id(source, item), "too_large", len(record))
+                    )
+                    dead += 1
+                    continue
+                records.append(record)
+            self._put_all(records)
             pages += 1
-            events += len(page.items)
+            events += len(records)
             if page.next_cursor is None or page.next_cursor == cursor:
                 break
             self.cursors.advance(source, cursor, page.next_cursor)
             cursor = page.next_cursor
-        return PollReport(source=source, pages=pages, events=events, cursor=cursor)
+        return PollReport(
+            source=source, pages=pages, events=events, cursor=cursor, dead_letters=dead
+        )
 
     def _put_all(self, records: list[bytes]) -> None:
         batcher = Batcher()
@@ -169,7 +211,12 @@ def http_fetch(urls: Mapping[str, str], tokens: Mapping[str, str], timeout: floa
         # S310: the URL is configuration (https or loopback), never input.
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             body = json.load(response)
-        return Page(items=body.get("items", []), next_cursor=body.get("next_cursor"))
+        items = body.get("items", []) if isinstance(body, dict) else None
+        next_cursor = body.get("next_cursor") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not isinstance(next_cursor, str | None):
+            # Not a page at all: nothing can be put or skipped, so the cursor stays put.
+            raise PollFailed(f"{source} answered something that is not a page")
+        return Page(items=items, next_cursor=next_cursor)
 
     return fetch
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 SIGNATURE_HEADER = "x-accfb-signature"
 TIMESTAMP_HEADER = "x-accfb-timestamp"
@@ -20,7 +21,7 @@ def sign(secret: bytes, timestamp: int, body: bytes) -> str:
 
 
 def verify(
-    secret: bytes,
+    secrets: bytes | Sequence[bytes],
     body: bytes,
     *,
     signature: str | None,
@@ -28,15 +29,22 @@ def verify(
     now: float,
     tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
 ) -> bool:
-    """True only for a signature made with ``secret`` over this body, recently."""
-    if not secret or not signature or not timestamp:
+    """True only for a signature made with one of ``secrets`` (the current key and, during a
+    rotation, the previous one) over this body, recently. Never raises on what a caller sent."""
+    keys = [secrets] if isinstance(secrets, bytes) else [k for k in secrets if k]
+    if not keys or not keys[0] or not signature or not timestamp:
         return False
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
+    # ASCII digits only: int() also reads other scripts' digits and surrounding spaces.
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         return False
+    sent_at = int(timestamp)
     if abs(now - sent_at) > tolerance_seconds:
         return False
-    # The header may carry several signatures during a secret rotation: accept any valid one.
-    expected = sign(secret, sent_at, body)
-    return any(hmac.compare_digest(expected, part.strip()) for part in signature.split(","))
+    # Bytes, not str: compare_digest raises TypeError on a non-ASCII str, which would answer a
+    # forged header with a 5xx instead of a 401. The header may carry several signatures
+    # during a secret rotation: any valid one is accepted.
+    offered = [
+        part.strip().encode("utf-8", errors="surrogateescape") for part in signature.split(",")
+    ]
+    expected = [sign(key, sent_at, body).encode() for key in keys]
+    return any(hmac.compare_digest(e, o) for e in expected for o in offered)

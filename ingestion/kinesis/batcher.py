@@ -19,6 +19,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ingestion.contract import limits as contract_limits
+
 MAX_RECORDS_PER_CALL = 500
 MAX_BYTES_PER_CALL = 5 * 1024 * 1024
 MAX_RECORD_BYTES = 1024 * 1024  # data plus partition key, Kinesis's own limit
@@ -47,6 +49,10 @@ class Record:
         """Why Kinesis would refuse this record whatever the retries, or None."""
         if not self.partition_key:
             return "empty partition key"
+        if len(self.data) > contract_limits.MAX_RECORD_BYTES:
+            # The contract's one record limit, with its reason, as the edge and the warehouse
+            # give it; never cut to fit.
+            return f"too_large: {len(self.data)} bytes"
         if self.size > MAX_RECORD_BYTES:
             return f"{self.size} bytes"
         return None

@@ -19,20 +19,26 @@
 {%- endmacro %}
 
 {% macro redshift__load_archive_window(manifest_url, window_start, window_end) -%}
-    {% do run_statements(redshift_archive_window_sql(manifest_url, window_start, window_end)) %}
+    {% do run_statements(redshift_archive_window_statements(manifest_url, window_start, window_end)) %}
 {%- endmacro %}
 
+{#- The statements, shown as one script (the tests parse it). -#}
 {% macro redshift_archive_window_sql(manifest_url, window_start, window_end) -%}
+    {{ redshift_archive_window_statements(manifest_url, window_start, window_end) | join(';\n') }}
+{%- endmacro %}
+
+{#- A list, one statement each: never text split on ';' (a key may hold one, inside its literal). -#}
+{% macro redshift_archive_window_statements(manifest_url, window_start, window_end) -%}
+{%- set create -%}
 create temp table archive_batch (
     approximate_arrival_timestamp timestamptz,
     partition_key varchar(256),
     shard_id varchar(128),
     sequence_number varchar(128),
     kinesis_data varchar(65535)
-);
-{{ copy_json_manifest('archive_batch', manifest_url) }};
--- Held from here to the commit: the next load's number is taken after this one commits.
-lock lander.backfill_records;
+)
+{%- endset -%}
+{%- set insert -%}
 insert into lander.backfill_records
 select
     approximate_arrival_timestamp,
@@ -41,7 +47,7 @@ select
     sequence_number,
     getdate() as refresh_time,
     kinesis_data,
-    'manifest:{{ manifest_url }}' as archive_key,
+    {{ sql_literal('manifest:' ~ manifest_url) }} as archive_key,
     (select coalesce(max(load_seq), 0) + 1 from lander.backfill_records) as load_seq
 from (
     -- Firehose delivers at least once: a record written twice loads once.
@@ -52,16 +58,25 @@ from (
             order by archive_batch.approximate_arrival_timestamp
         ) as delivery
     from archive_batch
-    where archive_batch.approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
-        and archive_batch.approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
+    where archive_batch.approximate_arrival_timestamp >= {{ sql_literal(window_start) }}::timestamptz
+        and archive_batch.approximate_arrival_timestamp < {{ sql_literal(window_end) }}::timestamptz
         and not exists (
             select 1 from lander.backfill_records as landed
             where landed.shard_id = archive_batch.shard_id
                 and landed.sequence_number = archive_batch.sequence_number
         )
 ) as new_records
-where delivery = 1;
-drop table archive_batch
+where delivery = 1
+{%- endset -%}
+{#- The lock is held from before the insert to the commit: the next load's number is taken
+    only after this one commits. -#}
+{{ return([
+    create,
+    copy_json_manifest('archive_batch', manifest_url),
+    'lock lander.backfill_records',
+    insert,
+    'drop table archive_batch',
+]) }}
 {%- endmacro %}
 
 {#- Two statements in one transaction: insert the window's records not landed yet, then delete
@@ -78,8 +93,8 @@ drop table archive_batch
         {{ return(none) }}
     {% endif %}
     {% set in_window -%}
-approximate_arrival_timestamp >= '{{ window_start }}'::timestamptz
-        and approximate_arrival_timestamp < '{{ window_end }}'::timestamptz
+approximate_arrival_timestamp >= {{ sql_literal(window_start) }}::timestamptz
+        and approximate_arrival_timestamp < {{ sql_literal(window_end) }}::timestamptz
     {%- endset %}
     {#- Taken before the transaction: DuckDB lets one process write the file at a time, and
         loads run one at a time (the backfill DAG's max_active_runs=1), so no other load can
@@ -106,7 +121,7 @@ archived as (
         kinesis_data,
         filename as archive_key
     from read_json(
-        [{% for url in urls %}'{{ url }}'{{ ", " if not loop.last }}{% endfor %}],
+        [{% for url in urls %}{{ sql_literal(url) }}{{ ", " if not loop.last }}{% endfor %}],
         format = 'newline_delimited',
         compression = 'gzip',
         filename = true,
@@ -234,33 +249,47 @@ commit
 {%- endmacro %}
 
 {% macro redshift__load_csv_object(table, manifest_url, source_url) -%}
-    {% do run_statements(redshift_csv_object_sql(table, manifest_url, source_url)) %}
+    {% do run_statements(redshift_csv_object_statements(table, manifest_url, source_url)) %}
 {%- endmacro %}
 
+{#- The statements, shown as one script (the tests parse it). -#}
 {% macro redshift_csv_object_sql(table, manifest_url, source_url) -%}
+    {{ redshift_csv_object_statements(table, manifest_url, source_url) | join(';\n') }}
+{%- endmacro %}
+
+{% macro redshift_csv_object_statements(table, manifest_url, source_url) -%}
 {%- set columns = batch_landing_columns(table) -%}
+{%- set create -%}
 create temp table csv_batch (
     {% for name, type in columns.items() %}{{ name }} {{ type }}{{ ", " if not loop.last }}{% endfor %}
-);
+)
+{%- endset -%}
+{%- set copy -%}
 copy csv_batch ({{ columns.keys() | join(', ') }})
-from '{{ manifest_url }}'
-iam_role '{{ var("s3_copy_iam_role", env_var("ACCFB_REDSHIFT_COPY_ROLE_ARN", "arn:aws:iam::000000000000:role/accfb-redshift-copy")) }}'
+from {{ sql_literal(manifest_url) }}
+iam_role {{ sql_literal(copy_iam_role()) }}
 format as csv
 ignoreheader 1
 timeformat 'auto'
-manifest;
--- Held from here to the commit: the next load's number is taken after this one commits.
-lock {{ table }};
+manifest
+{%- endset -%}
+{%- set insert -%}
 insert into {{ table }}
 select
     {% for name in columns %}csv_batch.{{ name }},
-    {% endfor %}'{{ source_url }}' as source_key,
+    {% endfor %}{{ sql_literal(source_url) }} as source_key,
     row_number() over () as source_row_number,
     getdate() as loaded_at,
     (select coalesce(max(load_seq), 0) + 1 from {{ table }}) as load_seq
 from csv_batch
-where not exists (select 1 from {{ table }} as loaded where loaded.source_key = '{{ source_url }}');
-drop table csv_batch
+where not exists (select 1 from {{ table }} as loaded where loaded.source_key = {{ sql_literal(source_url) }})
+{%- endset -%}
+{#- Locked from before the insert to the commit, as the archive load is. -#}
+{{ return([create, copy, 'lock ' ~ table, insert, 'drop table csv_batch']) }}
+{%- endmacro %}
+
+{% macro copy_iam_role() -%}
+    {{ return(var("s3_copy_iam_role", env_var("ACCFB_REDSHIFT_COPY_ROLE_ARN", "arn:aws:iam::000000000000:role/accfb-redshift-copy"))) }}
 {%- endmacro %}
 
 {% macro duckdb__load_csv_object(table, manifest_url, source_url) -%}
@@ -270,7 +299,7 @@ drop table csv_batch
         missing) would load values into the wrong columns, so it is refused whole. -#}
     {% for url in urls %}
         {% set header = run_query(
-            "select * from read_csv('" ~ url ~ "', header = false, all_varchar = true) limit 1"
+            "select * from read_csv(" ~ sql_literal(url) ~ ", header = false, all_varchar = true) limit 1"
         ) %}
         {% set found = header.rows[0].values() | map('string') | map('trim') | map('lower') | list if header.rows else [] %}
         {% if found != columns.keys() | list %}
@@ -294,20 +323,21 @@ select
     now() as loaded_at,
     {{ next_load_seq }} as load_seq
 from read_csv(
-    [{% for url in urls %}'{{ url }}'{{ ", " if not loop.last }}{% endfor %}],
+    [{% for url in urls %}{{ sql_literal(url) }}{{ ", " if not loop.last }}{% endfor %}],
     header = true,
     filename = true,
-    columns = { {% for name, type in columns.items() %}'{{ name }}': '{{ type }}'{{ ", " if not loop.last }}{% endfor %} }
+    columns = { {% for name, type in columns.items() %}{{ sql_literal(name) }}: {{ sql_literal(type) }}{{ ", " if not loop.last }}{% endfor %} }
 ) as exported
-where not exists (select 1 from {{ table }} as loaded where loaded.source_key = '{{ source_url }}')
+where not exists (select 1 from {{ table }} as loaded where loaded.source_key = {{ sql_literal(source_url) }})
     {% endset %}
     {% do run_query(load) %}
 {%- endmacro %}
 
-{#- Redshift's driver takes one statement a call. The statements run in order in one session
-    (the temporary table lives until it ends) and commit together. -#}
-{% macro run_statements(sql) -%}
-    {% for statement in sql.split(';') if statement.strip() %}
+{#- Redshift's driver takes one statement a call. The statements (a list, never text split on
+    ';') run in order in one session (the temporary table lives until it ends) and commit
+    together. -#}
+{% macro run_statements(statements) -%}
+    {% for statement in statements %}
         {% do run_query(statement) %}
     {% endfor %}
     {% do run_query('commit') %}
@@ -316,8 +346,8 @@ where not exists (select 1 from {{ table }} as loaded where loaded.source_key = 
 {#- COPY of gzip JSON lines named by a manifest, columns matched by name (`'auto'`). -#}
 {% macro copy_json_manifest(table, manifest_url) -%}
 copy {{ table }}
-from '{{ manifest_url }}'
-iam_role '{{ var("s3_copy_iam_role", env_var("ACCFB_REDSHIFT_COPY_ROLE_ARN", "arn:aws:iam::000000000000:role/accfb-redshift-copy")) }}'
+from {{ sql_literal(manifest_url) }}
+iam_role {{ sql_literal(copy_iam_role()) }}
 format as json 'auto'
 gzip
 timeformat 'auto'
@@ -329,7 +359,7 @@ manifest
 {% macro manifest_urls(manifest_url) -%}
     {% do duckdb_s3_access() %}
     {% set rows = run_query(
-        "select unnest(entries).url as url from read_json('" ~ manifest_url ~ "', format = 'auto')"
+        "select unnest(entries).url as url from read_json(" ~ sql_literal(manifest_url) ~ ", format = 'auto')"
     ) %}
     {{ return(rows.columns[0].values() | list) }}
 {%- endmacro %}
@@ -343,12 +373,12 @@ manifest
     re-parse the whole project, and a macro's env_var is read only when it runs. -#}
 {% macro duckdb_s3_access() -%}
     {% do run_query("set autoinstall_known_extensions = false") %}
-    {% do run_query("set extension_directory = '" ~ env_var('ACCFB_DUCKDB_EXTENSION_DIRECTORY') ~ "'") %}
+    {% do run_query("set extension_directory = " ~ sql_literal(env_var('ACCFB_DUCKDB_EXTENSION_DIRECTORY'))) %}
     {% do run_query("load httpfs") %}
     {% do run_query(
         "create or replace secret accfb_s3 (type s3, key_id 'local', secret 'local', "
-        ~ "region '" ~ env_var('ACCFB_AWS_REGION', 'us-west-2') ~ "', "
-        ~ "endpoint '" ~ env_var('ACCFB_DUCKDB_S3_ENDPOINT') ~ "', "
+        ~ "region " ~ sql_literal(env_var('ACCFB_AWS_REGION', 'us-west-2')) ~ ", "
+        ~ "endpoint " ~ sql_literal(env_var('ACCFB_DUCKDB_S3_ENDPOINT')) ~ ", "
         ~ "url_style 'path', use_ssl false)"
     ) %}
 {%- endmacro %}

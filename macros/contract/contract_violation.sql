@@ -16,8 +16,11 @@
     {{ json_kind(p.alias) }} as k_{{ p.alias }},
     {%- endfor %}
     {{ json_text('f_event_type') }} as routed_event_type,
-    case when {{ json_kind('f_schema_version') }} = 'integer'
-        then {{ json_number('f_schema_version') }}::integer end as routed_schema_version,
+    {#- An integer too large for the column routes to no version (-1): unsupported, as in Python. #}
+    case when {{ json_kind('f_schema_version') }} = 'integer' then
+        case when {{ json_number('f_schema_version') }} between 0 and 1000000
+            then {{ json_number('f_schema_version') }}::integer else -1 end
+    end as routed_schema_version,
 {%- endmacro %}
 
 {% macro _check_fails(check) -%}
@@ -32,7 +35,7 @@
     {%- elif check.rule == 'format' -%}
         {{ k }} = 'string' and not {{ matches_format(json_text(f), check.arg, check.format) }}
     {%- elif check.rule == 'enum' and check.arg[0] is string -%}
-        {{ k }} = 'string' and {{ json_text(f) }} not in ({% for v in check.arg %}'{{ v }}'{{ ", " if not loop.last }}{% endfor %})
+        {{ k }} = 'string' and {{ json_text(f) }} not in ({% for v in check.arg %}{{ sql_literal(v) }}{{ ", " if not loop.last }}{% endfor %})
     {%- elif check.rule == 'enum' -%}
         {{ k }} in ('integer', 'number') and {{ json_number(f) }} not in ({{ check.arg | join(', ') }})
     {%- elif check.rule == 'exclusiveMinimum' -%}
@@ -41,12 +44,16 @@
         {{ k }} in ('integer', 'number') and {{ json_number(f) }} < {{ check.arg }}
     {%- elif check.rule == 'maximum' -%}
         {{ k }} in ('integer', 'number') and {{ json_number(f) }} > {{ check.arg }}
+    {%- elif check.rule == 'window' -%}
+        {%- set at = utc_timestamp_of_text(json_text(f), check.arg.pattern) -%}
+        {{ k }} = 'string' and ({{ at }} < cast('{{ check.arg.floor }}' as timestamp)
+            or {{ at }} > {{ utc_timestamp('approximate_arrival_timestamp') }} + interval '{{ check.arg.future_seconds }} seconds')
     {%- elif check.rule == 'minLength' -%}
         {{ k }} = 'string' and length({{ json_text(f) }}) < {{ check.arg }}
     {%- elif check.rule == 'known_event_type' -%}
-        routed_event_type not in ({% for v in check.arg %}'{{ v }}'{{ ", " if not loop.last }}{% endfor %})
+        routed_event_type not in ({% for v in check.arg %}{{ sql_literal(v) }}{{ ", " if not loop.last }}{% endfor %})
     {%- elif check.rule == 'known_version' -%}
-        not ({% for event_type, versions in check.arg.items() %}(routed_event_type = '{{ event_type }}' and routed_schema_version in ({{ versions | join(', ') }})){{ " or " if not loop.last }}{% endfor %})
+        not ({% for event_type, versions in check.arg.items() %}(routed_event_type = {{ sql_literal(event_type) }} and routed_schema_version in ({{ versions | join(', ') }})){{ " or " if not loop.last }}{% endfor %})
     {%- else -%}
         {{ exceptions.raise_compiler_error("unknown contract rule " ~ check.rule) }}
     {%- endif -%}
@@ -56,7 +63,7 @@
     {%- set codes = {
         'missing': 'missing_field', 'type': 'wrong_type', 'format': 'invalid_format',
         'enum': 'invalid_value', 'exclusiveMinimum': 'out_of_range', 'minimum': 'out_of_range',
-        'maximum': 'out_of_range', 'minLength': 'out_of_range',
+        'maximum': 'out_of_range', 'minLength': 'out_of_range', 'window': 'out_of_range',
         'known_event_type': 'unknown_event_type', 'known_version': 'unsupported_schema_version',
     } -%}
     {{ codes[check.rule] }}:{{ check.path }}
@@ -65,8 +72,18 @@
 {% macro contract_violation() -%}
     {%- set contract = contract_checks() -%}
     case
+        when {{ record_bytes('kinesis_data') }} > {{ contract.max_record_bytes }} then 'too_large'
+        {#- U+FFFD: the landings put it where a byte was not UTF-8 (ingestion/contract/validation.py). #}
+        when {{ record_bytes("replace(kinesis_data, '�', '')") }} <> {{ record_bytes('kinesis_data') }} then 'invalid_json'
         when not is_json then 'invalid_json'
         when not is_object then 'not_an_object'
+        {%- for o in contract.objects %}
+        {%- if o.alias is none %}
+        when {{ has_repeated_keys('record') }} then 'duplicate_key'
+        {%- else %}
+        when k_{{ o.alias }} = 'object' and {{ has_repeated_keys(o.alias) }} then 'duplicate_key:{{ o.path }}'
+        {%- endif %}
+        {%- endfor %}
         {%- for check in contract.routing %}
         when {{ _check_fails(check) }} then '{{ _reason(check) }}'
         {%- endfor %}

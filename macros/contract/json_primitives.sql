@@ -58,7 +58,13 @@
         when 'BIGINT' then 'integer'
         when 'UBIGINT' then 'integer'
         when 'HUGEINT' then 'integer'
-        when 'DOUBLE' then 'number'
+        {#- Past HUGEINT an integer parses as DOUBLE; its text still says integer, as Python's
+            parser does. An overflowing number (1e400) is no JSON number Python can hold. #}
+        when 'DOUBLE' then case
+            when regexp_matches({{ value }}::varchar, '^-?[0-9]+$') then 'integer'
+            when isinf(({{ value }})::double) then 'overflow'
+            else 'number'
+        end
         when 'BOOLEAN' then 'boolean'
         when 'OBJECT' then 'object'
         when 'ARRAY' then 'array'
@@ -88,8 +94,10 @@
     ({{ value }} ->> '$')
 {%- endmacro %}
 
+{#- An explicit length: a bare varchar is VARCHAR(256) on Redshift, which would cut a longer
+    string (and so change what is hashed or compared). 65535 is Redshift's widest. -#}
 {% macro redshift__json_text(value) -%}
-    ({{ value }})::varchar
+    ({{ value }})::varchar(65535)
 {%- endmacro %}
 
 {% macro json_number(value) -%}
@@ -109,14 +117,74 @@
     {{ return(adapter.dispatch('matches_format', 'accfb')(text, pattern, format)) }}
 {%- endmacro %}
 
+{#- The patterns decide calendar validity themselves (ingestion/contract/limits.py), so
+    Redshift, which has no try-cast, needs nothing more. DuckDB also proves its own cast takes
+    the value, so staging's cast can never fail on a record the check passed. -#}
 {% macro duckdb__matches_format(text, pattern, format) -%}
-    (regexp_matches({{ text }}, '{{ pattern }}')
-    {%- if format == 'date-time' %} and try_cast({{ text }} as timestamptz) is not null
+    (regexp_matches({{ text }}, {{ sql_literal(pattern) }})
+    {%- if format == 'date-time' %} and try_cast(upper({{ text }}) as timestamptz) is not null
     {%- elif format == 'date' %} and try_cast({{ text }} as date) is not null{% endif %})
 {%- endmacro %}
 
 {% macro redshift__matches_format(text, pattern, format) -%}
-    ({{ text }} ~ '{{ pattern }}')
+    ({{ text }} ~ {{ sql_literal(pattern) }})
+{%- endmacro %}
+
+{#- Whether a JSON object repeats a key: which value then wins differs between parsers. -#}
+{% macro has_repeated_keys(value) -%}
+    {{ return(adapter.dispatch('has_repeated_keys', 'accfb')(value)) }}
+{%- endmacro %}
+
+{% macro duckdb__has_repeated_keys(value) -%}
+    (len(json_keys({{ value }})) <> len(list_distinct(json_keys({{ value }}))))
+{%- endmacro %}
+
+{#- Not enforced on Redshift: JSON_PARSE keeps one value per key and no function lists a SUPER
+    object's keys with their repeats, so a repeat cannot be seen after the parse. Unproven
+    which value JSON_PARSE keeps (see docs/event-contract.md). -#}
+{% macro redshift__has_repeated_keys(value) -%}
+    false
+{%- endmacro %}
+
+{#- A record's size in bytes, for the contract's one maximum (too_large). -#}
+{% macro record_bytes(text) -%}
+    {{ return(adapter.dispatch('record_bytes', 'accfb')(text)) }}
+{%- endmacro %}
+
+{% macro duckdb__record_bytes(text) -%}
+    strlen({{ text }})
+{%- endmacro %}
+
+{% macro redshift__record_bytes(text) -%}
+    octet_length({{ text }})
+{%- endmacro %}
+
+{#- A timestamp column as a UTC timestamp without zone, to compare with to_utc_timestamp's. -#}
+{% macro utc_timestamp(column) -%}
+    {{ return(adapter.dispatch('utc_timestamp', 'accfb')(column)) }}
+{%- endmacro %}
+
+{% macro duckdb__utc_timestamp(column) -%}
+    timezone('UTC', {{ column }})
+{%- endmacro %}
+
+{% macro redshift__utc_timestamp(column) -%}
+    convert_timezone('UTC', {{ column }})::timestamp
+{%- endmacro %}
+
+{#- to_utc_timestamp that yields null instead of failing, for checks that run on every record. -#}
+{% macro utc_timestamp_of_text(text, pattern) -%}
+    {{ return(adapter.dispatch('utc_timestamp_of_text', 'accfb')(text, pattern)) }}
+{%- endmacro %}
+
+{% macro duckdb__utc_timestamp_of_text(text, pattern) -%}
+    timezone('UTC', try_cast(upper({{ text }}) as timestamptz))
+{%- endmacro %}
+
+{#- Redshift has no try-cast: the cast runs only on text the contract's pattern accepts. -#}
+{% macro redshift__utc_timestamp_of_text(text, pattern) -%}
+    case when {{ text }} ~ {{ sql_literal(pattern) }}
+        then {{ redshift__to_utc_timestamp('upper(' ~ text ~ ')') }} end
 {%- endmacro %}
 
 
@@ -129,8 +197,41 @@
     ({{ column }} ->> '$.{{ path }}')
 {%- endmacro %}
 
+{#- varchar(65535), not a bare varchar (VARCHAR(256) on Redshift, which would cut a name or an
+    email and so change its hash between warehouses). -#}
 {% macro redshift__json_field(column, path) -%}
-    ({{ column }}.{{ path }})::varchar
+    ({{ column }}.{{ path }})::varchar(65535)
+{%- endmacro %}
+
+{#- A payload field as a typed value, or null when it is not one: a safe cast on each warehouse,
+    so no record can fail a staging model even if it slipped past the contract. The contract
+    (which quarantines with a reason) rejects every such value first; this is the last guard.
+    Types: bigint, decimal(18, 3), boolean, date. -#}
+{% macro json_typed(column, path, type) -%}
+    {{ return(adapter.dispatch('json_typed', 'accfb')(column, path, type)) }}
+{%- endmacro %}
+
+{% macro duckdb__json_typed(column, path, type) -%}
+    try_cast(({{ column }} ->> '$.{{ path }}') as {{ type }})
+{%- endmacro %}
+
+{#- Redshift has no try-cast; SUPER knows each value's type, so a number is cast from the number
+    (never through text) and only when it is one. -#}
+{% macro redshift__json_typed(column, path, type) -%}
+    {%- set v = column ~ '.' ~ path -%}
+    {%- if type == 'bigint' -%}
+        case when is_integer({{ v }}) or is_bigint({{ v }}) then ({{ v }})::bigint end
+    {%- elif type.startswith('decimal') -%}
+        case when is_integer({{ v }}) or is_bigint({{ v }}) or is_decimal({{ v }}) or is_float({{ v }})
+            then ({{ v }})::{{ type }} end
+    {%- elif type == 'boolean' -%}
+        case when is_boolean({{ v }}) then ({{ v }})::boolean end
+    {%- elif type == 'date' -%}
+        case when is_varchar({{ v }}) and ({{ v }})::varchar(65535) ~ {{ sql_literal(contract_checks().formats['date']) }}
+            then cast(({{ v }})::varchar(65535) as date) end
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("json_typed: no safe cast to " ~ type) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro to_utc_timestamp(text) -%}
@@ -173,4 +274,24 @@
 
 {% macro default__json_pick(column, path, paths) -%}
     {{ json_field(column, path) }}
+{%- endmacro %}
+
+{#- A contract date-time's text as a UTC timestamp. upper(): RFC 3339 allows a lower-case t and
+    z, which the warehouses' casts refuse (DuckDB's does; Redshift's is unproven). -#}
+{% macro json_timestamp(text) -%}
+    {{ to_utc_timestamp('upper(' ~ text ~ ')') }}
+{%- endmacro %}
+
+{#- A picked field cast to its column's type, never failing: DuckDB try-casts the extracted
+    text; Redshift casts from SUPER only when the value is of that type (json_typed). -#}
+{% macro json_pick_typed(column, path, paths, type) -%}
+    {{ return(adapter.dispatch('json_pick_typed', 'accfb')(column, path, paths, type)) }}
+{%- endmacro %}
+
+{% macro duckdb__json_pick_typed(column, path, paths, type) -%}
+    try_cast({{ json_pick(column, path, paths) }} as {{ type }})
+{%- endmacro %}
+
+{% macro default__json_pick_typed(column, path, paths, type) -%}
+    {{ json_typed(column, path, type) }}
 {%- endmacro %}

@@ -81,7 +81,7 @@ from {{ kinesis_external_schema() }}."{{ var('kinesis_stream_name') }}"
 {% macro kinesis_external_schema_sql() -%}
 create external schema if not exists {{ kinesis_external_schema() }}
 from kinesis
-iam_role '{{ var("kinesis_iam_role") }}'
+iam_role {{ sql_literal(var("kinesis_iam_role")) }}
 {%- endmacro %}
 
 {#- Run before each build (the refresh DAG's `land` task): creates the external schema and the

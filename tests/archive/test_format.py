@@ -61,3 +61,46 @@ def test_a_record_that_is_not_json_is_archived_under_source_unknown() -> None:
     line = json.loads(base64.b64decode(result["data"]))
     assert line["kinesis_data"] == "\ufffd{not json"
     assert result["metadata"]["partitionKeys"]["source"] == "unknown"
+
+
+def _with_records(*records: dict[str, object]) -> dict[str, object]:
+    template = _firehose_event(GIFT)["records"][0]  # type: ignore[index]
+    return {"invocationId": "i", "records": [{**template, **r} for r in records]}  # type: ignore[dict-item]
+
+
+def test_absurd_nesting_is_archived_under_unknown_not_a_failed_batch() -> None:
+    deep = b"[" * 100_000
+    event = _with_records(
+        {"recordId": "good-1"},
+        {"recordId": "deep", "data": base64.b64encode(deep).decode()},
+        {"recordId": "huge-int", "data": base64.b64encode(b'{"a":' + b"9" * 5000 + b"}").decode()},
+        {"recordId": "good-2"},
+    )
+    results = {r["recordId"]: r for r in handler(event, None)["records"]}
+    assert [r["result"] for r in results.values()] == ["Ok"] * 4
+    assert results["deep"]["metadata"]["partitionKeys"]["source"] == "unknown"
+    assert json.loads(base64.b64decode(results["deep"]["data"]))["kinesis_data"] == deep.decode()
+    assert results["good-2"]["metadata"]["partitionKeys"]["source"] == "donation_platform"
+
+
+def test_only_the_record_the_transform_cannot_read_is_processing_failed() -> None:
+    event = _with_records(
+        {"recordId": "good-1"},
+        {"recordId": "not-base64", "data": "%%%not base64%%%"},
+        {"recordId": "no-metadata", "kinesisRecordMetadata": {}},
+        {
+            "recordId": "far-future",
+            "kinesisRecordMetadata": {"approximateArrivalTimestamp": 10**20},
+        },
+        {"recordId": "good-2"},
+    )
+    results = handler(event, None)["records"]
+    assert [(r["recordId"], r["result"]) for r in results] == [
+        ("good-1", "Ok"),
+        ("not-base64", "ProcessingFailed"),
+        ("no-metadata", "ProcessingFailed"),
+        ("far-future", "ProcessingFailed"),
+        ("good-2", "Ok"),
+    ]
+    # Firehose keeps a failed record's data as it came, for the errors/ prefix.
+    assert results[1]["data"] == "%%%not base64%%%"

@@ -117,3 +117,44 @@ def test_a_bad_file_is_refused_with_its_reason_and_the_good_ones_still_load(
     (again,) = load_batches(provisioned, ["settlements"])
     assert sorted(again.refused) == sorted(report.refused)
     assert len(query(provisioned, "select * from lander.processor_settlements")) == 3
+
+
+HOSTILE_KEYS = [
+    "landing/crm/x.csv'); drop table lander.crm_donor_exports; --.csv",
+    "landing/crm/it's.csv",
+    "landing/crm/back\\slash.csv",
+    "landing/crm/with space.csv",
+]
+# Keys the local endpoint will not store, refused by the pattern all the same.
+UNSTORABLE_KEYS = ["landing/crm/../escape.csv", "landing/crm/new\nline.csv"]
+
+
+def test_a_key_that_is_not_an_export_name_is_refused_before_any_sql(
+    provisioned: Settings,
+) -> None:
+    _drop(provisioned, "landing/crm/a-good.csv", CRM)
+    (first,) = load_batches(provisioned, ["crm"])
+    assert first.refused == {}
+    for key in HOSTILE_KEYS:
+        _drop(provisioned, key, CRM.replace("d_1", "d_evil"))
+    _drop(provisioned, "landing/crm/2026/11/b-good_v2.csv", CRM.replace("d_1", "d_2"))
+
+    (report,) = load_batches(provisioned, ["crm"])
+
+    assert sorted(report.refused) == sorted(HOSTILE_KEYS)
+    assert all("not an export name" in why for why in report.refused.values())
+    # The table the injected key names is intact and holds exactly the good files' rows.
+    assert sorted(query(provisioned, "select donor_id from lander.crm_donor_exports")) == [
+        ("d_1",),
+        ("d_2",),
+    ]
+
+
+def test_every_loadable_key_is_one_sql_literal_after_quoting() -> None:
+    from ingestion.batch.sources import BATCH_SOURCES
+
+    crm = BATCH_SOURCES["crm"]
+    assert crm.key_problem("landing/crm/2026-11-20/donors_export=1.CSV") is None
+    assert crm.key_problem("landing/settlements/a.csv") == "the key is not under landing/crm/"
+    for key in HOSTILE_KEYS + UNSTORABLE_KEYS:
+        assert crm.key_problem(key) is not None, key

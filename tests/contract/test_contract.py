@@ -27,6 +27,7 @@ from ingestion.contract import (
     validate_event,
     validate_record,
 )
+from ingestion.contract.limits import MAX_INTEGER, MAX_POUNDS
 
 # One hand-written valid event per stream type, written out rather than taken from the
 # simulator so these tests do not depend on code they are used to check.
@@ -370,7 +371,7 @@ def test_schema_rules_match_the_rules_the_contract_states(event_type):
         if rule.startswith("RFC 3339"):
             assert spec["format"] == "date-time", field
         if rule == "signed":
-            assert spec["type"] == "number" and "minimum" not in spec, field
+            assert spec["type"] == "number" and spec["minimum"] < 0 < spec["maximum"], field
         if "PII" in rule:
             assert "PII" in spec["description"], field
 
@@ -382,6 +383,19 @@ def test_money_fields_are_integer_cents_and_weights_are_decimal_pounds():
                 assert spec["type"] == "integer", f"{path.name} {field}"
             if field.endswith(("_lbs", ".lbs", "lbs_delta", "lbs_distributed")):
                 assert spec["type"] == "number", f"{path.name} {field}"
+
+
+def test_every_number_is_bounded_to_fit_its_warehouse_column():
+    # Integers land in bigint and must be exact in float8 (the SQL bound check compares there);
+    # pounds land in decimal(18, 3). An unbounded field lets one record fail a staging cast.
+    for path in (p for p in ALL_SCHEMA_FILES if p.parent == SCHEMA_DIR):
+        for field, spec in schema_fields(json.loads(path.read_text())):
+            if spec["type"] == "integer" and field != "schema_version":
+                assert spec["maximum"] == MAX_INTEGER == 2**53 - 1, f"{path.name} {field}"
+                assert spec.get("minimum", spec.get("exclusiveMinimum")) == 0, field
+            if spec["type"] == "number":
+                assert spec["maximum"] == MAX_POUNDS < 10**15, f"{path.name} {field}"
+                assert spec.get("minimum", spec.get("exclusiveMinimum")) >= -MAX_POUNDS, field
 
 
 def test_envelope_table_matches_the_schemas():
@@ -899,3 +913,139 @@ def test_partition_key_accepts_the_longest_key_kinesis_allows():
     event = example("inventory.shipped")
     event["payload"]["site_id"] = "s" * 256
     assert partition_key(raw(event)) == "s" * 256
+
+
+# --- bounds: what no record may carry (issue 12) -----------------------------------------------
+
+_ARRIVAL = datetime(2026, 3, 2, 17, 5, 0, tzinfo=UTC)
+
+
+def _reasons_at(event: object, arrived_at: datetime = _ARRIVAL) -> list[str]:
+    return [violation.reason for violation in validate_event(event, arrived_at=arrived_at)]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "path", "too_big"),
+    [
+        ("donation.completed", "payload.amount_cents", 2**63),
+        ("donation.completed", "payload.amount_cents", 2**53),
+        ("donation.completed", "payload.fee_cents", 10**30),
+        ("inventory.received", "payload.value_cents", 2**64),
+        ("partner.distribution_reported", "payload.households_served", 2**53),
+        ("inventory.received", "payload.lbs", 10**12 + 0.5),
+        ("inventory.adjusted", "payload.lbs_delta", -(10**13)),
+    ],
+)
+def test_numbers_too_large_for_their_column_are_out_of_range(event_type, path, too_big):
+    event = example(event_type)
+    set_path(event, path, too_big)
+    assert reasons(event) == [f"out_of_range:{path}"]
+    set_path(event, path, 2**53 - 1 if isinstance(too_big, int) and "lbs" not in path else 10**12)
+    if path.endswith("lbs_delta"):
+        set_path(event, path, -(10**12))
+    assert reasons(event) == []
+
+
+def test_an_integer_longer_than_pythons_parser_takes_is_out_of_range_not_invalid_json():
+    event = example("donation.completed")
+    text = json.dumps(event).replace('"amount_cents": 5000', '"amount_cents": ' + "9" * 5000)
+    assert [v.reason for v in validate_record(text)] == ["out_of_range:payload.amount_cents"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-02-29T00:00:00Z",  # not a leap year
+        "1900-02-29T00:00:00Z",  # divisible by 100, not by 400
+        "2026-04-31T00:00:00Z",
+        "2026-02-30T25:00:00Z",
+        "2026-03-02T24:00:00Z",
+        "2026-03-02T23:59:60Z",  # leap seconds do not cast in either warehouse
+        "0000-01-01T00:00:00Z",
+        "2026-03-02 17:04:05Z",  # a space for the T
+        "2026-03-02T17:04:05+24:00",
+    ],
+)
+def test_timestamps_that_are_not_calendar_instants_are_invalid_format(value):
+    event = example("crm.donor_upserted")
+    event["payload"]["updated_at"] = value
+    assert reasons(event) == ["invalid_format:payload.updated_at"]
+
+
+def test_leap_days_of_leap_years_pass():
+    for day in ("2000-02-29", "2024-02-29", "0400-02-29"):
+        event = example("crm.donor_upserted")
+        event["payload"]["updated_at"] = f"{day}T00:00:00Z"
+        assert reasons(event) == [], day
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "expected"),
+    [
+        ("0001-01-01T00:00:00Z", ["out_of_range:occurred_at"]),
+        ("1999-12-31T23:59:59.999999Z", ["out_of_range:occurred_at"]),
+        ("2000-01-01T00:00:00Z", []),
+        ("2026-03-02T17:10:00Z", []),  # arrival + 5 minutes exactly
+        ("2026-03-02T09:10:00-08:00", []),  # the same instant in Pacific time
+        ("2026-03-02T17:10:00.000001Z", ["out_of_range:occurred_at"]),
+        ("2099-01-01T00:00:00Z", ["out_of_range:occurred_at"]),
+    ],
+)
+def test_occurred_at_lies_between_the_floor_and_a_few_minutes_after_arrival(occurred_at, expected):
+    event = example("donation.completed")
+    event["occurred_at"] = occurred_at
+    assert _reasons_at(event) == expected
+
+
+def test_occurred_at_is_measured_from_now_at_a_producer():
+    event = example("donation.completed")
+    event["occurred_at"] = "2099-01-01T00:00:00Z"
+    assert reasons(event) == ["out_of_range:occurred_at"]
+    event["occurred_at"] = datetime.now(UTC).isoformat()
+    assert reasons(event) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"event_type":"a","event_type":"b"}', "duplicate_key"),
+        ('{"payload":{"amount_cents":1,"amount_cents":2}}', "duplicate_key:payload"),
+        ('{"payload":{"donor":{"email":"a","email":"b"}}}', "duplicate_key:payload.donor"),
+        ('{"payload":{"x":1,"\\u0078":2}}', "duplicate_key:payload"),  # the same key escaped
+    ],
+)
+def test_a_repeated_key_in_an_object_the_contract_reads_is_rejected_alone(text, expected):
+    assert [v.reason for v in validate_record(text)] == [expected]
+
+
+def test_a_repeated_key_inside_an_unknown_extra_field_is_kept_as_sent():
+    event = example("donation.completed")
+    text = json.dumps(event)[:-1] + ', "extra": {"k": 1, "k": 2}}'
+    assert validate_record(text, arrived_at=_ARRIVAL) == []
+
+
+def test_one_maximum_record_size_decided_on_the_bytes():
+    from ingestion.contract.limits import MAX_RECORD_BYTES
+
+    event = example("donation.completed")
+    base = json.dumps(event, ensure_ascii=False).encode()
+    padding = MAX_RECORD_BYTES - len(base) - len(', "pad": ""')
+    fits = base[:-1] + b', "pad": "' + b"x" * padding + b'"}'
+    assert len(fits) == MAX_RECORD_BYTES
+    assert validate_record(fits, arrived_at=_ARRIVAL) == []
+    over = fits[:-2] + "é".encode() + b'"}'  # one character more, two bytes more
+    assert [v.reason for v in validate_record(over)] == ["too_large"]
+    assert [v.reason for v in validate_record(over.decode())] == ["too_large"]
+
+
+def test_the_replacement_character_is_invalid_json_as_non_utf8_bytes_are():
+    # The landings keep non-UTF-8 bytes as U+FFFD: refusing the character keeps the producers'
+    # verdict on the bytes and the warehouse's on the landed text the same.
+    event = example("donation.completed")
+    assert [v.reason for v in validate_record(json.dumps(event).encode()[:-1] + b"\xff}")] == [
+        "invalid_json"
+    ]
+    event["payload"]["donor"]["name"] = "Zo\ufffd"
+    assert [v.reason for v in validate_record(json.dumps(event, ensure_ascii=False))] == [
+        "invalid_json"
+    ]

@@ -142,3 +142,26 @@ def test_a_page_is_put_in_calls_of_at_most_5_mib(
     assert len(faults.records_per_call) >= 3  # twelve ~0.9 MB records cannot fit two calls
     assert max(faults.bytes_per_call) <= 5 * 1024 * 1024
     assert len(read_stream(provisioned)) == 12
+
+
+def test_bad_items_never_stall_the_source(edge_config: EdgeConfig, provisioned: Settings) -> None:
+    # A page holding a non-object item and an item too large for the stream, among good ones.
+    items: list[Any] = _items(4)
+    items[1] = ["not", "an", "object"]
+    items[2] = {**items[2], "data": {"notes": "x" * (1024 * 1024)}}
+    letters: list[Any] = []
+    report = _poller(edge_config, FakeApi(items), dead_letter=letters.append).poll("warehouse")
+
+    assert (report.events, report.dead_letters, report.cursor) == (3, 1, "2")
+    assert [(d.reason, d.event_id) for d in letters] == [
+        ("too_large", event_id("warehouse", items[2]))
+    ]
+    assert letters[0].size > 1024 * 1024 and "x" * 100 not in repr(letters[0])
+    events = [json.loads(data) for _, _, data in read_stream(provisioned)]
+    # The non-object item is on the stream in its envelope, for quarantine with a reason.
+    odd = next(e for e in events if e["payload"] == ["not", "an", "object"])
+    good = sorted(e["payload"]["receipt_id"] for e in events if e is not odd)
+    assert good == ["rcpt-0", "rcpt-3"]
+    from ingestion.contract import validate_record
+
+    assert [v.reason for v in validate_record(json.dumps(odd))][:1] == ["wrong_type:event_type"]

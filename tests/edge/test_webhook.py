@@ -143,3 +143,106 @@ def test_handler_config_reads_the_same_variables_the_stack_sets() -> None:
     assert (config.stream_name, config.webhook_secret_arn) == ("s", "arn:secret")
     assert config.poll_sources == {"warehouse": "https://wms"}
     assert config.endpoint_url is None
+
+
+# --- hostile requests (issue 12) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "signature", ["v1=é" + "0" * 63, "v1=\udcff", "\u0000", "v1=" + "\u0627" * 64], ids=repr
+)
+def test_a_non_ascii_signature_is_a_401_not_a_crash(
+    receiver: webhook.WebhookReceiver, provisioned: Settings, signature: str
+) -> None:
+    request = _request(json.dumps(_donation()).encode())
+    request["headers"]["X-Accfb-Signature"] = signature
+    assert receiver(request)["statusCode"] == 401
+    assert read_stream(provisioned) == []
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["\u0661\u0667\u0669" + "\u0660" * 7, " 1790000000", "1e9", "9" * 400, ""]
+)
+def test_a_timestamp_that_is_not_ascii_digits_is_a_401(
+    receiver: webhook.WebhookReceiver, timestamp: str
+) -> None:
+    request = _request(json.dumps(_donation()).encode())
+    request["headers"]["X-Accfb-Timestamp"] = timestamp
+    assert receiver(request)["statusCode"] == 401
+
+
+def test_a_body_that_is_not_base64_is_a_400(receiver: webhook.WebhookReceiver) -> None:
+    request = _request(b"{}")
+    request["body"] = "%%% not base64 %%%"
+    assert receiver(request)["statusCode"] == 400
+
+
+def test_a_body_over_the_contracts_record_limit_is_413_too_large(
+    receiver: webhook.WebhookReceiver, provisioned: Settings
+) -> None:
+    from ingestion.contract.limits import MAX_RECORD_BYTES
+
+    response = receiver(_request(b"x" * (MAX_RECORD_BYTES + 1)))
+    assert response["statusCode"] == 413
+    assert "too_large" in json.loads(response["body"])["error"]
+    assert read_stream(provisioned) == []
+
+
+def test_the_previous_secret_still_verifies_during_a_rotation(
+    edge_config: EdgeConfig, provisioned: Settings
+) -> None:
+    secrets: Any = edge_config.client("secretsmanager")
+    arn = secrets.create_secret(Name=f"rot-{uuid.uuid4().hex[:8]}", SecretString="old-key")["ARN"]
+    secrets.put_secret_value(SecretId=arn, SecretString="new-key")  # old-key is now AWSPREVIOUS
+    receiver = webhook.WebhookReceiver(
+        kinesis=edge_config.client("kinesis"),
+        stream_name=edge_config.stream_name,
+        secret=webhook._CachedSecret(secrets, arn),
+        clock=lambda: NOW,
+    )
+    body = json.dumps(_donation()).encode()
+    assert receiver(_request(body, secret=b"new-key"))["statusCode"] == 202
+    assert receiver(_request(body, secret=b"old-key"))["statusCode"] == 202
+    assert receiver(_request(body, secret=b"older-key"))["statusCode"] == 401
+
+
+class _RefusingKinesis:
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def put_record(self, **_: Any) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": self.code, "Message": "no"}}, "PutRecord")
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ValidationException", 400),
+        ("InvalidArgumentException", 400),
+        ("ProvisionedThroughputExceededException", 503),
+        ("ResourceNotFoundException", 503),  # our stream, not the request: retry after the fix
+    ],
+)
+def test_permanent_refusals_are_4xx_transient_ones_503(code: str, status: int) -> None:
+    receiver = webhook.WebhookReceiver(
+        kinesis=_RefusingKinesis(code), stream_name="s", secret=lambda: SECRET, clock=lambda: NOW
+    )
+    assert receiver(_request(json.dumps(_donation()).encode()))["statusCode"] == status
+
+
+def test_the_retries_fit_in_the_lambdas_timeout() -> None:
+    from ingestion.config.settings import REPO_ROOT
+
+    stack = (REPO_ROOT / "infra" / "stacks" / "edge.py").read_text()
+    webhook_fn = stack[
+        stack.index('"WebhookFn"') : stack.index("stream.grant_write(self.webhook_fn)")
+    ]
+    assert f"timeout=Duration.seconds({webhook.LAMBDA_TIMEOUT_SECONDS})" in webhook_fn
+    assert webhook.RETRY_BUDGET < webhook.LAMBDA_TIMEOUT_SECONDS
+    client = EdgeConfig(stream_name="s").client("kinesis", **webhook.KINESIS_CLIENT)
+    assert (
+        client.meta.config.retries["total_max_attempts"] == webhook.KINESIS_CLIENT["total_attempts"]
+    )
+    assert client.meta.config.read_timeout == webhook.KINESIS_CLIENT["read_timeout"]

@@ -36,6 +36,8 @@ def test_batches_hold_at_most_5_mib_counting_partition_keys() -> None:
 def test_a_record_over_1_mib_or_without_a_key_is_unsendable() -> None:
     assert Record(b"x" * (MAX_RECORD_BYTES - 1), "k").unsendable() is None
     assert Record(b"x" * MAX_RECORD_BYTES, "k").unsendable() == f"{MAX_RECORD_BYTES + 1} bytes"
+    too_large = Record(b"x" * (MAX_RECORD_BYTES + 1), "k").unsendable()
+    assert too_large == f"too_large: {MAX_RECORD_BYTES + 1} bytes"
     assert Record(b"x", "").unsendable() == "empty partition key"
 
 

@@ -130,3 +130,32 @@ def test_settlement_landing_columns_are_the_contracts_settlement_row(target: Pat
     schema = json.loads(SETTLEMENT_ROW.read_text())
 
     assert list(json.loads(compiled)) == list(schema["properties"])
+
+
+HOSTILE_URL = "s3://accfb-raw/landing/crm/x.csv'); drop table lander.crm_donor_exports; --\\"
+
+
+def test_a_hostile_key_stays_one_quoted_literal_in_the_load_statements(target: Path) -> None:
+    # Redshift reads a backslash in a literal as an escape: the one quoting macro doubles it
+    # with the quote, so the key can neither end its literal nor add a statement.
+    jinja_value = HOSTILE_URL.replace("\\", "\\\\")
+    sql = _compile_for_redshift(
+        '{% set key = "' + jinja_value + '" %}'
+        "{{ redshift_csv_object_sql('lander.crm_donor_exports', key, key) }}",
+        target,
+    )
+
+    statements = sqlglot.parse(sql, read="redshift")
+
+    assert [type(s).__name__ for s in statements] == ["Create", "Copy", "Insert", "Drop"]
+    assert "x.csv''); drop table" in sql and "--\\\\'" in sql
+    literals = {lit.this for s in statements for lit in s.find_all(exp.Literal) if lit.is_string}
+    assert HOSTILE_URL in literals or HOSTILE_URL.replace("\\", "\\\\") in literals
+    assert not any(isinstance(s, exp.Drop) and "crm_donor_exports" in s.sql() for s in statements)
+
+
+def test_the_load_runs_statements_from_a_list_never_text_split_on_semicolons() -> None:
+    macros = (REPO_ROOT / "macros" / "batch" / "load_from_s3.sql").read_text()
+    assert ".split(" not in macros
+    assert "run_statements(redshift_csv_object_statements(" in macros
+    assert "run_statements(redshift_archive_window_statements(" in macros

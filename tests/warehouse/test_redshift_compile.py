@@ -55,6 +55,7 @@ MODELS = [
     "quarantined_events",
     "pipeline_freshness",
     "agg_quarantine_reasons",
+    "conflicting_redeliveries",
     "landed_records",
     "int_donations_deduplicated",
     "int_refunds_deduplicated",
@@ -322,3 +323,96 @@ def test_the_refresh_measures_its_figures_in_redshift_sql_over_the_real_models(
     # DuckDB's quantile_cont and epoch() do not exist on Redshift.
     assert "quantile_cont" not in sql and "epoch(" not in sql
     assert tree.find(exp.PercentileCont) is not None
+
+
+# --- hostile input on Redshift (issue 12): semantics the compiled SQL must carry ------------------
+
+
+def _super_operand(node: exp.Expression) -> bool:
+    """Whether an expression reads a SUPER value: the parsed record or a contract path of it."""
+    return any(
+        column.name == "record" or column.name.startswith("f_") or column.table == "record"
+        for column in node.find_all(exp.Column)
+    ) or any(dot.sql().startswith("record.") for dot in node.find_all(exp.Dot))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_no_super_value_is_cast_to_a_bare_varchar(compiled: Path, name: str) -> None:
+    # A bare VARCHAR is VARCHAR(256) on Redshift: a longer name, email or reason would be cut, and
+    # a hashed email would differ from DuckDB's.
+    tree = sqlglot.parse_one(_model_sql(compiled, name), read="redshift")
+    bare = [
+        cast.sql(dialect="redshift")
+        for cast in tree.find_all(exp.Cast)
+        if cast.to.this in {exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT}
+        and not cast.to.expressions
+        and _super_operand(cast.this)
+    ]
+    assert bare == []
+
+
+def test_super_casts_say_their_length(compiled: Path) -> None:
+    sql = _model_sql(compiled, "stg_donation_platform__donations")
+    assert "(record.payload.donor.email)::varchar(65535)" in sql
+
+
+def _string_literals(sql: str) -> list[str]:
+    tree = sqlglot.parse_one(sql, read="redshift")
+    return [lit.this for lit in tree.find_all(exp.Literal) if lit.is_string]
+
+
+def test_timestamps_are_checked_calendar_valid_on_redshift(compiled: Path) -> None:
+    # Redshift has no try-cast, so the pattern alone must refuse what its cast would fail on.
+    import re
+
+    from ingestion.contract.sql import FORMAT_PATTERNS
+
+    sql = _model_sql(compiled, "stg_stream__records")
+    pattern = FORMAT_PATTERNS["date-time"]
+    assert f"(f_occurred_at)::varchar(65535) ~ '{pattern}'" in sql
+    assert pattern in _string_literals(sql)
+    # Only POSIX ERE: no lookaround, non-capturing groups or class escapes Redshift reads otherwise.
+    assert not re.search(r"\(\?|\\[dDsSwWb]", pattern)
+    bad_ones = ["2026-02-30T25:00:00Z", "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z"]
+    bad_ones += ["2026-03-02T24:00:00Z", "0000-01-01T00:00:00Z", "2026-03-02T23:59:60Z"]
+    for bad in bad_ones:
+        assert re.search(pattern, bad) is None, bad
+    for good in ("2024-02-29T00:00:00Z", "2026-03-02t09:04:05.123-08:00", "2000-02-29T23:59:59z"):
+        assert re.search(pattern, good) is not None, good
+
+
+def test_occurred_at_window_is_checked_against_arrival_without_an_unguarded_cast(
+    compiled: Path,
+) -> None:
+    sql = " ".join(_model_sql(compiled, "stg_stream__records").split())
+    assert "cast('2000-01-01 00:00:00' as timestamp)" in sql
+    assert (
+        "convert_timezone('UTC', approximate_arrival_timestamp)::timestamp + interval '300 seconds'"
+        in sql
+    )
+    # The window's cast runs only on text the calendar pattern accepted.
+    assert "case when (f_occurred_at)::varchar(65535) ~ '" in sql
+
+
+def test_too_large_is_decided_on_the_bytes_before_any_parse(compiled: Path) -> None:
+    sql = " ".join(_model_sql(compiled, "stg_stream__records").split())
+    first = sql.index("when octet_length(kinesis_data) > 1048576 then 'too_large'")
+    assert first < sql.index("when not is_json then 'invalid_json'")
+
+
+def test_staging_types_super_values_only_when_they_are_of_that_type(compiled: Path) -> None:
+    raw = _model_sql(compiled, "stg_donation_platform__donations")
+    sql = " ".join(raw.split())
+    assert (
+        "case when is_integer(record.payload.amount_cents)"
+        " or is_bigint(record.payload.amount_cents) then (record.payload.amount_cents)::bigint end"
+    ) in sql
+    assert "case when is_boolean(record.payload.is_recurring)" in sql
+    tree = sqlglot.parse_one(raw, read="redshift")
+    unguarded = [
+        c.sql(dialect="redshift")
+        for c in tree.find_all(exp.Cast)
+        if c.to.this == exp.DataType.Type.BIGINT and not isinstance(c.parent, exp.If)
+        and c.find_ancestor(exp.Case) is None
+    ]  # fmt: skip
+    assert unguarded == []

@@ -39,10 +39,10 @@ renamed as (
         {{ json_pick('record', 'payload.postal_code', json_paths) }} as postal_code,
 
         -- booleans
-        cast({{ json_pick('record', 'payload.is_major_donor', json_paths) }} as boolean) as is_major_donor,
+        {{ json_pick_typed('record', 'payload.is_major_donor', json_paths, 'boolean') }} as is_major_donor,
 
         -- timestamps at the source
-        {{ to_utc_timestamp(json_pick('record', 'payload.updated_at', json_paths)) }} as updated_at,
+        {{ json_timestamp(json_pick('record', 'payload.updated_at', json_paths)) }} as updated_at,
 
         -- timestamps
         occurred_at,

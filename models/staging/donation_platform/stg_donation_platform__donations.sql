@@ -56,11 +56,11 @@ renamed as (
         {{ json_pick('record', 'payload.donor.postal_code', json_paths) }} as donor_postal_code,
 
         -- numerics
-        cast({{ json_pick('record', 'payload.amount_cents', json_paths) }} as bigint) as amount_cents,
-        cast({{ json_pick('record', 'payload.fee_cents', json_paths) }} as bigint) as fee_cents,
+        {{ json_pick_typed('record', 'payload.amount_cents', json_paths, 'bigint') }} as amount_cents,
+        {{ json_pick_typed('record', 'payload.fee_cents', json_paths, 'bigint') }} as fee_cents,
 
         -- booleans
-        cast({{ json_pick('record', 'payload.is_recurring', json_paths) }} as boolean) as is_recurring,
+        {{ json_pick_typed('record', 'payload.is_recurring', json_paths, 'boolean') }} as is_recurring,
 
         -- timestamps
         occurred_at as donated_at,

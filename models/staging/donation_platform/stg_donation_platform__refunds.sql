@@ -35,7 +35,7 @@ renamed as (
         {{ json_pick('record', 'payload.reason', json_paths) }} as reason,
 
         -- numerics
-        cast({{ json_pick('record', 'payload.amount_cents', json_paths) }} as bigint) as amount_cents,
+        {{ json_pick_typed('record', 'payload.amount_cents', json_paths, 'bigint') }} as amount_cents,
 
         -- timestamps
         occurred_at as refunded_at,

@@ -38,12 +38,12 @@ renamed as (
         {{ json_pick('record', 'payload.postal_code', json_paths) }} as postal_code,
 
         -- numerics
-        cast({{ json_pick('record', 'payload.households_served', json_paths) }} as bigint) as households_served,
-        cast({{ json_pick('record', 'payload.individuals_served', json_paths) }} as bigint) as individuals_served,
-        cast({{ json_pick('record', 'payload.lbs_distributed', json_paths) }} as decimal(18, 3)) as lbs_distributed,
+        {{ json_pick_typed('record', 'payload.households_served', json_paths, 'bigint') }} as households_served,
+        {{ json_pick_typed('record', 'payload.individuals_served', json_paths, 'bigint') }} as individuals_served,
+        {{ json_pick_typed('record', 'payload.lbs_distributed', json_paths, 'decimal(18, 3)') }} as lbs_distributed,
 
         -- dates
-        cast({{ json_pick('record', 'payload.service_date', json_paths) }} as date) as service_date,
+        {{ json_pick_typed('record', 'payload.service_date', json_paths, 'date') }} as service_date,
 
         -- timestamps
         occurred_at as reported_at,

@@ -34,10 +34,10 @@ renamed as (
         {{ json_pick('record', 'payload.site_id', json_paths) }} as site_id,
 
         -- numerics
-        cast({{ json_pick('record', 'payload.requested_lbs', json_paths) }} as decimal(18, 3)) as requested_lbs,
+        {{ json_pick_typed('record', 'payload.requested_lbs', json_paths, 'decimal(18, 3)') }} as requested_lbs,
 
         -- dates
-        cast({{ json_pick('record', 'payload.needed_by', json_paths) }} as date) as needed_by,
+        {{ json_pick_typed('record', 'payload.needed_by', json_paths, 'date') }} as needed_by,
 
         -- timestamps
         occurred_at as ordered_at,

@@ -73,8 +73,8 @@ final as (
         case when quarantine_reason is null then routed_event_type end as event_type,
         case when quarantine_reason is null then routed_schema_version end as schema_version,
         case when quarantine_reason is null then {{ json_text('f_source') }} end as source,
-        case when quarantine_reason is null then {{ to_utc_timestamp(json_text('f_occurred_at')) }} end as occurred_at,
-        case when quarantine_reason is null then {{ to_utc_timestamp(json_text('f_emitted_at')) }} end as emitted_at,
+        case when quarantine_reason is null then {{ json_timestamp(json_text('f_occurred_at')) }} end as occurred_at,
+        case when quarantine_reason is null then {{ json_timestamp(json_text('f_emitted_at')) }} end as emitted_at,
 
         -- the record
         case when quarantine_reason is null then record end as record,

@@ -39,7 +39,7 @@ renamed as (
         {{ json_pick('record', 'payload.reason', json_paths) }} as reason,
 
         -- numerics
-        cast({{ json_pick('record', 'payload.lbs_delta', json_paths) }} as decimal(18, 3)) as lbs_delta,
+        {{ json_pick_typed('record', 'payload.lbs_delta', json_paths, 'decimal(18, 3)') }} as lbs_delta,
 
         -- timestamps
         occurred_at as adjusted_at,

@@ -40,8 +40,8 @@ renamed as (
         {{ json_pick('record', 'payload.acquisition', json_paths) }} as acquisition,
 
         -- numerics
-        cast({{ json_pick('record', 'payload.lbs', json_paths) }} as decimal(18, 3)) as lbs,
-        cast({{ json_pick('record', 'payload.value_cents', json_paths) }} as bigint) as value_cents,
+        {{ json_pick_typed('record', 'payload.lbs', json_paths, 'decimal(18, 3)') }} as lbs,
+        {{ json_pick_typed('record', 'payload.value_cents', json_paths, 'bigint') }} as value_cents,
 
         -- timestamps
         occurred_at as received_at,

@@ -39,7 +39,7 @@ renamed as (
         {{ json_pick('record', 'payload.category', json_paths) }} as category,
 
         -- numerics
-        cast({{ json_pick('record', 'payload.lbs', json_paths) }} as decimal(18, 3)) as lbs,
+        {{ json_pick_typed('record', 'payload.lbs', json_paths, 'decimal(18, 3)') }} as lbs,
 
         -- timestamps
         occurred_at as shipped_at,
