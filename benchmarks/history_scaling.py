@@ -215,8 +215,8 @@ def main() -> None:
 
     print()
     print(
-        "| history (events) | history build s | nothing new s | normal minute (48k) s "
-        "| peak minute (480k) s |"
+        "| history (events) | history build s | nothing new s | nothing new, dbt forced s "
+        "| normal minute (48k) s | peak minute (480k) s |"
     )
     print("|---:|---:|---:|---:|---:|---:|")
     for row in rows:
