@@ -126,6 +126,7 @@ class Measured:
     events: int
     build: float
     idle: list[float]
+    idle_dbt: list[float]
     normal: list[float]
     peak: list[float]
 
@@ -136,7 +137,16 @@ def _refresh(settings: Settings) -> float:
     return time.perf_counter() - started
 
 
-def _measure(root: Path, size: int, templates: dict[str, pa.Table], repeats: int) -> Measured:
+def _forced_build(settings: Settings) -> float:
+    """dbt's whole build with nothing new: what the refresh skips (ingestion/landing/state.py)."""
+    started = time.perf_counter()
+    dbt.run_dbt(settings, ["build", "--select", "@stream_events"])
+    return time.perf_counter() - started
+
+
+def _measure(
+    root: Path, size: int, templates: dict[str, pa.Table], repeats: int, minutes: list[str]
+) -> Measured:
     settings = Settings(state_dir=root / "state", warehouse_path=root / "warehouse.duckdb")
     landing = Landing(settings.warehouse_path)
     copies = -(-size // templates["history"].num_rows)
@@ -145,16 +155,20 @@ def _measure(root: Path, size: int, templates: dict[str, pa.Table], repeats: int
     inserted = time.perf_counter() - started
     build = _refresh(settings)
     print(f"{events:,} events: inserted in {inserted:.0f} s, built in {build:.0f} s", flush=True)
-    measured = Measured(events, build, [], [], [])
+    measured = Measured(events, build, [], [], [], [])
     for _ in range(repeats):
         measured.idle.append(_refresh(settings))
-        landing.insert(templates["normal"], 1)
-        measured.normal.append(_refresh(settings))
-        landing.insert(templates["peak"], 1)
-        measured.peak.append(_refresh(settings))
+        measured.idle_dbt.append(_forced_build(settings))
+        if "normal" in minutes:
+            landing.insert(templates["normal"], 1)
+            measured.normal.append(_refresh(settings))
+        if "peak" in minutes:
+            landing.insert(templates["peak"], 1)
+            measured.peak.append(_refresh(settings))
         print(
-            f"  refresh: nothing new {measured.idle[-1]:.1f} s, "
-            f"normal {measured.normal[-1]:.1f} s, peak {measured.peak[-1]:.1f} s",
+            f"  refresh: nothing new {measured.idle[-1]:.1f} s "
+            f"(dbt forced {measured.idle_dbt[-1]:.1f} s), "
+            f"normal {_cell(measured.normal[-1:])} s, peak {_cell(measured.peak[-1:])} s",
             flush=True,
         )
     print(f"  warehouse file {settings.warehouse_path.stat().st_size / 1e9:.1f} GB", flush=True)
@@ -163,6 +177,8 @@ def _measure(root: Path, size: int, templates: dict[str, pa.Table], repeats: int
 
 
 def _cell(times: list[float]) -> str:
+    if not times:
+        return "-"
     if len(times) == 1:
         return f"{times[0]:.1f}"
     return f"{statistics.median(times):.1f} ({min(times):.1f}-{max(times):.1f})"
@@ -174,42 +190,52 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--template", type=int, default=200_000)
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument(
+        "--minutes", nargs="+", choices=["normal", "peak"], default=["normal", "peak"]
+    )
     args = parser.parse_args()
     os.environ.update(TELEMETRY_OFF)
 
     started = time.perf_counter()
+    sizes = {"normal": NORMAL_MINUTE, "peak": PEAK_MINUTE}
     templates = {
         "history": _template_table(_records(HISTORY_START, args.template, seed=1), HISTORY_START),
-        "normal": _template_table(_records(MINUTE_START, NORMAL_MINUTE, seed=2), MINUTE_START),
-        "peak": _template_table(_records(MINUTE_START, PEAK_MINUTE, seed=3), MINUTE_START),
+        **{
+            minute: _template_table(_records(MINUTE_START, sizes[minute], seed=n), MINUTE_START)
+            for n, minute in enumerate(args.minutes, start=2)
+        },
     }
     print(f"simulated the templates in {time.perf_counter() - started:.0f} s", flush=True)
 
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         rows = [
-            _measure(Path(tmp) / f"history-{size}", size, templates, args.repeats)
+            _measure(Path(tmp) / f"history-{size}", size, templates, args.repeats, args.minutes)
             for size in args.history
         ]
 
     print()
     print(
-        "| history (events) | history build s | nothing new s | normal minute (48k) s "
-        "| peak minute (480k) s |"
+        "| history (events) | history build s | nothing new s | nothing new, dbt forced s "
+        "| normal minute (48k) s | peak minute (480k) s |"
     )
-    print("|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(
-            f"| {row.events:,} | {row.build:.0f} | {_cell(row.idle)} | {_cell(row.normal)} "
+            f"| {row.events:,} | {row.build:.0f} | {_cell(row.idle)} | {_cell(row.idle_dbt)} "
+            f"| {_cell(row.normal)} "
             f"| {_cell(row.peak)} |"
         )
     if len(rows) > 1:
         small, large = rows[0], rows[-1]
 
         def ratio(times: Callable[[Measured], list[float]]) -> str:
+            if not times(small):
+                return "-"
             return f"{statistics.median(times(large)) / statistics.median(times(small)):.2f}"
 
         print(
             f"| ratio {large.events:,} / {small.events:,} | | {ratio(lambda r: r.idle)} "
+            f"| {ratio(lambda r: r.idle_dbt)} "
             f"| {ratio(lambda r: r.normal)} | {ratio(lambda r: r.peak)} |"
         )
     print("medians of", args.repeats, "(min-max); dbt time only, landing excluded")

@@ -74,6 +74,15 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> DbtResult:
 
 
 def build_streaming_models(settings: Settings) -> DbtResult:
-    """One pass of the streaming refresh: everything downstream of the landing, with tests."""
+    """One pass of the streaming refresh: everything downstream of the landing, with the tests
+    bounded by the new data; skipped when nothing landed since the last pass
+    (ingestion/landing/state.py)."""
+    from ingestion.landing import state as landing_state
+
+    current = landing_state.fingerprint(settings)
+    if landing_state.unchanged_since_last_build(settings, current):
+        return DbtResult("build (nothing new landed)", 0)
     # "@": everything downstream of the landing plus what it reads (seeds, batch staging).
-    return run_dbt(settings, ["build", "--select", "@stream_events"])
+    result = run_dbt(settings, ["build", "--select", "@stream_events"])
+    landing_state.record_build(settings, current)
+    return result

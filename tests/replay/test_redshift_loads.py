@@ -76,15 +76,25 @@ def test_replay_load_copies_exactly_the_manifest_and_inserts_only_new_records(
     statements = sqlglot.parse(sql, read="redshift")
 
     kinds = [type(s).__name__ for s in statements]
-    assert kinds == ["Create", "Copy", "Insert", "Drop"], kinds
+    assert kinds == ["Create", "Copy", "Command", "Insert", "Drop"], kinds
     copy = statements[1]
     assert isinstance(copy, exp.Copy)
     copy_sql = sql.lower()
     for option in ("format as json 'auto'", "gzip", "manifest", "iam_role", MANIFEST):
         assert option in copy_sql
-    insert = statements[2]
+    _numbers_the_load_while_holding(statements, "lander.backfill_records")
+    assert statements[3].find(exp.Exists) is not None  # records already loaded are skipped
+
+
+def _numbers_the_load_while_holding(statements: list[exp.Expression | None], table: str) -> None:
+    """The load takes its number (the highest committed + 1) after it holds the table, so loads
+    commit in number order: a load that ran long is never behind one a model already read."""
+    lock, insert = statements[2], statements[3]
+    assert lock is not None and lock.sql("redshift", comments=False).lower() == f"lock {table}"
     assert isinstance(insert, exp.Insert)
-    assert insert.find(exp.Exists) is not None  # records already loaded are skipped
+    numbered = [a for a in insert.find_all(exp.Alias) if a.alias == "load_seq"]
+    assert len(numbered) == 1
+    assert "coalesce(max(load_seq), 0) + 1" in numbered[0].sql("redshift").lower()
 
 
 @pytest.mark.parametrize("name", sorted(BATCH_SOURCES))
@@ -103,9 +113,16 @@ def test_batch_csv_load_copies_one_file_once(target: Path, name: str) -> None:
 
     statements = sqlglot.parse(sql, read="redshift")
 
-    assert [type(s).__name__ for s in statements] == ["Create", "Copy", "Insert", "Drop"]
+    assert [type(s).__name__ for s in statements] == [
+        "Create",
+        "Copy",
+        "Command",
+        "Insert",
+        "Drop",
+    ]
     assert "format as csv" in sql.lower() and "manifest" in sql.lower()
-    assert statements[2].find(exp.Exists) is not None
+    _numbers_the_load_while_holding(statements, source.table)
+    assert statements[3].find(exp.Exists) is not None
 
 
 @pytest.mark.parametrize("name", sorted(BATCH_SOURCES))
@@ -119,8 +136,9 @@ def test_batch_landing_table_ddl_parses_with_its_distribution_and_sort_key(
 
     assert isinstance(create, exp.Create)
     columns = [c.name for c in create.find_all(exp.ColumnDef)]
-    assert columns[-3:] == ["source_key", "source_row_number", "loaded_at"]
-    assert "sortkey (loaded_at)" in sql.lower()
+    assert columns[-4:] == ["source_key", "source_row_number", "loaded_at", "load_seq"]
+    # Incremental models read the loads past their cursor: the sort key prunes the rest.
+    assert "sortkey (load_seq)" in sql.lower()
 
 
 def test_settlement_landing_columns_are_the_contracts_settlement_row(target: Path) -> None:

@@ -131,7 +131,7 @@ def test_streaming_view_keeps_the_raw_record_and_parses_json_once(tmp_path: Path
         "--inline",
         "{{ stream_landing_view_sql() }}",
     )
-    select = ddl.split(" as\n", 1)[1]
+    select = ddl.split("\nas\n", 1)[1]
 
     tree = sqlglot.parse_one(ddl, read="redshift")
 

@@ -1,0 +1,72 @@
+"""Whether anything landed since the last streaming build, on the local warehouse.
+
+A refresh with nothing new would still run every node of the build (each a few queries of
+materialization bookkeeping: seconds in all) to append nothing. The build records what the
+landings held when it started (the newest lander page, the highest replay and export loads) and
+the project files it built with; the next refresh skips dbt while both are unchanged. Redshift
+targets always build: their landing is the streaming view, refreshed by the DAG.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from ingestion.config import warehouse
+from ingestion.config.settings import REPO_ROOT, Settings
+
+_LANDINGS = {
+    "lander.kinesis_records": "max(refresh_time)",
+    "lander.backfill_records": "max(load_seq)",
+    "lander.crm_donor_exports": "max(load_seq)",
+    "lander.processor_settlements": "max(load_seq)",
+}
+_PROJECT = ("dbt_project.yml", "models", "macros", "seeds", "snapshots", "tests/dbt")
+
+
+def _project_hash() -> str:
+    digest = hashlib.sha256()
+    for name in _PROJECT:
+        root = REPO_ROOT / name
+        for path in sorted([root] if root.is_file() else root.rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(REPO_ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(settings: Settings) -> str | None:
+    """What the landings hold now and the project that builds them; None when not local."""
+    if settings.dbt_target != "local" or not settings.warehouse_path.exists():
+        return None
+    with warehouse.connect(settings.warehouse_path) as con:
+        existing = {
+            f"{schema}.{name}"
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.tables"
+            ).fetchall()
+        }
+        # An absent table and an empty one hold the same: nothing (a build creates them empty).
+        held = [
+            # S608: table and column names are this module's constants.
+            str(con.execute(f"select {newest} from {table}").fetchone())  # noqa: S608
+            if table in existing
+            else "(None,)"
+            for table, newest in _LANDINGS.items()
+        ]
+    return "|".join([_project_hash(), str(settings.warehouse_path), *held])
+
+
+def _path(settings: Settings) -> Path:
+    return settings.dbt_target_dir / "landing-fingerprint"
+
+
+def unchanged_since_last_build(settings: Settings, current: str | None) -> bool:
+    path = _path(settings)
+    return current is not None and path.exists() and path.read_text() == current
+
+
+def record_build(settings: Settings, current: str | None) -> None:
+    if current is not None:
+        _path(settings).parent.mkdir(parents=True, exist_ok=True)
+        _path(settings).write_text(current)
