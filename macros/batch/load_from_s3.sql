@@ -206,7 +206,22 @@ commit
 {% macro duckdb__upgrade_backfill_landing() -%}
     {#- Rows loaded before loads were numbered keep a null load_seq: landed_records took them
         (or takes them on its first build) by their stream position. -#}
-    {% do run_query("alter table lander.backfill_records add column if not exists load_seq bigint") %}
+    {% set numbered = run_query(
+        "select count(*) from information_schema.columns where table_schema = 'lander' "
+        ~ "and table_name = 'backfill_records' and column_name = 'load_seq'"
+    ).columns[0].values()[0] %}
+    {% if numbered == 0 %}
+        {% do run_query("alter table lander.backfill_records add column load_seq bigint") %}
+        {#- A view bound to the old columns (a select *) no longer binds once the table has
+            one more: recreate each view that reads the table from its own text. -#}
+        {% set readers = run_query(
+            "select sql from duckdb_views() where not internal "
+            ~ "and sql ilike '%lander.backfill_records%'"
+        ) %}
+        {% for definition in readers.columns[0].values() %}
+            {% do run_query(definition | replace('CREATE VIEW', 'CREATE OR REPLACE VIEW', 1)) %}
+        {% endfor %}
+    {% endif %}
     {% set keyed = run_query(
         "select count(*) from duckdb_constraints() where schema_name = 'lander' "
         ~ "and table_name = 'backfill_records' and constraint_type = 'PRIMARY KEY'"
