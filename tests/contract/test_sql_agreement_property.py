@@ -56,7 +56,7 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
         create table drawn_records (
             approximate_arrival_timestamp timestamptz, partition_key varchar,
             shard_id varchar, sequence_number varchar, refresh_time timestamptz,
-            kinesis_data varchar, landed_by varchar
+            kinesis_data varchar, landed_by varchar, landed_batch bigint
         )
         """
     )
@@ -209,7 +209,7 @@ def _python_reason(text: str) -> str | None:
 def _sql_reasons(con: duckdb.DuckDBPyConnection, sql: str, texts: list[str]) -> list[str | None]:
     con.execute("delete from drawn_records")
     con.executemany(
-        "insert into drawn_records values (?, 'pk', 'shardId-000000000000', ?, ?, ?, 'stream')",
+        "insert into drawn_records values (?, 'pk', 'shardId-000000000000', ?, ?, ?, 'stream', 1)",
         [(ARRIVAL, f"{i:064d}", ARRIVAL, text) for i, text in enumerate(texts)],
     )
     rows = con.execute(f"select sequence_number, quarantine_reason from ({sql})").fetchall()
