@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Cadence of the streaming refresh in `accfb demo` (the DAG's, by default).",
     )
+    landing_records_per_call: int = Field(
+        default=10_000,
+        ge=1,
+        le=10_000,
+        description="GetRecords page size of the lander (Kinesis's maximum is 10,000).",
+    )
     poll_interval_seconds: float = Field(
         default=1.0, gt=0, description="How long the lander sleeps when every shard is drained."
     )

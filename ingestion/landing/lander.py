@@ -142,11 +142,15 @@ class StreamLander:
         settings: Settings,
         kinesis: Any,
         *,
-        records_per_call: int = 10_000,
+        records_per_call: int | None = None,
         after_commit: Callable[[int], None] | None = None,
     ) -> None:
         self._settings = settings
-        self._reader = ShardReader(kinesis, settings.stream_name, records_per_call=records_per_call)
+        self._reader = ShardReader(
+            kinesis,
+            settings.stream_name,
+            records_per_call=records_per_call or settings.landing_records_per_call,
+        )
         self._after_commit = after_commit
         self._kinesis = kinesis
         self._stream: StreamIdentity | None = None

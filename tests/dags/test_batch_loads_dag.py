@@ -34,11 +34,12 @@ def _drop(settings: Settings, key: str, text: str) -> None:
 
 
 def _landed(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
-    """The lander tables without their load time (it says when, not what)."""
+    """The lander tables without their load time and number (they say when, not what)."""
     return {
         table: query(
             settings,
-            f"select * exclude (loaded_at) from {table} order by source_key, source_row_number",
+            f"select * exclude (loaded_at, load_seq) from {table} "
+            "order by source_key, source_row_number",
         )
         for table in ("lander.crm_donor_exports", "lander.processor_settlements")
     }

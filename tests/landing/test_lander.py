@@ -114,6 +114,8 @@ def _env(settings: Settings) -> dict[str, str]:
         "ACCFB_WAREHOUSE_PATH": str(settings.warehouse_path),
         "ACCFB_STATE_DIR": str(settings.state_dir),
         "ACCFB_POLL_INTERVAL_SECONDS": "0.1",
+        # Small pages: many commits, so a kill lands mid-stream however fast the machine is.
+        "ACCFB_LANDING_RECORDS_PER_CALL": "100",
     }
 
 
