@@ -27,53 +27,19 @@ gifts as (
 
 ),
 
+{#- Both sides of the union: the batch's rows and the standing rows of its keys. -#}
+{%- set candidate_columns = ['donation_id', 'event_id', 'donor_id', 'campaign_id', 'processor_txn_id', 'designation', 'channel', 'payment_method', 'processor', 'currency', 'amount_cents', 'fee_cents', 'is_recurring', 'donated_at', 'emitted_at', 'landed_at', 'landed_batch', 'shard_id', 'sequence_number'] %}
 candidates as (
 
     select
-        donation_id,
-        event_id,
-        donor_id,
-        campaign_id,
-        processor_txn_id,
-        designation,
-        channel,
-        payment_method,
-        processor,
-        currency,
-        amount_cents,
-        fee_cents,
-        is_recurring,
-        donated_at,
-        emitted_at,
-        landed_at,
-        landed_batch,
-        shard_id,
-        sequence_number
+        {{ candidate_columns | join(',\n        ') }}
     from gifts
 
     {% if incremental %}
     union all
 
     select
-        donation_id,
-        event_id,
-        donor_id,
-        campaign_id,
-        processor_txn_id,
-        designation,
-        channel,
-        payment_method,
-        processor,
-        currency,
-        amount_cents,
-        fee_cents,
-        is_recurring,
-        donated_at,
-        emitted_at,
-        landed_at,
-        landed_batch,
-        shard_id,
-        sequence_number
+        {{ candidate_columns | join(',\n        ') }}
     from {{ this }}
     where donation_id in (select donation_id from gifts)
     {% endif %}

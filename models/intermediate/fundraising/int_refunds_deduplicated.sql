@@ -36,33 +36,19 @@ standing as (
 ),
 {% endif %}
 
+{#- Both sides of the union: the batch's rows and the standing rows of its keys. -#}
+{%- set candidate_columns = ['refund_id', 'donation_id', 'event_id', 'reason', 'amount_cents', 'refunded_at', 'emitted_at', 'landed_at', 'landed_batch'] %}
 candidates as (
 
     select
-        refund_id,
-        donation_id,
-        event_id,
-        reason,
-        amount_cents,
-        refunded_at,
-        emitted_at,
-        landed_at,
-        landed_batch
+        {{ candidate_columns | join(',\n        ') }}
     from refunds
 
     {% if incremental %}
     union all
 
     select
-        refund_id,
-        donation_id,
-        event_id,
-        reason,
-        amount_cents,
-        refunded_at,
-        emitted_at,
-        landed_at,
-        landed_batch
+        {{ candidate_columns | join(',\n        ') }}
     from standing
     {% endif %}
 
