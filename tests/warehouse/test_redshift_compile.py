@@ -59,6 +59,8 @@ MODELS = [
     "landed_records",
     "int_donations_deduplicated",
     "int_refunds_deduplicated",
+    "int_campaign_daily",
+    "int_campaign_donors",
 ]
 
 
