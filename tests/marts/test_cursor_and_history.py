@@ -213,7 +213,10 @@ def test_a_gift_resent_earlier_under_another_campaign_moves_in_the_campaign_figu
     publish(provisioned, records)
     land(provisioned)
     build(provisioned)
-    progress = "select campaign_id, gift_count, donor_count, net_amount_cents from marts.agg_campaign_progress"
+    progress = (
+        "select campaign_id, gift_count, donor_count, net_amount_cents"
+        " from marts.agg_campaign_progress"
+    )
     before = {row[0]: row[1:] for row in query(provisioned, progress)}
     publish(provisioned, [json.dumps(resend).encode()])
     land(provisioned)
