@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import typer
@@ -123,3 +124,46 @@ def airflow(port: Annotated[int, typer.Option(help="API server and UI port")] = 
 
     console.print(f"Airflow at http://127.0.0.1:{port} (DAGs in dags/, state under .accfb/airflow)")
     run_local(load_settings(), port)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a day (YYYY-MM-DD)") from None
+
+
+@app.command("close")
+def close_command(
+    day: Annotated[
+        str | None, typer.Option("--date", help="The UTC day to close (YYYY-MM-DD)")
+    ] = None,
+) -> None:
+    """Close a day: freeze its rpt_daily_close figures, and record (and alert) every closed day
+    that moved since as a dated adjustment. Without --date, only the adjustments."""
+    from rich.table import Table
+
+    from ingestion.operations.close import CloseRefused, close, revisions
+
+    settings = load_settings()
+    closing = _day(day) if day else None
+    try:
+        adjustments = close(settings, closing)
+    except CloseRefused as refused:
+        console.print(f"[red]{refused}[/red]")
+        raise typer.Exit(1) from None
+    table = Table(title=f"rpt_closed_days{f' {closing}' if closing else ''}")
+    for column in ("day", "revision", "kind", "gifts", "refunds", "net $", "late entries"):
+        table.add_column(column, justify="left" if column in {"day", "kind"} else "right")
+    for r in revisions(settings, closing):
+        table.add_row(
+            str(r.close_date),
+            str(r.revision),
+            r.entry_kind,
+            f"{r.gift_count:,}",
+            f"{r.refund_count:,}",
+            f"{r.net_amount_cents / 100:,.2f}",
+            f"{r.cause_count:,}",
+        )
+    console.print(table)
+    console.print(f"{len(adjustments)} adjustment(s) recorded and alerted")

@@ -183,12 +183,12 @@ def test_a_settlement_resent_in_a_later_export_counts_once_with_its_latest_amoun
 
     first = _reconciliation(provisioned)
     assert Counter(row[2] for row in first) == export.expected_statuses
-    assert set(export.expected_statuses) == {
+    assert {
         "matched",
         "missing_in_settlement",
         "missing_in_donations",
         "amount_mismatch",
-    }
+    } <= set(export.expected_statuses)
 
     # The next day's export re-sends each short settlement, corrected to the gift's gross.
     gifts = {
@@ -199,7 +199,7 @@ def test_a_settlement_resent_in_a_later_export_counts_once_with_its_latest_amoun
         row
         for row in rows
         if (key := (row["processor"], row["processor_txn_id"])) in gifts
-        and int(row["gross_cents"]) != gifts[key].gross_amount_cents
+        and 0 <= int(row["gross_cents"]) != gifts[key].gross_amount_cents
     ]
     assert len(short) == export.expected_statuses["amount_mismatch"]
     resent = io.StringIO()
