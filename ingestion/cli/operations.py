@@ -167,3 +167,52 @@ def close_command(
         )
     console.print(table)
     console.print(f"{len(adjustments)} adjustment(s) recorded and alerted")
+
+
+audit_app = typer.Typer(help="The 7-year audit record of closed days (the audit bucket).")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("export")
+def audit_export(
+    day: Annotated[str, typer.Option("--date", help="A closed UTC day (YYYY-MM-DD)")],
+) -> None:
+    """Write a closed day's ledger, reconciliation and close to the audit bucket, once."""
+    from ingestion.operations.audit import AuditRefused, export
+
+    settings = load_settings()
+    localaws.ensure_up(settings)
+    try:
+        report = export(settings, _day(day))
+    except AuditRefused as refused:
+        console.print(f"[red]{refused}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    where = f"s3://{settings.audit_bucket}/{report.prefix}/"
+    console.print(
+        f"{'exported to' if report.written else 'already exported, nothing written:'} {where}"
+    )
+    for name, facts in report.manifest["files"].items():
+        console.print(f"  {name}: {facts['totals']}", soft_wrap=True)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    day: Annotated[str, typer.Option("--date", help="A closed, exported UTC day (YYYY-MM-DD)")],
+) -> None:
+    """Recompute the day's export from its files and from the warehouse; exit 1 on any
+    difference (a changed, missing or extra file, or totals that disagree)."""
+    from ingestion.operations.audit import AuditRefused, verify
+
+    settings = load_settings()
+    localaws.ensure_up(settings)
+    try:
+        checks = verify(settings, _day(day))
+    except AuditRefused as refused:
+        console.print(f"[red]{refused}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    failed = [c for c in checks if not c.ok]
+    for c in failed:
+        console.print(f"[red]DIFFERS[/red] {c.check}: expected {c.expected}, found {c.found}")
+    console.print(f"{len(checks)} checks, {len(failed)} differ")
+    if failed:
+        raise typer.Exit(1)

@@ -129,7 +129,7 @@ def test_an_older_export_loaded_after_a_newer_correction_does_not_override_it(
     assert _legs(provisioned) == incremental
 
 
-def test_a_gift_inside_the_settlement_cutoff_is_pending_and_turns_missing_when_a_later_export_passes_it(
+def test_a_gift_inside_the_cutoff_is_pending_and_missing_once_a_later_export_passes_it(
     provisioned: Settings,
 ) -> None:
     records = corpus()
