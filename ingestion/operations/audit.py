@@ -3,7 +3,8 @@
 `accfb audit export --date D` writes the day's ledger entries, reconciliation legs and close
 revisions to the audit bucket (infra/stacks/audit.py: object lock in compliance mode, 7 years)
 as Parquet, through the dbt operation ``audit_export`` (macros/finance/audit_export.sql:
-Redshift UNLOAD in AWS, DuckDB's COPY to the local endpoint locally), under
+Redshift UNLOAD in AWS; locally DuckDB's COPY, uploaded here with each object's SHA-256, which
+an object-locked bucket requires of a PUT), under
 ``finance/close_date=D/revision=R/``, R being the day's newest close revision. Then the manifest:
 every object's SHA-256, row count and totals in cents, the dbt invocation and the git revision
 that produced them. The manifest is written last, so its presence means a whole export; an
@@ -30,7 +31,7 @@ from typing import Any
 import duckdb
 from botocore.exceptions import ClientError
 
-from ingestion.config import aws, s3_access
+from ingestion.config import aws, dbt, s3_access
 from ingestion.config.constants import RETENTION
 from ingestion.config.settings import REPO_ROOT, Settings
 from ingestion.operations.close import CLOSED_DAYS, revisions, rows
@@ -199,6 +200,11 @@ def _latest_revision(settings: Settings, day: date) -> int:
     return max(r.revision for r in closed)
 
 
+def _run_export(settings: Settings, day: date, revision: int, prefix_url: str) -> None:
+    args = {"close_date": day.isoformat(), "revision": revision, "prefix_url": prefix_url}
+    dbt.run_dbt(settings, ["run-operation", "audit_export", "--args", json.dumps(args)])
+
+
 def export(settings: Settings, day: date) -> ExportReport:
     """Write the day's newest close revision to the audit bucket, once."""
     revision = _latest_revision(settings, day)
@@ -217,15 +223,18 @@ def export(settings: Settings, day: date) -> ExportReport:
             f"s3://{settings.audit_bucket}/{under}/ holds files but no manifest: an interrupted "
             "export, whose locked objects stay; see docs/runbooks.md#audit-export-incomplete"
         )
-    s3_access.run_load(
-        settings,
-        "audit_export",
-        {
-            "close_date": day.isoformat(),
-            "revision": revision,
-            "prefix_url": s3_access.s3_url(settings.audit_bucket, under),
-        },
-    )
+    if settings.dbt_target == "local":
+        with tempfile.TemporaryDirectory() as scratch:
+            _run_export(settings, day, revision, scratch)
+            for path in sorted(Path(scratch).iterdir()):
+                s3.put_object(
+                    Bucket=settings.audit_bucket,
+                    Key=f"{under}/{path.name}",
+                    Body=path.read_bytes(),
+                    ChecksumAlgorithm="SHA256",
+                )
+    else:
+        _run_export(settings, day, revision, s3_access.s3_url(settings.audit_bucket, under))
     written = _objects(s3, settings.audit_bucket, under)
     files = {
         name: _file_facts(
@@ -249,6 +258,7 @@ def export(settings: Settings, day: date) -> ExportReport:
         Key=manifest_key,
         Body=json.dumps(manifest, indent=2, sort_keys=True).encode(),
         ContentType="application/json",
+        ChecksumAlgorithm="SHA256",
     )
     return ExportReport(under, True, manifest)
 

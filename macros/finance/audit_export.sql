@@ -4,8 +4,8 @@
     close revisions, one Parquet file each, under a prefix that names the day and the close
     revision (a later adjustment is a new revision: new files beside the old, never over them).
     Redshift: UNLOAD with the warehouse's role, without ALLOWOVERWRITE, so an object already
-    there fails the unload rather than being replaced. DuckDB (local): COPY to the same keys on
-    the local S3 endpoint. Checksums, row counts and totals go in the manifest, written by the
+    there fails the unload rather than being replaced. DuckDB (local): COPY to the same keys in
+    the local audit bucket (through a scratch folder, see below). Checksums, row counts and totals go in the manifest, written by the
     caller from the objects themselves.
 -#}
 
@@ -67,8 +67,10 @@ where close_date = {{ day }} and revision <= {{ revision | int }}
     {{ return(statements) }}
 {%- endmacro %}
 
+{#- Locally prefix_url is a scratch folder: DuckDB's S3 writer sends no Content-MD5 or checksum,
+    which a PUT to an object-locked bucket must carry, so the caller uploads the files with
+    their SHA-256 (ingestion/operations/audit.py). -#}
 {% macro duckdb__audit_export(close_date, revision, prefix_url) -%}
-    {% do duckdb_s3_access() %}
     {% for name, sql in audit_queries(close_date, revision).items() %}
         {% do run_query(
             "copy (" ~ sql ~ " order by all) to " ~ sql_literal(prefix_url ~ "/" ~ name ~ "000.parquet")

@@ -52,6 +52,7 @@ def test_a_closed_day_is_exported_once_verified_and_a_tampered_file_is_caught(
     assert files["ledger"]["totals"]["rows"] == entries > 0
     assert files["close"]["totals"]["net_amount_cents"] == net
     assert report.manifest["git_revision"] and report.manifest["revision"] == 0
+    assert report.manifest["dbt_invocation_id"]
     assert all(len(o["sha256"]) == 64 for f in files.values() for o in f["objects"])
     lock = aws.client("s3", settings).get_object_lock_configuration(Bucket=settings.audit_bucket)
     assert lock["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]["Mode"] == "COMPLIANCE"
