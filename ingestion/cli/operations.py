@@ -49,8 +49,25 @@ def reconcile(
 
 
 @app.command()
-def trace(donation_id: str) -> None:
-    """Every raw record behind a gift (archive key, stream position, verdict) and its mart rows."""
+def trace(
+    donation_id: Annotated[str | None, typer.Argument(help="A gift's donation_id")] = None,
+    campaign: Annotated[
+        str | None, typer.Option(help="A campaign's figure: its net on --day")
+    ] = None,
+    day: Annotated[str | None, typer.Option(help="The UTC day of --campaign's figure")] = None,
+    closed_day: Annotated[
+        str | None, typer.Option(help="A closed day's figure: its net in rpt_closed_days")
+    ] = None,
+) -> None:
+    """Every raw record behind a gift (archive key, stream position, verdict) and its mart rows;
+    or every gift, refund and raw record behind a figure (--campaign C --day D, or
+    --closed-day D), with their sum beside the figure. Exit 1 when nothing is found or the sum
+    differs from the figure."""
+    if campaign or closed_day:
+        _trace_figure(campaign, day, closed_day)
+        return
+    if donation_id is None:
+        raise typer.BadParameter("give a DONATION_ID, --campaign C --day D, or --closed-day D")
     from ingestion.operations.trace import trace as trace_gift
 
     settings = load_settings()
@@ -72,6 +89,36 @@ def trace(donation_id: str) -> None:
         for row in rows:
             console.print(row)
     if not found.records:
+        raise typer.Exit(1)
+
+
+def _trace_figure(campaign: str | None, day: str | None, closed_day: str | None) -> None:
+    from ingestion.operations.trace import trace_campaign_day, trace_closed_day
+
+    settings = load_settings()
+    localaws.ensure_up(settings)
+    if campaign:
+        if not day:
+            raise typer.BadParameter("--campaign needs --day")
+        found = trace_campaign_day(settings, campaign, _day(day))
+    else:
+        found = trace_closed_day(settings, _day(closed_day or ""))
+    for item in found.items:
+        console.print(
+            f"- {item.kind} {item.donation_id}{f' / {item.refund_id}' if item.refund_id else ''}"
+            f" {item.amount_cents / 100:+,.2f} $, event {item.event_id}\n"
+            f"  stream {item.shard_id}/{item.sequence_number}, arrived "
+            f"{item.arrived_at.isoformat() if item.arrived_at else '?'}\n"
+            f"  archive {item.archive_key or '[red]not archived[/red]'}",
+            soft_wrap=True,
+        )
+    figure = "none" if found.figure_cents is None else f"{found.figure_cents / 100:,.2f} $"
+    console.print(
+        f"[bold]{found.figure}[/bold]: {figure}; {len(found.items)} gift(s) and refund(s) "
+        f"summing to {found.total_cents / 100:,.2f} $ "
+        + ("[green]equal[/green]" if found.adds_up else "[red]NOT EQUAL[/red]")
+    )
+    if not found.items or not found.adds_up:
         raise typer.Exit(1)
 
 
