@@ -83,12 +83,13 @@ def revisions(settings: Settings, day: date | None = None) -> list[Revision]:
 
 
 def close(
-    settings: Settings, day: date | None = None, *, now: datetime | None = None
+    settings: Settings, day: date | None = None, *, open_day: bool = False
 ) -> list[Revision]:
     """Close ``day`` (a UTC day already over; None: only record adjustments of closed days) and
-    alert each adjustment this run recorded. Returns the adjustments recorded."""
-    today = (now or datetime.now(UTC)).date()
-    if day is not None and day >= today:
+    alert each adjustment this run recorded. Returns the adjustments recorded. ``open_day``
+    closes a day not over yet: only the demo does, whose traffic is all of today."""
+    today = datetime.now(UTC).date()
+    if day is not None and day >= today and not open_day:
         raise CloseRefused(f"{day} is not over yet (UTC today is {today}): only a past day closes")
     before = {(r.close_date, r.revision) for r in revisions(settings)}
     args = {"close_date": day.isoformat()} if day else {}
