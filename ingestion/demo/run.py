@@ -84,10 +84,14 @@ def close_and_audit(settings: Settings) -> list[ClosedDay]:
     """Close every day the run's gifts fall on (today's too: the demo's traffic is all of
     today, so it closes early, as the settlement DAG would the next day), export each to the
     run's audit bucket and verify the export against the files and the warehouse."""
+    # Days to come hold only settlements the simulated processors date ahead: not closeable.
     days = [
         day
         for (day,) in warehouse_rows(
-            settings, "select close_date from marts.rpt_daily_close order by close_date"
+            settings,
+            "select close_date from marts.rpt_daily_close where close_date <= ? "
+            "order by close_date",
+            [datetime.now(UTC).date()],
         )
     ]
     closed = []
@@ -101,7 +105,7 @@ def close_and_audit(settings: Settings) -> list[ClosedDay]:
                 day,
                 frozen.gift_count,
                 frozen.net_amount_cents,
-                f"s3://{settings.audit_bucket}/{report.prefix}/",
+                f"{report.prefix}/",
                 len(checks),
                 sum(1 for c in checks if not c.ok),
             )
@@ -193,7 +197,13 @@ def run_demo(
             f"{statuses.get(status, 0):,}",
         )
     close_table = Table(title="Period close and audit export (rpt_closed_days, audit bucket)")
-    for column in ("day", "gifts", "net $", "exported to", "verified"):
+    for column in (
+        "day",
+        "gifts",
+        "net $",
+        f"exported to s3://{settings.audit_bucket}/",
+        "verified",
+    ):
         close_table.add_column(column, justify="right" if column in {"gifts", "net $"} else "left")
     for c in closed_days:
         close_table.add_row(
@@ -201,7 +211,7 @@ def run_demo(
             f"{c.gifts:,}",
             f"{c.net_cents / 100:,.2f}",
             c.exported_to,
-            f"{c.checks} checks, {c.differing} differ",
+            "ok" if c.differing == 0 else f"{c.differing} of {c.checks} differ",
         )
     console.print(Group(summary, campaigns, freshness, reconciliation, close_table))
     console.print(f"quarantine reasons: {dict(counts.quarantine_by_reason)}")
