@@ -128,9 +128,14 @@ def _drifted(record: SimRecord) -> SimRecord:
     """A producer upgraded ahead of the contract: a new optional field on every gift, and one in
     ten at schema_version 2 (quarantined until the contract has it). Decided by the record's
     bytes, so a redelivered copy drifts as its original did."""
-    if b'"donation.completed"' not in record.data:
+    if record.kind == "malformed" or b'"donation.completed"' not in record.data:
         return record
-    event = json.loads(record.data)
+    try:
+        event = json.loads(record.data)
+    except ValueError:
+        return record
+    if not isinstance(event, dict) or not isinstance(event.get("payload"), dict):
+        return record
     event["payload"]["gift_aid_eligible"] = True
     if hashlib.sha256(record.data).digest()[0] < 26:
         event["schema_version"] = 2
@@ -227,6 +232,7 @@ class RefusingProxy:
 
     def close(self) -> None:
         self._server.shutdown()
+        self._server.server_close()
 
 
 # --- worker processes
@@ -363,6 +369,14 @@ class Workers:
             self.refreshes.append((self._refresh_started, time.monotonic(), refresh.returncode))
             self._refresh_started = 0.0
 
+    def kill_all(self) -> None:
+        """Whatever is still running when the soak ends (or fails): none of it outlives it."""
+        running = [*self.processes.values(), *(job[2] for job in self.jobs if job[2])]
+        for process in running:
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+
     def stop(self, role: str) -> None:
         process = self.processes.pop(role, None)
         if process is not None and process.poll() is None:
@@ -464,13 +478,21 @@ class Soak:
             done.append(producer.close())
 
     def run(self) -> SoakResult:
-        wall_started = time.monotonic()
         settings = self.settings
         localaws.provision(settings)
         log_dir = settings.state_dir / "soak-logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         proxy = RefusingProxy(settings.aws_endpoint_url or "")
         workers = Workers(settings, proxy.url, log_dir)
+        try:
+            return self._run(workers, proxy)
+        finally:
+            workers.kill_all()
+            proxy.close()
+
+    def _run(self, workers: Workers, proxy: RefusingProxy) -> SoakResult:
+        wall_started = time.monotonic()
+        settings = self.settings
 
         from tests.produce.faults import KinesisFaults
 
@@ -553,7 +575,6 @@ class Soak:
         time.sleep(15)  # the lander and archiver catch up, as they would in a steady state
         workers.stop("lander")
         workers.stop("archiver")
-        proxy.close()
         StreamLander(settings, aws.client("kinesis", settings)).land_once()
         StreamArchiver(
             settings, aws.client("kinesis", settings), aws.client("s3", settings)

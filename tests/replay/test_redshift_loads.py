@@ -268,3 +268,25 @@ def test_the_load_runs_statements_from_a_list_never_text_split_on_semicolons() -
     assert ".split(" not in macros
     assert "run_statements(redshift_csv_object_statements(" in macros
     assert "run_statements(redshift_archive_window_statements(" in macros
+
+
+def test_the_batch_export_ledger_ddl_parses_and_keeps_every_versions_identity(
+    target: Path,
+) -> None:
+    sql = _compile_for_redshift("{{ batch_export_ledger_table() }}", target)
+
+    create = sqlglot.parse_one(sql, read="redshift")
+
+    assert isinstance(create, exp.Create)
+    assert [c.name for c in create.find_all(exp.ColumnDef)] == [
+        "landing_table",
+        "source_key",
+        "etag",
+        "rows_loaded",
+        "load_seq",
+        "loaded_at",
+        "outcome",
+    ]
+    # Small and read by every load's lookup: a copy on every node, sorted by the key it is
+    # looked up by.
+    assert "diststyle all" in sql.lower() and "sortkey (source_key)" in sql.lower()
