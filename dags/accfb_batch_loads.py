@@ -69,9 +69,12 @@ for name, schedule in SCHEDULES.items():
 
         @task(task_id="load")
         def load(source: str = name) -> int:
-            """Every new file of the source, once (files already loaded are skipped). A refused
-            file fails the task after the good ones have loaded, so its reason reaches the
-            alert; the file stays in the bucket until a corrected export replaces it."""
+            """Every new version of the source's files, once (unchanged files are skipped; a
+            file rewritten under its key loads as a new version and alerts). A refused file
+            fails the task at once after the good ones have loaded, so its reason reaches the
+            alert; the file stays in the bucket until a corrected export replaces it. A load
+            that failed for any other reason (BatchLoadFailed: the warehouse, the network)
+            fails the task with the default retries."""
             from ingestion.batch.loads import load_batches
 
             (report,) = load_batches(common.settings(), [source])

@@ -137,8 +137,8 @@ class ReconcileDiffers(AirflowFailException):
 
 class ExportsRefused(AirflowFailException):
     """Batch exports the load refused. Fails at once: the same file fails the same way; a
-    corrected export dropped under a new name loads. The task log has each full reason; the
-    alert only where and what (see ``without_values``)."""
+    corrected export (under a new name, or over the refused one) loads. The task log has each
+    full reason; the alert only where and what (see ``without_values``)."""
 
     def __init__(self, refused: dict[str, str]) -> None:
         self.refused = refused

@@ -53,14 +53,23 @@ BATCH_SOURCES: dict[str, BatchSource] = {
 }
 
 
+def dropped_exports(
+    s3: Any, bucket: str, source: BatchSource, since: datetime | None = None
+) -> dict[str, str]:
+    """The source's CSV exports in the bucket (or only those dropped at or after ``since``), by
+    key, each with its ETag: what the batch ledger knows a version of an export by (an export
+    rewritten under its key gets a new ETag)."""
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=source.prefix)
+    return {
+        item["Key"]: item["ETag"].strip('"')
+        for page in pages
+        for item in sorted(page.get("Contents", []), key=lambda item: item["Key"])
+        if item["Key"].lower().endswith(".csv") and (since is None or item["LastModified"] >= since)
+    }
+
+
 def dropped_files(
     s3: Any, bucket: str, source: BatchSource, since: datetime | None = None
 ) -> list[str]:
     """The source's CSV exports in the bucket, or only those dropped at or after ``since``."""
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=source.prefix)
-    return sorted(
-        item["Key"]
-        for page in pages
-        for item in page.get("Contents", [])
-        if item["Key"].lower().endswith(".csv") and (since is None or item["LastModified"] >= since)
-    )
+    return sorted(dropped_exports(s3, bucket, source, since))

@@ -30,6 +30,8 @@ class DbtError(RuntimeError):
 class DbtResult:
     command: str
     nodes: int
+    # What the macros logged with `log(..., info=True)`: how a run-operation reports back.
+    logs: tuple[str, ...] = ()
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
@@ -54,10 +56,13 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> DbtResult:
 
     # A failed run-operation reports its error only as a log event, not in its result.
     operation_errors: list[str] = []
+    logs: list[str] = []
 
     def collect(event: Any) -> None:
         if event.info.name in {"RunningOperationCaughtError", "RunningOperationUncaughtError"}:
             operation_errors.append(str(event.data.exc))
+        elif event.info.name == "JinjaLogInfo":
+            logs.append(str(event.data.msg))
 
     result = dbtRunner(callbacks=[collect]).invoke([*args, "--quiet"])
     if not result.success:
@@ -70,7 +75,7 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> DbtResult:
         detail = "; ".join(failures) or str(result.exception)
         raise DbtError(" ".join(args), detail)
     nodes = len(getattr(result.result, "results", None) or [])
-    return DbtResult(" ".join(args), nodes)
+    return DbtResult(" ".join(args), nodes, tuple(logs))
 
 
 def build_streaming_models(settings: Settings) -> DbtResult:

@@ -89,8 +89,8 @@ def write_manifest(s3: Any, bucket: str, purpose: str, keys: Iterable[str]) -> s
     return s3_url(bucket, key)
 
 
-def run_load(settings: Settings, macro: str, args: dict[str, Any]) -> None:
+def run_load(settings: Settings, macro: str, args: dict[str, Any]) -> dbt.DbtResult:
     """Run one load macro of macros/batch/load_from_s3.sql, with DuckDB's way to S3 locally."""
     if settings.dbt_target == "local":
         os.environ.update(dbt_environment(settings))
-    dbt.run_dbt(settings, ["run-operation", macro, "--args", json.dumps(args)])
+    return dbt.run_dbt(settings, ["run-operation", macro, "--args", json.dumps(args)])

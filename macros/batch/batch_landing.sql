@@ -75,3 +75,32 @@ sortkey (load_seq)
 {% macro duckdb__batch_landing_upgrade(table) -%}
 alter table {{ table }} add column if not exists load_seq bigint
 {%- endmacro %}
+
+{#- The ledger of batch exports: one row per version of an export file that was loaded (or, for
+    a file loaded before the ledger existed, adopted as it stood). An export is known by its key
+    and its content (`etag`, the object's S3 ETag): a key whose latest version carries the same
+    ETag is skipped before any COPY; the same key with another ETag is a corrected export,
+    loaded as a new version with its own load_seq (macros/batch/load_from_s3.sql). Never
+    deleted from: the numbers it holds are the highest a load ever took, even once a corrected
+    version replaced a version's rows in its landing table. -#}
+{% macro batch_export_ledger_table() -%}
+    {{ return(adapter.dispatch('batch_export_ledger_table', 'accfb')()) }}
+{%- endmacro %}
+
+{% macro default__batch_export_ledger_table() -%}
+create table if not exists lander.batch_export_ledger (
+    landing_table varchar(256) not null,
+    source_key varchar(1024) not null,
+    etag varchar(256) not null,
+    rows_loaded bigint not null,
+    load_seq bigint not null,
+    loaded_at timestamptz not null,
+    outcome varchar(16) not null
+)
+{%- endmacro %}
+
+{% macro redshift__batch_export_ledger_table() -%}
+{{ default__batch_export_ledger_table() }}
+diststyle all
+sortkey (source_key)
+{%- endmacro %}

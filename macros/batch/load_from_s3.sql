@@ -250,30 +250,100 @@ commit
     {% do run_query(upgrade) %}
 {%- endmacro %}
 
-{#- One batch CSV export (CRM donors, processor settlements) into its lander table, once: a
-    file whose key is already in the table is skipped, so re-running a load changes nothing. The
-    manifest names just this file; the table's columns are in macros/batch/batch_landing.sql. -#}
-{% macro load_csv_object(table, manifest_url, source_url) -%}
+{#- One batch CSV export (CRM donors, processor settlements) into its lander table, once per
+    version. An export is known by its key and its content (the object's ETag): the ledger
+    (lander.batch_export_ledger, macros/batch/batch_landing.sql) is read before any COPY, and
+    - a key whose latest version has this ETag is skipped ('unchanged': no COPY, nothing read);
+    - a key never seen is loaded ('new');
+    - a key loaded with another ETag is a corrected export ('corrected'): its rows replace the
+      earlier version's in the landing table, with a new load_seq, in one transaction, so a
+      model reading past its cursor sees the corrected rows and finance's totals never count
+      both versions (the caller alerts: an export key is meant to be written once);
+    - a key whose rows were loaded before the ledger existed is recorded as it stands
+      ('adopted': no COPY), which is what the key-only guard it replaces did.
+    The decision is made again under the tables' locks inside the load (a second load of the
+    same version at once inserts nothing). Each outcome is logged on a line the caller reads
+    (ingestion/batch/loads.py). The table's columns are in macros/batch/batch_landing.sql. -#}
+{% macro load_csv_object(table, manifest_url, source_url, etag) -%}
     {% do run_query(lander_schema()) %}
     {% do run_query(batch_landing_table(table)) %}
+    {% do run_query(batch_export_ledger_table()) %}
     {% set upgrade = batch_landing_upgrade(table) %}
     {% if upgrade %}
         {% do run_query(upgrade) %}
     {% endif %}
-    {% do adapter.dispatch('load_csv_object', 'accfb')(table, manifest_url, source_url) %}
+    {% set known = run_query(batch_export_known_sql(table, source_url)) %}
+    {% set outcome = batch_export_outcome(known.rows[0][0], known.rows[0][1], etag) %}
+    {% if outcome != 'unchanged' %}
+        {% do adapter.dispatch('load_csv_object', 'accfb')(table, manifest_url, source_url, etag, outcome) %}
+    {% endif %}
+    {% set loaded = run_query(
+        "select rows_loaded, load_seq from lander.batch_export_ledger where source_key = "
+        ~ sql_literal(source_url) ~ " and etag = " ~ sql_literal(etag)
+        ~ " order by load_seq desc limit 1"
+    ) %}
+    {% do log(batch_export_log_prefix() ~ tojson({
+        'source_url': source_url,
+        'outcome': outcome,
+        'rows': loaded.rows[0][0] if loaded.rows else none,
+        'load_seq': loaded.rows[0][1] if loaded.rows else none,
+    }), info=True) %}
 {%- endmacro %}
 
-{% macro redshift__load_csv_object(table, manifest_url, source_url) -%}
-    {% do run_statements(redshift_csv_object_statements(table, manifest_url, source_url)) %}
+{#- What the caller looks for among dbt's log lines (ingestion/batch/loads.py). -#}
+{% macro batch_export_log_prefix() -%}
+    {{ return('accfb-batch-export ') }}
+{%- endmacro %}
+
+{#- The latest version the ledger knows of a key, and how many rows of the key are landed. -#}
+{% macro batch_export_known_sql(table, source_url) -%}
+select
+    (
+        select max(ledger.etag)
+        from lander.batch_export_ledger as ledger
+        where ledger.source_key = {{ sql_literal(source_url) }}
+            and ledger.load_seq = (
+                select max(latest.load_seq)
+                from lander.batch_export_ledger as latest
+                where latest.source_key = {{ sql_literal(source_url) }}
+            )
+    ) as known_etag,
+    (
+        select count(*)
+        from {{ table }} as landed
+        where landed.source_key = {{ sql_literal(source_url) }}
+    ) as landed_rows
+{%- endmacro %}
+
+{% macro batch_export_outcome(known_etag, landed_rows, etag) -%}
+    {% if known_etag is none %}
+        {{ return('adopted' if landed_rows | int > 0 else 'new') }}
+    {% endif %}
+    {{ return('unchanged' if known_etag == etag else 'corrected') }}
+{%- endmacro %}
+
+{% macro redshift__load_csv_object(table, manifest_url, source_url, etag, outcome) -%}
+    {% do run_statements(redshift_csv_object_statements(table, manifest_url, source_url, etag, outcome)) %}
 {%- endmacro %}
 
 {#- The statements, shown as one script (the tests parse it). -#}
-{% macro redshift_csv_object_sql(table, manifest_url, source_url) -%}
-    {{ redshift_csv_object_statements(table, manifest_url, source_url) | join(';\n') }}
+{% macro redshift_csv_object_sql(table, manifest_url, source_url, etag, outcome) -%}
+    {{ redshift_csv_object_statements(table, manifest_url, source_url, etag, outcome) | join(';\n') }}
 {%- endmacro %}
 
-{% macro redshift_csv_object_statements(table, manifest_url, source_url) -%}
+{#- What runs for an outcome: nothing for an unchanged export (the COPY is never reached), the
+    ledger row alone for an adopted one, else the COPY into a temporary table and, holding both
+    tables, the version's number, the replacement of any earlier version's rows, the insert and
+    the ledger row. -#}
+{% macro redshift_csv_object_statements(table, manifest_url, source_url, etag, outcome) -%}
+{%- if outcome == 'unchanged' -%}
+    {{ return([]) }}
+{%- endif -%}
 {%- set columns = batch_landing_columns(table) -%}
+{%- set locks = ['lock ' ~ table, 'lock lander.batch_export_ledger'] -%}
+{%- if outcome == 'adopted' -%}
+    {{ return(locks + [batch_export_adopt_sql(table, source_url, etag)]) }}
+{%- endif -%}
 {%- set create -%}
 create temp table csv_batch (
     {% for name, type in columns.items() %}{{ name }} {{ type }}{{ ", " if not loop.last }}{% endfor %}
@@ -295,19 +365,89 @@ select
     {% endfor %}{{ sql_literal(source_url) }} as source_key,
     row_number() over () as source_row_number,
     getdate() as loaded_at,
-    (select coalesce(max(load_seq), 0) + 1 from {{ table }}) as load_seq
+    csv_load.load_seq
 from csv_batch
-where not exists (select 1 from {{ table }} as loaded where loaded.source_key = {{ sql_literal(source_url) }})
+cross join csv_load
 {%- endset -%}
-{#- Locked from before the insert to the commit, as the archive load is. -#}
-{{ return([create, copy, 'lock ' ~ table, insert, 'drop table csv_batch']) }}
+{{ return([create, copy] + locks + [
+    'create temp table csv_load as ' ~ batch_export_number_sql(table, source_url, etag),
+    batch_export_replace_sql(table, source_url),
+    insert,
+    batch_export_ledger_insert_sql(table, source_url, etag, outcome, '(select count(*) from csv_batch)'),
+    'drop table csv_batch',
+    'drop table csv_load',
+]) }}
+{%- endmacro %}
+
+{#- The version's number, taken while the load holds both tables: one more than the highest any
+    load of the table took (the ledger remembers numbers whose rows a corrected version replaced),
+    so numbers commit in order and a model that read up to load N never misses a later one. No
+    row when this version is already in the ledger: then nothing below changes anything. -#}
+{% macro batch_export_number_sql(table, source_url, etag) -%}
+select greatest(landed.max_load_seq, ledgered.max_load_seq) + 1 as load_seq
+from (
+    select coalesce(max(load_seq), 0) as max_load_seq from {{ table }}
+) as landed
+cross join (
+    select coalesce(max(load_seq), 0) as max_load_seq
+    from lander.batch_export_ledger
+    where landing_table = {{ sql_literal(table) }}
+) as ledgered
+where not exists (
+    select 1 from lander.batch_export_ledger as known
+    where known.source_key = {{ sql_literal(source_url) }}
+        and known.etag = {{ sql_literal(etag) }}
+)
+{%- endmacro %}
+
+{#- A corrected export replaces its key's earlier rows; the ledger keeps what they were. -#}
+{% macro batch_export_replace_sql(table, source_url) -%}
+delete from {{ table }}
+where source_key = {{ sql_literal(source_url) }}
+    and exists (select 1 from csv_load)
+{%- endmacro %}
+
+{% macro batch_export_ledger_insert_sql(table, source_url, etag, outcome, rows) -%}
+insert into lander.batch_export_ledger
+select
+    {{ sql_literal(table) }} as landing_table,
+    {{ sql_literal(source_url) }} as source_key,
+    {{ sql_literal(etag) }} as etag,
+    {{ rows }} as rows_loaded,
+    csv_load.load_seq,
+    {{ dbt.current_timestamp() }} as loaded_at,
+    {{ sql_literal(outcome) }} as outcome
+from csv_load
+{%- endmacro %}
+
+{#- A key loaded before the ledger: its rows and number as they stand, once. -#}
+{% macro batch_export_adopt_sql(table, source_url, etag) -%}
+insert into lander.batch_export_ledger
+select
+    {{ sql_literal(table) }} as landing_table,
+    {{ sql_literal(source_url) }} as source_key,
+    {{ sql_literal(etag) }} as etag,
+    count(*) as rows_loaded,
+    coalesce(max(load_seq), 0) as load_seq,
+    {{ dbt.current_timestamp() }} as loaded_at,
+    'adopted' as outcome
+from {{ table }}
+where source_key = {{ sql_literal(source_url) }}
+    and not exists (
+        select 1 from lander.batch_export_ledger as known
+        where known.source_key = {{ sql_literal(source_url) }}
+    )
 {%- endmacro %}
 
 {% macro copy_iam_role() -%}
     {{ return(var("s3_copy_iam_role", env_var("ACCFB_REDSHIFT_COPY_ROLE_ARN", "arn:aws:iam::000000000000:role/accfb-redshift-copy"))) }}
 {%- endmacro %}
 
-{% macro duckdb__load_csv_object(table, manifest_url, source_url) -%}
+{% macro duckdb__load_csv_object(table, manifest_url, source_url, etag, outcome) -%}
+    {% if outcome == 'adopted' %}
+        {% do run_query(batch_export_adopt_sql(table, source_url, etag)) %}
+        {{ return(none) }}
+    {% endif %}
     {% set columns = batch_landing_columns(table) %}
     {% set urls = manifest_urls(manifest_url) %}
     {#- The columns are read by position: a file whose header differs (reordered, renamed,
@@ -324,26 +464,47 @@ where not exists (select 1 from {{ table }} as loaded where loaded.source_key = 
             ) }}
         {% endif %}
     {% endfor %}
-    {#- One process writes the DuckDB file at a time, and a source's files load one after
-        another, so no other load commits a number between this read and the insert. -#}
-    {% set next_load_seq = run_query(
-        "select coalesce(max(load_seq), 0) + 1 from " ~ table
-    ).columns[0].values()[0] %}
-    {% set load %}
-insert into {{ table }}
+    {#- Read and cast first, outside the transaction: a value that does not cast refuses the
+        file before anything is written, as Redshift's COPY into its temporary table does. -#}
+    {% set stage %}
+create or replace temp table csv_batch as
 select
     {% for name in columns %}exported.{{ name }},
-    {% endfor %}exported.filename as source_key,
-    row_number() over () as source_row_number,
-    now() as loaded_at,
-    {{ next_load_seq }} as load_seq
+    {% endfor %}row_number() over () as source_row_number
 from read_csv(
     [{% for url in urls %}{{ sql_literal(url) }}{{ ", " if not loop.last }}{% endfor %}],
     header = true,
-    filename = true,
     columns = { {% for name, type in columns.items() %}{{ sql_literal(name) }}: {{ sql_literal(type) }}{{ ", " if not loop.last }}{% endfor %} }
 ) as exported
-where not exists (select 1 from {{ table }} as loaded where loaded.source_key = {{ sql_literal(source_url) }})
+    {% endset %}
+    {% do run_query(stage) %}
+    {#- One process writes the DuckDB file at a time and a source's files load one after
+        another, so the transaction stands in for Redshift's locks. -#}
+    {% set load %}
+begin transaction;
+
+create or replace temp table csv_load as
+{{ batch_export_number_sql(table, source_url, etag) }};
+
+{{ batch_export_replace_sql(table, source_url) }};
+
+insert into {{ table }}
+select
+    {% for name in columns %}csv_batch.{{ name }},
+    {% endfor %}{{ sql_literal(source_url) }} as source_key,
+    csv_batch.source_row_number,
+    now() as loaded_at,
+    csv_load.load_seq
+from csv_batch
+cross join csv_load;
+
+{{ batch_export_ledger_insert_sql(table, source_url, etag, outcome, '(select count(*) from csv_batch)') }};
+
+drop table csv_batch;
+
+drop table csv_load;
+
+commit
     {% endset %}
     {% do run_query(load) %}
 {%- endmacro %}

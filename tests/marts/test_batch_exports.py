@@ -153,6 +153,7 @@ def test_loading_the_same_crm_export_again_changes_nothing(provisioned: Settings
             "table": "lander.crm_donor_exports",
             "manifest_url": write_manifest(s3, provisioned.raw_bucket, "batch/crm", [CRM_KEY]),
             "source_url": s3_access.s3_url(provisioned.raw_bucket, CRM_KEY),
+            "etag": s3.head_object(Bucket=provisioned.raw_bucket, Key=CRM_KEY)["ETag"].strip('"'),
         },
     )
     dbt.build_streaming_models(provisioned)

@@ -97,32 +97,119 @@ def _numbers_the_load_while_holding(statements: list[exp.Expression | None], tab
     assert "coalesce(max(load_seq), 0) + 1" in numbered[0].sql("redshift").lower()
 
 
-@pytest.mark.parametrize("name", sorted(BATCH_SOURCES))
-def test_batch_csv_load_copies_one_file_once(target: Path, name: str) -> None:
-    source = BATCH_SOURCES[name]
-    sql = _compile_for_redshift(
-        "{{ redshift_csv_object_sql('"
-        + source.table
-        + "', '"
-        + MANIFEST
-        + "', 's3://accfb-raw/"
-        + source.prefix
-        + "x.csv') }}",
+ETAG = "0123456789abcdef0123456789abcdef"
+LOAD_KINDS = [
+    "Create",  # csv_batch
+    "Copy",
+    "Command",  # lock the landing table
+    "Command",  # lock the ledger
+    "Create",  # csv_load: the version's number, or no row if the version is known
+    "Delete",  # an earlier version's rows
+    "Insert",  # the rows
+    "Insert",  # the ledger row
+    "Drop",
+    "Drop",
+]
+
+
+def _csv_load_plans(target: Path, table: str, url: str) -> dict[str, list[str]]:
+    """The statements a Redshift load runs for each outcome of the ledger lookup."""
+    compiled = _compile_for_redshift(
+        "{{ tojson({"
+        + ", ".join(
+            f"'{outcome}': redshift_csv_object_statements('{table}', '{MANIFEST}', '{url}', "
+            f"'{ETAG}', '{outcome}')"
+            for outcome in ("new", "corrected", "unchanged", "adopted")
+        )
+        + "}) }}",
         target,
     )
+    plans: dict[str, list[str]] = json.loads(compiled)
+    return plans
 
-    statements = sqlglot.parse(sql, read="redshift")
 
-    assert [type(s).__name__ for s in statements] == [
-        "Create",
-        "Copy",
-        "Command",
-        "Insert",
-        "Drop",
-    ]
-    assert "format as csv" in sql.lower() and "manifest" in sql.lower()
-    _numbers_the_load_while_holding(statements, source.table)
-    assert statements[3].find(exp.Exists) is not None
+@pytest.mark.parametrize("name", sorted(BATCH_SOURCES))
+def test_batch_csv_load_copies_a_version_once_and_a_known_one_never(
+    target: Path, name: str
+) -> None:
+    source = BATCH_SOURCES[name]
+    url = f"s3://accfb-raw/{source.prefix}x.csv"
+    plans = _csv_load_plans(target, source.table, url)
+
+    # Known key, same ETag: nothing runs, the COPY above all.
+    assert plans["unchanged"] == []
+    # Loaded before the ledger: recorded as it stands, no COPY.
+    adopted = [sqlglot.parse_one(s, read="redshift") for s in plans["adopted"]]
+    assert not any(isinstance(s, exp.Copy) for s in adopted)
+    assert isinstance(adopted[-1], exp.Insert)
+    assert adopted[-1].this.sql("redshift").lower().startswith("lander.batch_export_ledger")
+
+    for outcome in ("new", "corrected"):
+        statements = [sqlglot.parse_one(s, read="redshift") for s in plans[outcome]]
+        assert [type(s).__name__ for s in statements] == LOAD_KINDS, outcome
+        sql = ";\n".join(plans[outcome]).lower()
+        assert "format as csv" in sql and "manifest" in sql
+        _numbers_the_version_while_holding(statements, source.table, url)
+        ledger_row = statements[7]
+        assert isinstance(ledger_row, exp.Insert)
+        assert ledger_row.this.sql("redshift").lower().startswith("lander.batch_export_ledger")
+        literals = {lit.this for lit in ledger_row.find_all(exp.Literal) if lit.is_string}
+        assert {url, ETAG, outcome, source.table} <= literals
+
+
+def _numbers_the_version_while_holding(
+    statements: list[exp.Expression | None], table: str, url: str
+) -> None:
+    """Holding both tables, the load numbers the version past any number the table or the
+    ledger ever held, only when the ledger lacks this key and ETag; the delete, the insert and
+    the ledger row all read that one number, so a version already known changes nothing."""
+    locks = [s.sql("redshift", comments=False).lower() for s in statements[2:4] if s is not None]
+    assert locks == [f"lock {table}", "lock lander.batch_export_ledger"]
+    number = statements[4]
+    assert isinstance(number, exp.Create)
+    number_sql = number.sql("redshift").lower()
+    assert "greatest(" in number_sql and "lander.batch_export_ledger" in number_sql
+    guard = number.find(exp.Not)
+    assert guard is not None and guard.find(exp.Exists) is not None
+    guard_literals = {lit.this for lit in guard.find_all(exp.Literal) if lit.is_string}
+    assert {url, ETAG} <= guard_literals
+    delete, insert = statements[5], statements[6]
+    assert isinstance(delete, exp.Delete) and "csv_load" in delete.sql("redshift")
+    assert isinstance(insert, exp.Insert)
+    assert any(t.name == "csv_load" for t in insert.find_all(exp.Table))
+
+
+def test_the_ledger_is_read_and_its_outcome_decided_before_any_copy(target: Path) -> None:
+    url = "s3://accfb-raw/landing/settlements/x.csv"
+    compiled = _compile_for_redshift(
+        "{{ tojson({"
+        "'lookup': batch_export_known_sql('lander.processor_settlements', '" + url + "'), "
+        "'new': batch_export_outcome(none, 0, 'e1'), "
+        "'adopted': batch_export_outcome(none, 3, 'e1'), "
+        "'unchanged': batch_export_outcome('e1', 3, 'e1'), "
+        "'corrected': batch_export_outcome('e0', 3, 'e1')"
+        "}) }}",
+        target,
+    )
+    decided = json.loads(compiled)
+
+    assert {k: v for k, v in decided.items() if k != "lookup"} == {
+        "new": "new",
+        "adopted": "adopted",
+        "unchanged": "unchanged",
+        "corrected": "corrected",
+    }
+    lookup = sqlglot.parse_one(decided["lookup"], read="redshift")
+    tables = {t.sql("redshift").lower() for t in lookup.find_all(exp.Table)}
+    assert {"lander.batch_export_ledger as ledger", "lander.processor_settlements as landed"} <= (
+        tables
+    )
+    # In the macro the load runs, the lookup comes first and an unchanged outcome stops there.
+    macros = (REPO_ROOT / "macros" / "batch" / "load_from_s3.sql").read_text()
+    body = macros[macros.index("{% macro load_csv_object(") :]
+    body = body[: body.index("{%- endmacro %}")]
+    assert body.index("batch_export_known_sql(") < body.index("adapter.dispatch('load_csv_object'")
+    assert "{% if outcome != 'unchanged' %}" in body
 
 
 @pytest.mark.parametrize("name", sorted(BATCH_SOURCES))
@@ -159,18 +246,21 @@ def test_a_hostile_key_stays_one_quoted_literal_in_the_load_statements(target: P
     jinja_value = HOSTILE_URL.replace("\\", "\\\\")
     sql = _compile_for_redshift(
         '{% set key = "' + jinja_value + '" %}'
-        "{{ redshift_csv_object_sql('lander.crm_donor_exports', key, key) }}",
+        "{{ redshift_csv_object_sql('lander.crm_donor_exports', key, key, 'e', 'new') }}",
         target,
     )
 
     statements = sqlglot.parse(sql, read="redshift")
 
-    # The lock (a Command to sqlglot) holds the table for the load numbering, issue 11.
-    assert [type(s).__name__ for s in statements] == ["Create", "Copy", "Command", "Insert", "Drop"]
+    # The locks (Commands to sqlglot) hold the tables for the load numbering, issue 11.
+    assert [type(s).__name__ for s in statements] == LOAD_KINDS
     assert "x.csv''); drop table" in sql and "--\\\\'" in sql
     literals = {lit.this for s in statements for lit in s.find_all(exp.Literal) if lit.is_string}
     assert HOSTILE_URL in literals or HOSTILE_URL.replace("\\", "\\\\") in literals
     assert not any(isinstance(s, exp.Drop) and "crm_donor_exports" in s.sql() for s in statements)
+    assert not any(
+        isinstance(s, exp.Delete) and "crm_donor_exports" not in s.sql() for s in statements
+    )
 
 
 def test_the_load_runs_statements_from_a_list_never_text_split_on_semicolons() -> None:
@@ -178,3 +268,25 @@ def test_the_load_runs_statements_from_a_list_never_text_split_on_semicolons() -
     assert ".split(" not in macros
     assert "run_statements(redshift_csv_object_statements(" in macros
     assert "run_statements(redshift_archive_window_statements(" in macros
+
+
+def test_the_batch_export_ledger_ddl_parses_and_keeps_every_versions_identity(
+    target: Path,
+) -> None:
+    sql = _compile_for_redshift("{{ batch_export_ledger_table() }}", target)
+
+    create = sqlglot.parse_one(sql, read="redshift")
+
+    assert isinstance(create, exp.Create)
+    assert [c.name for c in create.find_all(exp.ColumnDef)] == [
+        "landing_table",
+        "source_key",
+        "etag",
+        "rows_loaded",
+        "load_seq",
+        "loaded_at",
+        "outcome",
+    ]
+    # Small and read by every load's lookup: a copy on every node, sorted by the key it is
+    # looked up by.
+    assert "diststyle all" in sql.lower() and "sortkey (source_key)" in sql.lower()
