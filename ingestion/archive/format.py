@@ -38,7 +38,9 @@ def record_source(data: bytes) -> str:
 def archive_line(
     *, shard_id: str, sequence_number: str, arrival: datetime, partition_key: str, data: bytes
 ) -> bytes:
-    """One archived record: the landing table's columns, the record's text untouched."""
+    """One archived record: the landing table's columns, the record's text untouched, and its
+    size on the stream: Redshift's COPY can hold at most 65,535 bytes of the text, so a record
+    over the contract's limit is still decided `too_large` from its real size there."""
     return json.dumps(
         {
             "approximate_arrival_timestamp": arrival.astimezone(UTC).isoformat(
@@ -49,6 +51,7 @@ def archive_line(
             "sequence_number": sequence_number,
             # The lander keeps non-UTF-8 bytes the same way, so both paths land the same text.
             "kinesis_data": data.decode("utf-8", errors="replace"),
+            "record_bytes": len(data),
         },
         separators=(",", ":"),
     ).encode()
