@@ -99,7 +99,9 @@ def test_replay_lands_a_record_over_the_limit_with_its_size_never_its_cut_text(
     )
     create, _, _, insert, _ = sqlglot.parse(sql, read="redshift")
     assert create is not None and isinstance(insert, exp.Insert)
-    copied = {c.name: c.args["kind"].sql("redshift").upper() for c in create.find_all(exp.ColumnDef)}
+    copied = {
+        c.name: c.args["kind"].sql("redshift").upper() for c in create.find_all(exp.ColumnDef)
+    }
     assert copied["kinesis_data"] == "VARCHAR(65535)" and copied["record_bytes"] == "BIGINT"
     # Columns by name: the table's later columns are appended, so position would misplace them.
     assert [c.name for c in insert.this.expressions] == [
