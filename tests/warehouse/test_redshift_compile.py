@@ -306,12 +306,14 @@ def test_the_refresh_measures_its_figures_in_redshift_sql_over_the_real_models(
         "freshness_p95_seconds",
         "landing_lag_seconds",
         "quarantined_events",
+        "conflicting_redeliveries",
     ]
     read = {(t.db, t.name) for t in tree.find_all(exp.Table)}
     assert read == {
         ("marts", "fct_donations"),
         ("landing", "stream_events"),
         ("ops", "quarantined_events"),
+        ("ops", "conflicting_redeliveries"),
     }
     # Every column the figures read is one the models build (the MV, the mart, the ops table).
     used = {c.name for c in tree.find_all(exp.Column)}
@@ -319,6 +321,7 @@ def test_the_refresh_measures_its_figures_in_redshift_sql_over_the_real_models(
         _output_columns(compiled, "fct_donations")
         | _output_columns(compiled, "stream_events")
         | _output_columns(compiled, "quarantined_events")
+        | _output_columns(compiled, "conflicting_redeliveries")
     )
     assert used <= built, used - built
     # DuckDB's quantile_cont and epoch() do not exist on Redshift.
