@@ -459,6 +459,20 @@ def test_the_streaming_view_never_converts_or_parses_a_record_over_the_limit(
     assert size.this.sql("redshift").lower() == "octet_length(kinesis_data)"
 
 
+def test_the_ddl_written_out_for_people_is_the_macros(tmp_path: Path) -> None:
+    # infra/sql/streaming_ingestion.sql is what disaster recovery runs by hand: the same view.
+    written = (REPO_ROOT / "infra" / "sql" / "streaming_ingestion.sql").read_text()
+    written = written.format(
+        external_schema="kinesis_dev", stream_name="accfb-events", iam_role_arn="arn:x"
+    )
+    (_, by_hand) = sqlglot.parse(written, read="redshift")
+    by_macro = sqlglot.parse_one(
+        _inline(tmp_path, "{{ stream_landing_view_sql() }}"), read="redshift"
+    )
+    assert by_hand is not None
+    assert by_hand.sql("redshift", comments=False) == by_macro.sql("redshift", comments=False)
+
+
 def test_both_landings_give_landed_records_the_same_columns_in_order(tmp_path: Path) -> None:
     # landed_records unions them by position: a column in one and not the other would shift.
     def columns(jinja: str) -> list[str]:
