@@ -10,21 +10,70 @@
     {{ return(adapter.dispatch('parsed_records', 'accfb')(landed)) }}
 {%- endmacro %}
 
-{#- DuckDB pulls every contract path out of the record in one pass (one parse per record). -#}
+{#- DuckDB reads the contract's paths out of the record text in two passes, one for the JSON types
+    and one for the values as text, and keeps neither as JSON (an extracted JSON value is text
+    that every json_type or ->> parses again). Each pass looks up only the paths of the record's
+    own event type (the envelope, the objects and that type's fields): a lookup costs about the
+    same whether the path is there or not, and the contract has 49. `contract_types` and
+    `contract_texts` then hold every path at its place in contract_checks().paths, null where the
+    type has none. A valid record is an object exactly when its first character past JSON's
+    whitespace is "{", which needs no parse. -#}
 {% macro duckdb__parsed_records(landed) -%}
+    {%- set contract = contract_checks() -%}
+    {%- set all_aliases = contract.paths | map(attribute='alias') | list -%}
+    {%- set envelope = [] -%}
+    {%- for check in contract.routing %}{% if check.alias not in envelope %}{% do envelope.append(check.alias) %}{% endif %}{% endfor -%}
+    {%- for o in contract.objects %}{% if o.alias is not none and o.alias not in envelope %}{% do envelope.append(o.alias) %}{% endif %}{% endfor -%}
+    {%- set per_type = {} -%}
+    {%- for schema in contract.per_type -%}
+        {%- set aliases = per_type.setdefault(schema.event_type, envelope | list) -%}
+        {%- for check in schema.checks %}{% if check.alias not in aliases %}{% do aliases.append(check.alias) %}{% endif %}{% endfor -%}
+    {%- endfor %}
+    {%- set groups = per_type.items() | list + [(none, envelope)] %}
     select
-        with_record.*,
-        record is not null as is_json,
-        coalesce(json_type(record) = 'OBJECT', false) as is_object,
-        json_extract(record, [
-            {%- for p in contract_checks().paths %}'{{ p.json_path }}'{{ ", " if not loop.last }}{% endfor -%}
-        ]) as contract_values
+        looked_up.* exclude (type_list, text_list),
+        {%- for column, list in [('contract_types', 'type_list'), ('contract_texts', 'text_list')] %}
+        case event_type_text
+            {%- for event_type, aliases in groups %}
+            {{ "when " ~ sql_literal(event_type) ~ " then" if event_type is not none else "else" }} [
+                {%- for alias in all_aliases -%}
+                {{ list ~ '[' ~ (aliases.index(alias) + 1) ~ ']' if alias in aliases else 'null' }}{{ ", " if not loop.last }}
+                {%- endfor -%}
+            ]
+            {%- endfor %}
+        end as {{ column }},
+        {%- endfor %}
+        json_keys(record, [
+            {%- for o in contract.objects %}'${{ "." ~ o.path if o.path }}'{{ ", " if not loop.last }}{% endfor -%}
+        ]) as contract_object_keys
     from (
         select
-            {{ landed }}.*,
-            case when json_valid(kinesis_data) then kinesis_data::json end as record
-        from {{ landed }}
-    ) as with_record
+            with_record.*,
+            {%- for function, list in [('json_type', 'type_list'), ('json_extract_string', 'text_list')] %}
+            case event_type_text
+                {%- for event_type, aliases in groups %}
+                {{ "when " ~ sql_literal(event_type) ~ " then" if event_type is not none else "else" }} {{ function }}(record, [
+                    {%- for alias in aliases %}'{{ contract.paths[all_aliases.index(alias)].json_path }}'{{ ", " if not loop.last }}{% endfor -%}
+                ])
+                {%- endfor %}
+            end as {{ list }},
+            {%- endfor %}
+            record is not null as is_json,
+            coalesce(
+                record is not null and ltrim(kinesis_data, ' ' || chr(9) || chr(10) || chr(13))[1] = '{',
+                false
+            ) as is_object
+        from (
+            select
+                {{ landed }}.*,
+                {#- Text, not the JSON type: a cast to JSON costs ~4 times json_valid's parse, and
+                    DuckDB's JSON functions read the text alike. #}
+                case when json_valid(kinesis_data) then kinesis_data end as record,
+                case when json_valid(kinesis_data) then json_extract_string(kinesis_data, '$.event_type') end
+                    as event_type_text
+            from {{ landed }}
+        ) as with_record
+    ) as looked_up
 {%- endmacro %}
 
 {#- Redshift's streaming view already parsed the record into SUPER (see stream_events). -#}
@@ -40,39 +89,63 @@
     {{ return(adapter.dispatch('contract_value', 'accfb')(path, position)) }}
 {%- endmacro %}
 
+{#- DuckDB: the value's text (a string unquoted, a number or an object as written). -#}
 {% macro duckdb__contract_value(path, position) -%}
-    contract_values[{{ position }}]
+    contract_texts[{{ position }}]
 {%- endmacro %}
 
 {% macro redshift__contract_value(path, position) -%}
     record.{{ path }}
 {%- endmacro %}
 
-{% macro json_kind(value) -%}
-    {{ return(adapter.dispatch('json_kind', 'accfb')(value)) }}
+{#- Whether a contract value's JSON kind is one of `kinds` (missing, null, string, integer,
+    number, overflow, boolean, object, array). `position`: its place in contract_checks().paths.
+    Redshift reads the kind column contract_kinds() made; DuckDB decides it in place from the
+    type parsed_records read, so a record pays only for the paths its own type checks (49 kind
+    columns for every record cost a peak minute ~3 s). -#}
+{% macro json_kind_in(alias, position, kinds) -%}
+    {{ return(adapter.dispatch('json_kind_in', 'accfb')(alias, position, kinds)) }}
 {%- endmacro %}
 
-{% macro duckdb__json_kind(value) -%}
-    case json_type({{ value }})
-        when 'VARCHAR' then 'string'
-        when 'BIGINT' then 'integer'
-        when 'UBIGINT' then 'integer'
-        when 'HUGEINT' then 'integer'
-        {#- Past HUGEINT an integer parses as DOUBLE; its text still says integer, as Python's
-            parser does. An overflowing number (1e400) is no JSON number Python can hold. #}
-        when 'DOUBLE' then case
-            when regexp_matches({{ value }}::varchar, '^-?[0-9]+$') then 'integer'
-            when isinf(({{ value }})::double) then 'overflow'
-            else 'number'
-        end
-        when 'BOOLEAN' then 'boolean'
-        when 'OBJECT' then 'object'
-        when 'ARRAY' then 'array'
-        when 'NULL' then 'null'
-        else 'missing'
-    end
+{% macro default__json_kind_in(alias, position, kinds) -%}
+    k_{{ alias }} in ({% for k in kinds %}'{{ k }}'{{ ", " if not loop.last }}{% endfor %})
 {%- endmacro %}
 
+{% macro duckdb__json_kind_in(alias, position, kinds) -%}
+    {%- set t = 'contract_types[' ~ position ~ ']' -%}
+    {#- Past HUGEINT an integer parses as DOUBLE; its text still says integer, as Python's
+        parser does. An overflowing number (1e400) is no JSON number Python can hold. -#}
+    {%- set integral_text = "regexp_matches(" ~ alias ~ ", '^-?[0-9]+$')" -%}
+    {%- set infinite = "coalesce(isinf(try_cast(" ~ alias ~ " as double)), false)" -%}
+    {%- set tests = {
+        'missing': t ~ " is null",
+        'null': t ~ " = 'NULL'",
+        'string': t ~ " = 'VARCHAR'",
+        'integer': t ~ " in ('BIGINT', 'UBIGINT', 'HUGEINT') or (" ~ t ~ " = 'DOUBLE' and " ~ integral_text ~ ")",
+        'number': "(" ~ t ~ " = 'DOUBLE' and not " ~ integral_text ~ " and not " ~ infinite ~ ")",
+        'overflow': "(" ~ t ~ " = 'DOUBLE' and not " ~ integral_text ~ " and " ~ infinite ~ ")",
+        'boolean': t ~ " = 'BOOLEAN'",
+        'object': t ~ " = 'OBJECT'",
+        'array': t ~ " = 'ARRAY'",
+    } -%}
+    coalesce({% for k in kinds %}({{ tests[k] }}){{ " or " if not loop.last }}{% endfor %}, false)
+{%- endmacro %}
+
+{#- The kind columns default__json_kind_in reads; DuckDB needs none. -#}
+{% macro json_kind_columns() -%}
+    {{ return(adapter.dispatch('json_kind_columns', 'accfb')()) }}
+{%- endmacro %}
+
+{% macro default__json_kind_columns() -%}
+    {%- for p in contract_checks().paths %}
+    {{ redshift__json_kind(p.alias) }} as k_{{ p.alias }},
+    {%- endfor %}
+{%- endmacro %}
+
+{% macro duckdb__json_kind_columns() -%}
+{%- endmacro %}
+
+{#- Redshift: SUPER knows each value's type. -#}
 {% macro redshift__json_kind(value) -%}
     case
         when {{ value }} is null then 'missing'
@@ -90,8 +163,9 @@
     {{ return(adapter.dispatch('json_text', 'accfb')(value)) }}
 {%- endmacro %}
 
+{#- DuckDB: contract values are text already (duckdb__parsed_records). -#}
 {% macro duckdb__json_text(value) -%}
-    ({{ value }} ->> '$')
+    {{ value }}
 {%- endmacro %}
 
 {#- An explicit length: a bare varchar is VARCHAR(256) on Redshift, which would cut a longer
@@ -105,7 +179,7 @@
 {%- endmacro %}
 
 {% macro duckdb__json_number(value) -%}
-    ({{ value }})::double
+    try_cast({{ value }} as double)
 {%- endmacro %}
 
 {% macro redshift__json_number(value) -%}
@@ -131,18 +205,20 @@
 {%- endmacro %}
 
 {#- Whether a JSON object repeats a key: which value then wins differs between parsers. -#}
-{% macro has_repeated_keys(value) -%}
-    {{ return(adapter.dispatch('has_repeated_keys', 'accfb')(value)) }}
+{#- `position`: the object's place in contract_checks().objects. -#}
+{% macro has_repeated_keys(value, position) -%}
+    {{ return(adapter.dispatch('has_repeated_keys', 'accfb')(value, position)) }}
 {%- endmacro %}
 
-{% macro duckdb__has_repeated_keys(value) -%}
-    (len(json_keys({{ value }})) <> len(list_distinct(json_keys({{ value }}))))
+{#- The keys parsed_records listed for the object, repeats included. -#}
+{% macro duckdb__has_repeated_keys(value, position) -%}
+    (len(contract_object_keys[{{ position }}]) <> len(list_distinct(contract_object_keys[{{ position }}])))
 {%- endmacro %}
 
 {#- Not enforced on Redshift: JSON_PARSE keeps one value per key and no function lists a SUPER
     object's keys with their repeats, so a repeat cannot be seen after the parse. Unproven
     which value JSON_PARSE keeps (see docs/event-contract.md). -#}
-{% macro redshift__has_repeated_keys(value) -%}
+{% macro redshift__has_repeated_keys(value, position) -%}
     false
 {%- endmacro %}
 
