@@ -117,7 +117,10 @@ iam_role {{ sql_literal(var("kinesis_iam_role")) }}
     {% do run_query(lander_schema()) %}
     {% do run_query(kinesis_external_schema_sql()) %}
     {% set view = adapter.get_relation(database=target.database, schema='lander', identifier='kinesis_records') %}
-    {% if view is not none and 'kinesis_data_bytes' not in adapter.get_columns_in_relation(view) | map(attribute='name') | map('lower') | list %}
+    {#- Only on a column list that was read: an empty one (a lookup that cannot see the view)
+        must never recreate the view every minute. -#}
+    {% set columns = adapter.get_columns_in_relation(view) | map(attribute='name') | map('lower') | list if view is not none else [] %}
+    {% if columns and 'kinesis_data_bytes' not in columns %}
         {% do run_query('drop materialized view lander.kinesis_records') %}
         {% set view = none %}
     {% endif %}
