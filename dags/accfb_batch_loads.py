@@ -1,6 +1,6 @@
 """Daily batch loads of the sources that arrive as files: the CRM export and the processor's
 settlement export. Each DAG waits for the day's file, loads every new file once, rebuilds what
-reads the source, and verifies the contracts.
+reads the source, and verifies the contracts; the settlement DAG then closes the day before.
 
 The sensor reschedules itself between pokes, so a late file holds no worker slot.
 """
@@ -34,6 +34,16 @@ def file_arrived(source: str, logical_date: datetime | None = None) -> bool:
     s3 = aws.client("s3", settings)
     since = (logical_date or datetime.now(UTC)) - EXPORT_PERIOD
     return bool(dropped_files(s3, settings.raw_bucket, BATCH_SOURCES[source], since=since))
+
+
+@task(task_id="close")
+def close_previous_day(logical_date: datetime | None = None) -> int:
+    """Close the UTC day before the run's, once its settlement export is in and checked, and
+    record (and alert) every closed day that moved since (ingestion/operations/close.py)."""
+    from ingestion.operations.close import close
+
+    day = (logical_date or datetime.now(UTC)).date() - timedelta(days=1)
+    return len(close(common.settings(), day))
 
 
 for name, schedule in SCHEDULES.items():
@@ -80,5 +90,9 @@ for name, schedule in SCHEDULES.items():
         )
         check_contracts = task(common.verify_contracts, task_id="check_contracts")
 
-        wait >> load() >> transform >> check_contracts()
-        common.one_writer(dag, "load")
+        chain = wait >> load() >> transform >> check_contracts()
+        writers = ["load"]
+        if name == "settlements":
+            chain >> close_previous_day()
+            writers.append("close")
+        common.one_writer(dag, *writers)

@@ -35,3 +35,44 @@
 {% macro offline_compile() -%}
     {{ return(var('offline_is_incremental', none) is not none) }}
 {%- endmacro %}
+
+{#-
+    Models whose rows are rare (conflicts, quarantines) cannot take their cursor from their own
+    newest row: with no conflict for a month, `max(landed_batch)` of the model would stay a
+    month old and every refresh would re-read the month. They keep the batch they have
+    processed through in lander.processed_batches instead, written in the model's own
+    transaction (its post-hooks), so a pass that failed records nothing and is read again.
+    What is recorded is the newest batch of the model's input as the pass read it: right for any
+    selection of models, since the input holds no batch it has not itself processed.
+-#}
+{% macro processed_batches_table() -%}
+create table if not exists lander.processed_batches (
+    model varchar(256) not null,
+    landed_batch bigint not null
+)
+{%- endmacro %}
+
+{% macro processed_batch_cursor() -%}
+    {%- if offline_compile() -%}
+        {{ return(var('offline_batch_cursor', 0) | int) }}
+    {%- endif -%}
+    {%- if not execute -%}
+        {{ return(0) }}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select max(landed_batch) from lander.processed_batches where model = " ~ sql_literal(this.identifier)
+    ) -%}
+    {%- set processed = result.columns[0].values()[0] -%}
+    {#- A model built before it kept its mark: its own newest batch, as batch_cursor reads it. -#}
+    {{ return(processed | int if processed is not none else batch_cursor()) }}
+{%- endmacro %}
+
+{#- The model's post-hooks, in this order: `input` is the relation its cursor filters. -#}
+{% macro forget_processed_batches() -%}
+    delete from lander.processed_batches where model = {{ sql_literal(this.identifier) }}
+{%- endmacro %}
+
+{% macro record_processed_batches(input) -%}
+    insert into lander.processed_batches
+    select {{ sql_literal(this.identifier) }}, coalesce(max(landed_batch), 0) from {{ input }}
+{%- endmacro %}

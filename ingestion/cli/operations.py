@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import typer
@@ -48,8 +49,25 @@ def reconcile(
 
 
 @app.command()
-def trace(donation_id: str) -> None:
-    """Every raw record behind a gift (archive key, stream position, verdict) and its mart rows."""
+def trace(
+    donation_id: Annotated[str | None, typer.Argument(help="A gift's donation_id")] = None,
+    campaign: Annotated[
+        str | None, typer.Option(help="A campaign's figure: its net on --day")
+    ] = None,
+    day: Annotated[str | None, typer.Option(help="The UTC day of --campaign's figure")] = None,
+    closed_day: Annotated[
+        str | None, typer.Option(help="A closed day's figure: its net in rpt_closed_days")
+    ] = None,
+) -> None:
+    """Every raw record behind a gift (archive key, stream position, verdict) and its mart rows;
+    or every gift, refund and raw record behind a figure (--campaign C --day D, or
+    --closed-day D), with their sum beside the figure. Exit 1 when nothing is found or the sum
+    differs from the figure."""
+    if campaign or closed_day:
+        _trace_figure(campaign, day, closed_day)
+        return
+    if donation_id is None:
+        raise typer.BadParameter("give a DONATION_ID, --campaign C --day D, or --closed-day D")
     from ingestion.operations.trace import trace as trace_gift
 
     settings = load_settings()
@@ -78,6 +96,36 @@ def trace(donation_id: str) -> None:
         for row in rows:
             console.print(row)
     if not found.records and not found.failed:
+        raise typer.Exit(1)
+
+
+def _trace_figure(campaign: str | None, day: str | None, closed_day: str | None) -> None:
+    from ingestion.operations.trace import trace_campaign_day, trace_closed_day
+
+    settings = load_settings()
+    localaws.ensure_up(settings)
+    if campaign:
+        if not day:
+            raise typer.BadParameter("--campaign needs --day")
+        found = trace_campaign_day(settings, campaign, _day(day))
+    else:
+        found = trace_closed_day(settings, _day(closed_day or ""))
+    for item in found.items:
+        console.print(
+            f"- {item.kind} {item.donation_id}{f' / {item.refund_id}' if item.refund_id else ''}"
+            f" {item.amount_cents / 100:+,.2f} $, event {item.event_id}\n"
+            f"  stream {item.shard_id}/{item.sequence_number}, arrived "
+            f"{item.arrived_at.isoformat() if item.arrived_at else '?'}\n"
+            f"  archive {item.archive_key or '[red]not archived[/red]'}",
+            soft_wrap=True,
+        )
+    figure = "none" if found.figure_cents is None else f"{found.figure_cents / 100:,.2f} $"
+    console.print(
+        f"[bold]{found.figure}[/bold]: {figure}; {len(found.items)} gift(s) and refund(s) "
+        f"summing to {found.total_cents / 100:,.2f} $ "
+        + ("[green]equal[/green]" if found.adds_up else "[red]NOT EQUAL[/red]")
+    )
+    if not found.items or not found.adds_up:
         raise typer.Exit(1)
 
 
@@ -130,3 +178,95 @@ def airflow(port: Annotated[int, typer.Option(help="API server and UI port")] = 
 
     console.print(f"Airflow at http://127.0.0.1:{port} (DAGs in dags/, state under .accfb/airflow)")
     run_local(load_settings(), port)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a day (YYYY-MM-DD)") from None
+
+
+@app.command("close")
+def close_command(
+    day: Annotated[
+        str | None, typer.Option("--date", help="The UTC day to close (YYYY-MM-DD)")
+    ] = None,
+) -> None:
+    """Close a day: freeze its rpt_daily_close figures, and record (and alert) every closed day
+    that moved since as a dated adjustment. Without --date, only the adjustments."""
+    from rich.table import Table
+
+    from ingestion.operations.close import CloseRefused, close, revisions
+
+    settings = load_settings()
+    closing = _day(day) if day else None
+    try:
+        adjustments = close(settings, closing)
+    except CloseRefused as refused:
+        console.print(f"[red]{refused}[/red]")
+        raise typer.Exit(1) from None
+    table = Table(title=f"rpt_closed_days{f' {closing}' if closing else ''}")
+    for column in ("day", "revision", "kind", "gifts", "refunds", "net $", "late entries"):
+        table.add_column(column, justify="left" if column in {"day", "kind"} else "right")
+    for r in revisions(settings, closing):
+        table.add_row(
+            str(r.close_date),
+            str(r.revision),
+            r.entry_kind,
+            f"{r.gift_count:,}",
+            f"{r.refund_count:,}",
+            f"{r.net_amount_cents / 100:,.2f}",
+            f"{r.cause_count:,}",
+        )
+    console.print(table)
+    console.print(f"{len(adjustments)} adjustment(s) recorded and alerted")
+
+
+audit_app = typer.Typer(help="The 7-year audit record of closed days (the audit bucket).")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("export")
+def audit_export(
+    day: Annotated[str, typer.Option("--date", help="A closed UTC day (YYYY-MM-DD)")],
+) -> None:
+    """Write a closed day's ledger, reconciliation and close to the audit bucket, once."""
+    from ingestion.operations.audit import AuditRefused, export
+
+    settings = load_settings()
+    localaws.ensure_up(settings)
+    try:
+        report = export(settings, _day(day))
+    except AuditRefused as refused:
+        console.print(f"[red]{refused}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    where = f"s3://{settings.audit_bucket}/{report.prefix}/"
+    console.print(
+        f"{'exported to' if report.written else 'already exported, nothing written:'} {where}"
+    )
+    for name, facts in report.manifest["files"].items():
+        console.print(f"  {name}: {facts['totals']}", soft_wrap=True)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    day: Annotated[str, typer.Option("--date", help="A closed, exported UTC day (YYYY-MM-DD)")],
+) -> None:
+    """Recompute the day's export from its files and from the warehouse; exit 1 on any
+    difference (a changed, missing or extra file, or totals that disagree)."""
+    from ingestion.operations.audit import AuditRefused, verify
+
+    settings = load_settings()
+    localaws.ensure_up(settings)
+    try:
+        checks = verify(settings, _day(day))
+    except AuditRefused as refused:
+        console.print(f"[red]{refused}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+    failed = [c for c in checks if not c.ok]
+    for c in failed:
+        console.print(f"[red]DIFFERS[/red] {c.check}: expected {c.expected}, found {c.found}")
+    console.print(f"{len(checks)} checks, {len(failed)} differ")
+    if failed:
+        raise typer.Exit(1)

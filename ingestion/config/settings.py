@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     aws_region: str = "us-west-2"
     stream_name: str = "accfb-events"
     raw_bucket: str = "accfb-raw"
+    audit_bucket: str = Field(
+        default="accfb-audit",
+        description=(
+            "Bucket of the 7-year finance audit exports (infra/stacks/audit.py names the deployed "
+            "one accfb-<env>-audit-<account>-<region>); locally created with object lock."
+        ),
+    )
     stream_shards: int = Field(
         default=4, ge=1, description="Shards of the stream that `accfb up` creates locally."
     )

@@ -3,13 +3,15 @@
 Each demo gets its own stream, raw bucket and warehouse file, so a rerun never reads an earlier
 run's records and its report speaks only of what it sent. Once the traffic is in, the processors'
 settlement export of the demo's own gifts (with deliberate breaks) is dropped in the bucket and
-loaded by the batch load, and the report shows finance's reconciliation of it.
+loaded by the batch load, and the report shows finance's reconciliation of it; then each day of
+the run is closed, exported to the run's audit bucket and verified.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -30,6 +32,9 @@ from ingestion.demo.simulator import FaultRates, demo_schedule
 from ingestion.demo.simulator.settlements import SettlementExport, settlement_export
 from ingestion.demo.simulator.truth import Expected
 from ingestion.local import localaws
+from ingestion.operations import audit
+from ingestion.operations.close import close, revisions
+from ingestion.operations.close import rows as warehouse_rows
 from ingestion.serving import copy as serving
 from ingestion.serving.freshness_plot import print_freshness
 
@@ -65,6 +70,49 @@ def settle(settings: Settings, expected: Expected) -> SettlementExport:
     return export
 
 
+@dataclass(frozen=True)
+class ClosedDay:
+    day: date
+    gifts: int
+    net_cents: int
+    exported_to: str
+    checks: int
+    differing: int
+
+
+def close_and_audit(settings: Settings) -> list[ClosedDay]:
+    """Close every day the run's gifts fall on (today's too: the demo's traffic is all of
+    today, so it closes early, as the settlement DAG would the next day), export each to the
+    run's audit bucket and verify the export against the files and the warehouse."""
+    # Days to come hold only settlements the simulated processors date ahead: not closeable.
+    days = [
+        day
+        for (day,) in warehouse_rows(
+            settings,
+            "select close_date from marts.rpt_daily_close where close_date <= ? "
+            "order by close_date",
+            [datetime.now(UTC).date()],
+        )
+    ]
+    closed = []
+    for day in days:
+        close(settings, day, open_day=True)
+        report = audit.export(settings, day)
+        checks = audit.verify(settings, day)
+        [frozen] = [r for r in revisions(settings, day) if r.revision == 0]
+        closed.append(
+            ClosedDay(
+                day,
+                frozen.gift_count,
+                frozen.net_amount_cents,
+                f"{report.prefix}/",
+                len(checks),
+                sum(1 for c in checks if not c.ok),
+            )
+        )
+    return closed
+
+
 def run_demo(
     base: Settings, *, console: Console, seconds: float, refresh_interval: float, seed: int
 ) -> bool:
@@ -75,6 +123,7 @@ def run_demo(
             # Its own archive too: local sequence numbers restart with each stream, and the
             # archiver's checkpoint is the objects in its bucket.
             "raw_bucket": f"{base.raw_bucket}-demo-{run_id.lower()}",
+            "audit_bucket": f"{base.audit_bucket}-demo-{run_id.lower()}",
             "warehouse_path": base.state_dir / "demo" / f"{run_id}.duckdb",
         }
     )
@@ -96,6 +145,8 @@ def run_demo(
     expected = result.expected
     console.print("settling: the processors' export of the run's gifts, loaded and reconciled")
     settlement = settle(settings, expected)
+    console.print("closing: each day of the run closed, exported to the audit bucket, verified")
+    closed_days = close_and_audit(settings)
     counts = read_counts(settings.warehouse_path)
     statuses = read_reconciliation_statuses(settings.warehouse_path)
     comparison = compare_donations(
@@ -145,12 +196,33 @@ def run_demo(
             f"{settlement.expected_statuses[status]:,}",
             f"{statuses.get(status, 0):,}",
         )
-    console.print(Group(summary, campaigns, freshness, reconciliation))
+    close_table = Table(title="Period close and audit export (rpt_closed_days, audit bucket)")
+    for column in (
+        "day",
+        "gifts",
+        "net $",
+        f"exported to s3://{settings.audit_bucket}/",
+        "verified",
+    ):
+        close_table.add_column(column, justify="right" if column in {"gifts", "net $"} else "left")
+    for c in closed_days:
+        close_table.add_row(
+            str(c.day),
+            f"{c.gifts:,}",
+            f"{c.net_cents / 100:,.2f}",
+            c.exported_to,
+            "ok" if c.differing == 0 else f"{c.differing} of {c.checks} differ",
+        )
+    console.print(Group(summary, campaigns, freshness, reconciliation, close_table))
     console.print(f"quarantine reasons: {dict(counts.quarantine_by_reason)}")
 
     reconciled = statuses == dict(settlement.expected_statuses)
+    audited = bool(closed_days) and all(c.differing == 0 for c in closed_days)
+    if not audited:
+        console.print("[red]a closed day's audit export does not verify[/red]")
     ok = (
-        comparison.ok
+        audited
+        and comparison.ok
         and counts.landed == expected.records == result.progress.archived
         and result.produce.ok
         and reconciled

@@ -1,15 +1,20 @@
-"""`accfb trace DONATION_ID`: every raw record behind a gift, and every curated row it feeds.
+"""`accfb trace`: from a gift to its raw records, or from a figure to the gifts behind it.
 
-For an auditor: each record that names the gift (its completion, re-sends, redeliveries, refunds,
-and the ones the contract turned away) with where it sits in the raw archive and on the stream,
-what the pipeline did with it, and the mart row the surviving records add up to; and any record
-naming it that the archive's transform could not file (Firehose's `errors/` prefix).
+For an auditor. `accfb trace DONATION_ID`: each record that names the gift (its completion,
+re-sends, redeliveries, refunds, and the ones the contract turned away) with where it sits in the
+raw archive and on the stream, what the pipeline did with it, and the mart row the surviving
+records add up to; and any record naming it that the archive's transform could not file
+(Firehose's `errors/` prefix). `accfb trace --campaign C --day D` (the campaign's net for the day, as the
+fundraising dashboard shows it from fct_donations) and `accfb trace --closed-day D` (the closed
+day's net in rpt_closed_days, close plus adjustments): every gift and refund the figure sums,
+each with the raw record that was counted (archive object, shard, sequence), and the figure
+beside their sum.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from ingestion.archive.errors import FailedRecord, failed_records
@@ -126,7 +131,10 @@ class _ArchiveIndex:
     def key_for(
         self, kinesis_data: str, arrived_at: datetime, shard_id: str, seq: str
     ) -> str | None:
-        prefix = partition_prefix(record_source(kinesis_data.encode()), arrived_at)
+        return self.key_in(record_source(kinesis_data.encode()), arrived_at, shard_id, seq)
+
+    def key_in(self, source: str, arrived_at: datetime, shard_id: str, seq: str) -> str | None:
+        prefix = partition_prefix(source, arrived_at)
         if prefix not in self._partitions:
             self._partitions[prefix] = list(list_archive(self._s3, self._bucket, [prefix]))
         keys = self._partitions[prefix]
@@ -179,3 +187,147 @@ def trace(settings: Settings, donation_id: str) -> Trace:
     needle = donation_id.encode()
     failed = [r for r in failed_records(s3, settings.raw_bucket) if needle in r.data]
     return Trace(donation_id, records, curated, failed)
+
+
+@dataclass(frozen=True)
+class FigureItem:
+    kind: str  # gift or refund
+    donation_id: str
+    refund_id: str | None
+    event_id: str
+    amount_cents: int  # signed: a refund is negative
+    shard_id: str | None
+    sequence_number: str | None
+    arrived_at: datetime | None
+    archive_key: str | None
+
+
+@dataclass(frozen=True)
+class FigureTrace:
+    figure: str
+    figure_cents: int | None  # the mart's figure; None when the mart has none
+    items: list[FigureItem]
+
+    @property
+    def total_cents(self) -> int:
+        return sum(item.amount_cents for item in self.items)
+
+    @property
+    def adds_up(self) -> bool:
+        return self.figure_cents is not None and self.figure_cents == self.total_cents
+
+
+# The gifts and refunds a figure sums (entries), each joined to the stream record counted for it:
+# stg_stream__events keeps each event_id's first landed copy, the one staging read.
+_ITEMS = """
+    with
+
+    entries as ({entries}),
+
+    events as (
+        select event_id, source, shard_id, sequence_number, arrived_at
+        from staging.stg_stream__events
+        where event_id in (select event_id from entries)
+    )
+
+    select
+        entries.kind,
+        entries.donation_id,
+        entries.refund_id,
+        entries.event_id,
+        entries.amount_cents,
+        events.source,
+        events.shard_id,
+        events.sequence_number,
+        events.arrived_at
+    from entries
+    left join events
+        on entries.event_id = events.event_id
+    order by entries.kind, entries.donation_id, entries.refund_id
+"""
+
+_CAMPAIGN_DAY_ENTRIES = """
+    select 'gift' as kind, donation_id, null as refund_id, event_id,
+        gross_amount_cents as amount_cents
+    from marts.fct_donations
+    where campaign_id = $campaign and cast(donated_at as date) = $day
+
+    union all
+
+    select 'refund', refunds.donation_id, refunds.refund_id, refunds.event_id,
+        -refunds.amount_cents
+    from intermediate.int_refunds_deduplicated as refunds
+    inner join marts.fct_donations as gifts
+        on refunds.donation_id = gifts.donation_id
+    where gifts.campaign_id = $campaign and cast(gifts.donated_at as date) = $day
+"""
+
+_CLOSED_DAY_ENTRIES = """
+    select ledger.entry_type as kind, ledger.donation_id, ledger.refund_id,
+        coalesce(refunds.event_id, gifts.event_id) as event_id, ledger.amount_cents
+    from marts.fct_donation_ledger as ledger
+    left join marts.fct_donations as gifts
+        on ledger.entry_type = 'gift' and ledger.donation_id = gifts.donation_id
+    left join intermediate.int_refunds_deduplicated as refunds
+        on ledger.refund_id = refunds.refund_id
+    where ledger.entry_date = $day and ledger.entry_type in ('gift', 'refund')
+"""
+
+
+def _figure_items(settings: Settings, entries: str, params: dict[str, Any]) -> list[FigureItem]:
+    with warehouse.connect(settings.warehouse_path) as con:
+        cursor = con.execute(_ITEMS.format(entries=entries), params)
+        names = [d[0] for d in cursor.description or []]
+        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    archive = _ArchiveIndex(aws.client("s3", settings), settings.raw_bucket)
+    return [
+        FigureItem(
+            kind=row["kind"],
+            donation_id=row["donation_id"],
+            refund_id=row["refund_id"],
+            event_id=row["event_id"],
+            amount_cents=int(row["amount_cents"]),
+            shard_id=row["shard_id"],
+            sequence_number=row["sequence_number"],
+            arrived_at=row["arrived_at"],
+            archive_key=(
+                archive.key_in(
+                    row["source"], row["arrived_at"], row["shard_id"], row["sequence_number"]
+                )
+                if row["shard_id"] is not None
+                else None
+            ),
+        )
+        for row in rows
+    ]
+
+
+def _one(settings: Settings, sql: str, params: dict[str, Any]) -> int | None:
+    with warehouse.connect(settings.warehouse_path) as con:
+        row = con.execute(sql, params).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def trace_campaign_day(settings: Settings, campaign_id: str, day: date) -> FigureTrace:
+    """The campaign's net for the UTC day (gifts made that day, net of their refunds)."""
+    params = {"campaign": campaign_id, "day": day}
+    figure = _one(
+        settings,
+        "select sum(net_amount_cents) from marts.fct_donations "
+        "where campaign_id = $campaign and cast(donated_at as date) = $day",
+        params,
+    )
+    items = _figure_items(settings, _CAMPAIGN_DAY_ENTRIES, params)
+    return FigureTrace(f"net of campaign {campaign_id} on {day} (fct_donations)", figure, items)
+
+
+def trace_closed_day(settings: Settings, day: date) -> FigureTrace:
+    """The closed day's net: its close plus every adjustment since (rpt_closed_days)."""
+    from ingestion.operations.close import revisions
+
+    closed = revisions(settings, day)
+    figure = sum(r.net_amount_cents for r in closed) if closed else None
+    items = _figure_items(settings, _CLOSED_DAY_ENTRIES, {"day": day})
+    return FigureTrace(
+        f"net of closed day {day} (rpt_closed_days, {len(closed)} revision(s))", figure, items
+    )

@@ -1,11 +1,16 @@
 {#- Every landed record that broke the event contract, with why, its raw text and where it sits
     on the stream. One row per stream position: stg_stream__records holds each once, in one
-    batch. Cursor: `landed_batch` (macros/batch_cursor.sql). -#}
+    batch. Cursor: `landed_batch`, kept in lander.processed_batches (macros/batch_cursor.sql): a
+    contract-keeping stream quarantines nothing for days. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         sort=['landed_batch'],
+        post_hook=[
+            "{{ forget_processed_batches() }}",
+            "{{ record_processed_batches(ref('stg_stream__records')) }}",
+        ],
     )
 }}
 
@@ -16,7 +21,7 @@ records as (
     select * from {{ ref('stg_stream__records') }}
     where not is_valid
     {% if is_incremental() %}
-        and landed_batch > {{ batch_cursor() }}
+        and landed_batch > {{ processed_batch_cursor() }}
     {% endif %}
 
 ),

@@ -11,6 +11,7 @@ from ingestion.config import aws
 from ingestion.config.settings import Settings
 from ingestion.local import localaws
 from ingestion.operations.alerts import read_alerts
+from ingestion.operations.close import revisions
 from tests.dags.dagbag import load_dag
 from tests.support import build, corpus, land, publish, query
 
@@ -68,6 +69,7 @@ def test_each_export_is_sensed_loaded_once_built_and_checked_and_a_rerun_changes
         assert {"wait_for_file", "load", "transform.dbt_producer_watcher", "check_contracts"} <= (
             states.keys()
         ), states
+        assert ("close" in states) == (dag_id == "accfb_batch_settlements"), states
         assert set(states.values()) == {"success"}, states
 
     landed = _landed(dag_env)
@@ -102,6 +104,9 @@ def test_each_export_is_sensed_loaded_once_built_and_checked_and_a_rerun_changes
     assert _landed(dag_env) == landed
     assert _marts(dag_env) == marts
     assert read_alerts(dag_env) == []
+    # The settlement DAG closed the day before its run, once, with nothing to adjust.
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    assert [(r.close_date, r.entry_kind) for r in revisions(dag_env)] == [(yesterday, "close")]
 
 
 def _marts(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:

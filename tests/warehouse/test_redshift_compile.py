@@ -47,6 +47,7 @@ MODELS = [
     "fct_donation_ledger",
     "rpt_settlement_reconciliation",
     "rpt_daily_close",
+    "int_processor_settlement_cutoffs",
     "fct_inventory_movements",
     "agg_inventory_on_hand",
     "fct_partner_distributions",
@@ -59,6 +60,8 @@ MODELS = [
     "landed_records",
     "int_donations_deduplicated",
     "int_refunds_deduplicated",
+    "int_campaign_daily",
+    "int_campaign_donors",
 ]
 
 
@@ -252,6 +255,25 @@ def test_incremental_passes_filter_on_literal_cursors_the_sort_keys_lead_with(
     assert models["landed_records"]["config"]["sort"] == ["landed_batch"]
     assert models["fct_donations"]["config"]["dist"] == "donation_id"
     assert models["int_refunds_deduplicated"]["config"]["dist"] == "donation_id"
+
+
+def test_the_finance_models_read_only_what_is_past_their_cursors(compiled: Path) -> None:
+    """The minute's finance models (issue 15) cost the new batches and exports, not history."""
+    if "landed_batch >" not in _model_sql(compiled, "stg_stream__records"):
+        pytest.skip("a first build reads no cursor")
+    cursors = {
+        "stg_processor__settlements": ["load_seq > 0"],
+        "int_processor_settlement_cutoffs": ["latest_load_seq > 0"],
+        "rpt_settlement_reconciliation": ["landed_batch > 0", "latest_load_seq > 0"],
+        "rpt_daily_close": ["landed_batch > 0", "reconciled_pass > 0"],
+    }
+    for name, filters in cursors.items():
+        text = _model_sql(compiled, name)
+        for cursor in filters:
+            assert cursor in text, (name, cursor)
+    # The day's close and audit export are no model the minute could build.
+    models = _manifest_models(compiled.parent.parent.parent)
+    assert "rpt_closed_days" not in models
 
 
 def _analyst_access(compiled: Path) -> list[str]:

@@ -56,6 +56,7 @@ class ExpectedDonation:
     refunded_amount_cents: int
     net_amount_cents: int  # gross minus refunded
     is_recurring: bool
+    last_refunded_at: datetime | None = None  # occurred_at of its newest refund, UTC
 
 
 @dataclass(frozen=True)
@@ -118,10 +119,15 @@ def expected_outcome(records: Iterable[bytes]) -> Expected:
             winners[key] = candidate
 
     refunded: dict[str, int] = defaultdict(int)
+    last_refunded: dict[str, datetime] = {}
     for (event_type, _), (_, _, event) in winners.items():
         if event_type == "donation.refunded":
             payload = event["payload"]
             refunded[payload["donation_id"]] += payload["amount_cents"]
+            at = _instant(event["occurred_at"])
+            last_refunded[payload["donation_id"]] = max(
+                at, last_refunded.get(payload["donation_id"], at)
+            )
 
     donations = {}
     for (event_type, donation_id), (emitted_at, _, event) in winners.items():
@@ -144,6 +150,7 @@ def expected_outcome(records: Iterable[bytes]) -> Expected:
             refunded_amount_cents=refunded[donation_id],
             net_amount_cents=gross - refunded[donation_id],
             is_recurring=payload["is_recurring"],
+            last_refunded_at=last_refunded.get(donation_id),
         )
 
     return Expected(

@@ -1,8 +1,27 @@
 {#-
     The daily close finance signs off: per UTC day, gifts, refunds and fees posted to the
-    ledger, the net, what the processors settled that day, and how many transactions do not
-    reconcile yet.
+    ledger, the net, what the processors settled that day, how many settlement legs do not
+    reconcile yet and how many are still pending (inside the processor's settlement delay, not
+    a break). These are the live figures; a closed day's signed-off figures, and every change
+    after its close, are in marts.rpt_closed_days (macros/finance/close.sql).
+    Cursors: `ledger_batch` (fct_donation_ledger's landed_batch) and `reconciled_pass`
+    (rpt_settlement_reconciliation's): a pass recomputes whole the days a new ledger entry or a
+    re-reconciled leg falls on, reading those days only.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='close_date',
+    )
+}}
+
+{%- set incremental = is_incremental() -%}
+{%- if incremental -%}
+    {%- set ledger_cursor = batch_cursor('ledger_batch') -%}
+    {%- set reconciliation_cursor = batch_cursor('reconciled_pass') -%}
+{%- endif %}
+
 with
 
 ledger as (
@@ -13,9 +32,32 @@ ledger as (
 
 reconciliation as (
 
-    select * from {{ ref('rpt_settlement_reconciliation') }}
+    select
+        *,
+        cast(settled_at as date) as settled_date,
+        cast(coalesce(donated_at, settled_at) as date) as leg_date
+    from {{ ref('rpt_settlement_reconciliation') }}
 
 ),
+
+{% if incremental %}
+touched_dates as (
+
+    select entry_date as close_date from ledger
+    where landed_batch > {{ ledger_cursor }}
+
+    union
+
+    select settled_date from reconciliation
+    where reconciled_pass > {{ reconciliation_cursor }} and settled_date is not null
+
+    union
+
+    select leg_date from reconciliation
+    where reconciled_pass > {{ reconciliation_cursor }}
+
+),
+{% endif %}
 
 posted as (
 
@@ -25,8 +67,12 @@ posted as (
         cast(-sum(case when entry_type = 'refund' then amount_cents else 0 end) as bigint) as refunded_amount_cents,
         cast(-sum(case when entry_type = 'fee' then amount_cents else 0 end) as bigint) as fee_cents,
         cast(sum(case when entry_type = 'gift' then 1 else 0 end) as bigint) as gift_count,
-        cast(sum(case when entry_type = 'refund' then 1 else 0 end) as bigint) as refund_count
+        cast(sum(case when entry_type = 'refund' then 1 else 0 end) as bigint) as refund_count,
+        max(landed_batch) as ledger_batch
     from ledger
+    {% if incremental %}
+    where entry_date in (select close_date from touched_dates)
+    {% endif %}
     group by entry_date
 
 ),
@@ -34,22 +80,32 @@ posted as (
 settled as (
 
     select
-        cast(settled_at as date) as close_date,
-        cast(sum(settlement_net_cents) as bigint) as settled_net_cents
+        settled_date as close_date,
+        cast(sum(settlement_net_cents) as bigint) as settled_net_cents,
+        max(reconciled_pass) as reconciled_pass
     from reconciliation
-    where settled_at is not null
-    group by cast(settled_at as date)
+    where settled_date is not null
+    {% if incremental %}
+        and settled_date in (select close_date from touched_dates)
+    {% endif %}
+    group by settled_date
 
 ),
 
-unreconciled as (
+open_legs as (
 
     select
-        cast(coalesce(donated_at, settled_at) as date) as close_date,
-        cast(count(*) as bigint) as unreconciled_count
+        leg_date as close_date,
+        cast(sum(case when reconciliation_status not in ('matched', 'pending') then 1 else 0 end) as bigint)
+            as unreconciled_count,
+        cast(sum(case when reconciliation_status = 'pending' then 1 else 0 end) as bigint)
+            as pending_count,
+        max(reconciled_pass) as reconciled_pass
     from reconciliation
-    where reconciliation_status <> 'matched'
-    group by cast(coalesce(donated_at, settled_at) as date)
+    {% if incremental %}
+    where leg_date in (select close_date from touched_dates)
+    {% endif %}
+    group by leg_date
 
 ),
 
@@ -59,7 +115,7 @@ close_dates as (
     union
     select close_date from settled
     union
-    select close_date from unreconciled
+    select close_date from open_legs
 
 ),
 
@@ -77,14 +133,20 @@ final as (
             as bigint
         ) as net_amount_cents,
         cast(coalesce(settled.settled_net_cents, 0) as bigint) as settled_net_cents,
-        cast(coalesce(unreconciled.unreconciled_count, 0) as bigint) as unreconciled_count
+        cast(coalesce(open_legs.unreconciled_count, 0) as bigint) as unreconciled_count,
+        cast(coalesce(open_legs.pending_count, 0) as bigint) as pending_count,
+        cast(posted.ledger_batch as bigint) as ledger_batch,
+        cast(
+            greatest(coalesce(settled.reconciled_pass, 0), coalesce(open_legs.reconciled_pass, 0))
+            as bigint
+        ) as reconciled_pass
     from close_dates
     left join posted
         on close_dates.close_date = posted.close_date
     left join settled
         on close_dates.close_date = settled.close_date
-    left join unreconciled
-        on close_dates.close_date = unreconciled.close_date
+    left join open_legs
+        on close_dates.close_date = open_legs.close_date
 
 )
 

@@ -1,8 +1,36 @@
 {#-
-    Every processor transaction, from either side, matched against the processor's settlement
-    export: matched, missing from the settlement, missing from our gifts, or settled for a
-    different gross or fee. Gifts with no processor (cash, cheques) are not expected to settle.
+    Every settlement leg, from either side, at the processor's grain: (processor,
+    processor_txn_id, settlement_type), a charge or a refund (refunds and chargebacks are
+    separate legs of the transaction, never merged into the charge). Our side is the gift's
+    fct_donation_ledger entries (gift and fee for the charge; its refunds for the refund leg),
+    the processor's is stg_processor__settlements. Statuses (docs/analysts.md):
+    matched, amount_mismatch, missing_in_settlement, missing_in_donations, pending (ours, newer
+    than the processor's settlement cutoff: int_processor_settlement_cutoffs) and
+    duplicate_processor_txn (two of our gifts name one transaction: a status, so one bad record
+    never stops the build). Gifts with no processor (cash, cheques) are not expected to settle.
+    Cursors: `donation_batch` (the newest landed_batch of fct_donations behind the row) and
+    `settlement_load_seq` (the newest settlement load). A pass recomputes the transactions a new
+    batch or a new export touched, plus the pending legs of a processor whose cutoff moved; each
+    read by its key.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='reconciliation_id',
+        sort=['reconciled_pass'],
+    )
+}}
+
+{%- set incremental = is_incremental() -%}
+{%- if incremental -%}
+    {%- set donation_cursor = batch_cursor('donation_batch') -%}
+    {%- set settlement_cursor = batch_cursor('settlement_load_seq') -%}
+    {%- set reconciled_pass = batch_cursor('reconciled_pass') + 1 -%}
+{%- else -%}
+    {%- set reconciled_pass = 1 -%}
+{%- endif %}
+
 with
 
 donations as (
@@ -12,30 +40,132 @@ donations as (
 
 ),
 
+ledger as (
+
+    select * from {{ ref('fct_donation_ledger') }}
+
+),
+
 settlements as (
 
     select * from {{ ref('stg_processor__settlements') }}
 
 ),
 
-matched as (
+cutoffs as (
+
+    select * from {{ ref('int_processor_settlement_cutoffs') }}
+
+),
+
+{% if incremental %}
+touched_transactions as (
+
+    select processor, processor_txn_id from donations
+    where landed_batch > {{ donation_cursor }}
+
+    union
+
+    select processor, processor_txn_id from settlements
+    where latest_load_seq > {{ settlement_cursor }}
+
+    union
+
+    -- A moved cutoff can turn a pending leg missing.
+    select processor, processor_txn_id from {{ this }}
+    where reconciliation_status = 'pending'
+        and processor in (
+            select processor from cutoffs where latest_load_seq > {{ settlement_cursor }}
+        )
+
+),
+{% endif %}
+
+our_donations as (
+
+    select donations.*
+    from donations
+    {% if incremental %}
+    inner join touched_transactions
+        on donations.processor = touched_transactions.processor
+        and donations.processor_txn_id = touched_transactions.processor_txn_id
+    {% endif %}
+
+),
+
+our_entries as (
 
     select
-        coalesce(donations.processor, settlements.processor) as processor,
-        coalesce(donations.processor_txn_id, settlements.processor_txn_id) as processor_txn_id,
-        donations.donation_id,
-        settlements.payout_id,
-        donations.gross_amount_cents as donation_gross_cents,
-        settlements.gross_cents as settlement_gross_cents,
-        donations.fee_cents as donation_fee_cents,
-        settlements.fee_cents as settlement_fee_cents,
-        settlements.net_cents as settlement_net_cents,
-        donations.donated_at,
-        settlements.settled_at
-    from donations
-    full outer join settlements
-        on donations.processor = settlements.processor
-        and donations.processor_txn_id = settlements.processor_txn_id
+        our_donations.processor,
+        our_donations.processor_txn_id,
+        case when ledger.entry_type = 'refund' then 'refund' else 'charge' end as settlement_type,
+        ledger.donation_id,
+        ledger.entry_type,
+        ledger.amount_cents,
+        ledger.entry_at,
+        our_donations.landed_batch
+    from ledger
+    inner join our_donations
+        on ledger.donation_id = our_donations.donation_id
+
+),
+
+our_legs as (
+
+    select
+        processor,
+        processor_txn_id,
+        settlement_type,
+        min(donation_id) as donation_id,
+        count(distinct donation_id) as donation_count,
+        cast(sum(case when entry_type = 'fee' then 0 else amount_cents end) as bigint)
+            as donation_gross_cents,
+        cast(-sum(case when entry_type = 'fee' then amount_cents else 0 end) as bigint)
+            as donation_fee_cents,
+        max(entry_at) as entry_at,
+        max(landed_batch) as donation_batch
+    from our_entries
+    group by processor, processor_txn_id, settlement_type
+
+),
+
+settlement_legs as (
+
+    select settlements.*
+    from settlements
+    {% if incremental %}
+    inner join touched_transactions
+        on settlements.processor = touched_transactions.processor
+        and settlements.processor_txn_id = touched_transactions.processor_txn_id
+    {% endif %}
+
+),
+
+legs as (
+
+    select
+        coalesce(our_legs.processor, settlement_legs.processor) as processor,
+        coalesce(our_legs.processor_txn_id, settlement_legs.processor_txn_id) as processor_txn_id,
+        coalesce(our_legs.settlement_type, settlement_legs.settlement_type) as settlement_type,
+        our_legs.donation_id,
+        coalesce(our_legs.donation_count, 0) as donation_count,
+        settlement_legs.payout_id,
+        our_legs.donation_gross_cents,
+        settlement_legs.gross_cents as settlement_gross_cents,
+        our_legs.donation_fee_cents,
+        settlement_legs.fee_cents as settlement_fee_cents,
+        settlement_legs.net_cents as settlement_net_cents,
+        our_legs.entry_at,
+        settlement_legs.settled_at,
+        settlement_legs.export_as_of_date,
+        settlement_legs.source_key as settlement_source_key,
+        our_legs.donation_batch,
+        settlement_legs.latest_load_seq as settlement_load_seq
+    from our_legs
+    full outer join settlement_legs
+        on our_legs.processor = settlement_legs.processor
+        and our_legs.processor_txn_id = settlement_legs.processor_txn_id
+        and our_legs.settlement_type = settlement_legs.settlement_type
 
 ),
 
@@ -43,35 +173,60 @@ final as (
 
     select
         -- keys
-        {{ dbt.hash(dbt.concat(['processor', "'|'", 'processor_txn_id'])) }} as reconciliation_id,
-        processor,
-        processor_txn_id,
-        donation_id,
-        payout_id,
+        {{ dbt.hash(dbt.concat([
+            'legs.processor', "'|'", 'legs.processor_txn_id', "'|'", 'legs.settlement_type',
+        ])) }} as reconciliation_id,
+        legs.processor,
+        legs.processor_txn_id,
+        legs.settlement_type,
+        legs.donation_id,
+        legs.payout_id,
 
         -- outcome
         case
-            when donation_id is null then 'missing_in_donations'
-            when settlement_gross_cents is null then 'missing_in_settlement'
-            when donation_gross_cents <> settlement_gross_cents
-                or donation_fee_cents <> settlement_fee_cents then 'amount_mismatch'
+            when legs.donation_count > 1 then 'duplicate_processor_txn'
+            when legs.donation_id is null then 'missing_in_donations'
+            when legs.settlement_gross_cents is null
+                and (
+                    cutoffs.settlement_cutoff_at is null
+                    or legs.entry_at > cutoffs.settlement_cutoff_at
+                ) then 'pending'
+            when legs.settlement_gross_cents is null then 'missing_in_settlement'
+            when legs.donation_gross_cents <> legs.settlement_gross_cents then 'amount_mismatch'
+            -- A refund's fee is the processor's business (a chargeback fee); only a charge's
+            -- fee is ours to match.
+            when legs.settlement_type = 'charge'
+                and legs.donation_fee_cents <> legs.settlement_fee_cents then 'amount_mismatch'
             else 'matched'
         end as reconciliation_status,
+        cast(legs.donation_count as bigint) as donation_count,
 
         -- amounts, in cents
-        donation_gross_cents,
-        settlement_gross_cents,
-        cast(coalesce(settlement_gross_cents, 0) - coalesce(donation_gross_cents, 0) as bigint)
-            as gross_difference_cents,
-        donation_fee_cents,
-        settlement_fee_cents,
-        settlement_net_cents,
+        legs.donation_gross_cents,
+        cast(legs.settlement_gross_cents as bigint) as settlement_gross_cents,
+        cast(
+            coalesce(legs.settlement_gross_cents, 0) - coalesce(legs.donation_gross_cents, 0)
+            as bigint
+        ) as gross_difference_cents,
+        legs.donation_fee_cents,
+        cast(legs.settlement_fee_cents as bigint) as settlement_fee_cents,
+        cast(legs.settlement_net_cents as bigint) as settlement_net_cents,
 
-        -- timestamps (UTC)
-        donated_at,
-        settled_at
+        -- dates and timestamps (UTC)
+        legs.entry_at as donated_at,
+        legs.settled_at,
+        legs.export_as_of_date,
+        cutoffs.settlement_cutoff_at,
 
-    from matched
+        -- lineage and cursors
+        legs.settlement_source_key,
+        cast(legs.donation_batch as bigint) as donation_batch,
+        cast(legs.settlement_load_seq as bigint) as settlement_load_seq,
+        cast({{ reconciled_pass }} as bigint) as reconciled_pass
+
+    from legs
+    left join cutoffs
+        on legs.processor = cutoffs.processor
 
 )
 

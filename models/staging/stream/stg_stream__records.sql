@@ -77,8 +77,10 @@ final as (
         case when quarantine_reason is null then {{ json_timestamp(json_text('f_emitted_at')) }} end as emitted_at,
 
         -- the record
+        -- one copy of the text a row: `record` for a valid record, `kinesis_data` for a
+        -- quarantined one (every byte of a peak minute is written, and checkpointed, again)
         case when quarantine_reason is null then record end as record,
-        kinesis_data,
+        case when quarantine_reason is not null then kinesis_data end as kinesis_data,
         quarantine_reason,
         quarantine_reason is null as is_valid,
 

@@ -11,7 +11,11 @@ from jsonschema import Draft202012Validator
 
 from ingestion.contract import SCHEMA_DIR
 from ingestion.demo.simulator import FaultRates, Simulator, steady
-from ingestion.demo.simulator.settlements import UNMATCHED_SETTLEMENTS, settlement_export
+from ingestion.demo.simulator.settlements import (
+    NOT_YET_SETTLED,
+    UNMATCHED_SETTLEMENTS,
+    settlement_export,
+)
 from ingestion.demo.simulator.truth import expected_outcome
 
 INTEGER_COLUMNS = ("gross_cents", "fee_cents", "net_cents")
@@ -26,10 +30,16 @@ def test_every_gift_gets_one_outcome_and_every_row_is_a_contract_settlement_row(
 
     rows = list(csv.DictReader(io.StringIO(export.csv)))
     statuses = export.expected_statuses
-    assert sum(statuses.values()) == len(donations) + UNMATCHED_SETTLEMENTS
-    assert len(rows) == len(donations) - statuses["missing_in_settlement"] + UNMATCHED_SETTLEMENTS
-    assert min(statuses.values()) > 0 and len(statuses) == 4, statuses
-    assert len({(r["processor"], r["processor_txn_id"]) for r in rows}) == len(rows)
+    refunded = sum(1 for d in donations.values() if d.refunded_amount_cents)
+    unsettled = statuses["missing_in_settlement"] + statuses["pending"]
+    assert sum(statuses.values()) == len(donations) + refunded + UNMATCHED_SETTLEMENTS
+    assert len(rows) == len(donations) + refunded - unsettled + UNMATCHED_SETTLEMENTS
+    assert min(statuses.values()) > 0 and len(statuses) == 5, statuses
+    assert statuses["pending"] >= 2 * NOT_YET_SETTLED  # the newest gifts of both processors
+    # One row per settlement leg: a refund (negative gross) apart from its charge.
+    legs = {(r["processor"], r["processor_txn_id"], int(r["gross_cents"]) < 0) for r in rows}
+    assert len(legs) == len(rows)
+    assert any(int(r["gross_cents"]) < 0 for r in rows)
     schema = json.loads((SCHEMA_DIR / "batch" / "settlement_row.v1.json").read_text())
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     for row in rows:

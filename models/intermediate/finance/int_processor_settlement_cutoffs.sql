@@ -1,0 +1,82 @@
+{#-
+    Per processor, how far its exports have settled and the cutoff before which every gift or
+    refund should be in one: its newest settlement minus its settlement delay (seed
+    processor_settlement_terms, else the `settlement_delay_hours` var). A transaction after the
+    cutoff is `pending` in rpt_settlement_reconciliation, not missing. The cutoff only moves
+    forward: a correction that moves a settlement earlier does not unsettle the days before it.
+    Cursor: `latest_load_seq` of stg_processor__settlements; a pass reads only the legs a new
+    export touched and keeps the greater of their newest settlement and the standing one.
+-#}
+{{
+    config(
+        unique_key='processor',
+    )
+}}
+
+{%- set incremental = is_incremental() -%}
+{%- if incremental -%}
+    {%- set cursor = batch_cursor('latest_load_seq') -%}
+{%- endif %}
+
+with
+
+settlements as (
+
+    select * from {{ ref('stg_processor__settlements') }}
+    {% if incremental %}
+    where latest_load_seq > {{ cursor }}
+    {% endif %}
+
+),
+
+terms as (
+
+    select * from {{ ref('processor_settlement_terms') }}
+
+),
+
+progress as (
+
+    select
+        processor,
+        max(settled_at) as settled_through_at,
+        max(latest_load_seq) as latest_load_seq
+    from settlements
+    group by processor
+
+    {% if incremental %}
+    union all
+
+    select
+        processor,
+        settled_through_at,
+        latest_load_seq
+    from {{ this }}
+    where processor in (select processor from settlements)
+    {% endif %}
+
+),
+
+final as (
+
+    select
+        progress.processor,
+        max(progress.settled_through_at) as settled_through_at,
+        cast(
+            coalesce(max(terms.settlement_delay_hours), {{ var('settlement_delay_hours') }})
+            as integer
+        ) as settlement_delay_hours,
+        {{ dbt.dateadd(
+            'hour',
+            '-coalesce(max(terms.settlement_delay_hours), ' ~ var('settlement_delay_hours') ~ ')',
+            'max(progress.settled_through_at)',
+        ) }} as settlement_cutoff_at,
+        cast(max(progress.latest_load_seq) as bigint) as latest_load_seq
+    from progress
+    left join terms
+        on progress.processor = terms.processor
+    group by progress.processor
+
+)
+
+select * from final

@@ -1,0 +1,110 @@
+"""The period close on the real path: a day's figures frozen once; a late event afterwards is a
+dated adjustment with its event and an alert naming the day and amount, never a rewrite."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from typer.testing import CliRunner
+
+from ingestion.cli import app
+from ingestion.config import dbt
+from ingestion.config.settings import Settings
+from ingestion.operations.alerts import read_alerts
+from ingestion.operations.close import CloseRefused, close, revisions
+from tests.contract.test_contract import example
+from tests.operations.test_reconcile_and_trace import _env
+from tests.support import build, corpus, land, publish, query
+
+DAY = date(2026, 11, 20)
+
+
+def _late_gift(amount_cents: int) -> tuple[str, bytes]:
+    """A gift made on DAY that arrives now."""
+    event = example("donation.completed")
+    event_id = str(uuid.uuid4())
+    event.update(
+        event_id=event_id,
+        occurred_at="2026-11-20T23:59:00.000Z",
+        emitted_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+    )
+    event["payload"].update(
+        donation_id=f"don-late-{event_id[:8]}",
+        processor_txn_id=f"ch_late_{event_id[:8]}",
+        amount_cents=amount_cents,
+    )
+    return event_id, json.dumps(event).encode()
+
+
+def _daily(settings: Settings) -> tuple[int, int, int]:
+    [row] = query(
+        settings,
+        "select gift_count, gross_amount_cents, net_amount_cents from marts.rpt_daily_close "
+        f"where close_date = '{DAY}'",
+    )
+    return row
+
+
+def test_a_late_event_after_the_close_is_an_adjustment_with_its_event_and_an_alert(
+    provisioned: Settings,
+) -> None:
+    publish(provisioned, corpus(seed=15, seconds=1))
+    land(provisioned)
+    build(provisioned)
+    gifts, gross, net = _daily(provisioned)
+
+    assert close(provisioned, DAY) == []
+    [frozen] = revisions(provisioned, DAY)
+    assert (frozen.revision, frozen.entry_kind) == (0, "close")
+    assert (frozen.gift_count, frozen.gross_amount_cents, frozen.net_amount_cents) == (
+        gifts,
+        gross,
+        net,
+    )
+    # Closing again, or recording adjustments when nothing moved, writes nothing.
+    assert close(provisioned, DAY) == []
+    assert close(provisioned) == []
+    assert revisions(provisioned, DAY) == [frozen]
+
+    event_id, late = _late_gift(4321)
+    publish(provisioned, [late])
+    land(provisioned)
+    build(provisioned)
+    assert _daily(provisioned) == (gifts + 1, gross + 4321, net + 4321)
+    [adjustment] = close(provisioned)
+
+    assert (adjustment.revision, adjustment.entry_kind) == (1, "adjustment")
+    assert (adjustment.gift_count, adjustment.gross_amount_cents) == (1, 4321)
+    assert adjustment.net_amount_cents == 4321
+    assert adjustment.caused_by is not None and f"gift:{event_id}" in adjustment.caused_by
+    # The close itself is untouched; close plus adjustments is the live figure.
+    day = revisions(provisioned, DAY)
+    assert day == [frozen, adjustment]
+    assert sum(r.net_amount_cents for r in day) == _daily(provisioned)[2]
+    [alert] = read_alerts(provisioned)
+    assert str(DAY) in alert["summary"] and "+43.21 $" in alert["summary"]
+    assert alert["runbook"] == "closed-day-adjusted"
+    assert close(provisioned) == []
+
+    # A full refresh rebuilds every model; the closed days are no model, so they stay.
+    dbt.run_dbt(provisioned, ["build", "--select", "@stream_events", "--full-refresh"])
+    assert revisions(provisioned, DAY) == day
+
+
+def test_a_day_not_over_is_refused_and_the_cli_closes_a_past_one(provisioned: Settings) -> None:
+    publish(provisioned, corpus(seed=16, seconds=1))
+    land(provisioned)
+    build(provisioned)
+    with pytest.raises(CloseRefused, match="not over yet"):
+        close(provisioned, datetime.now(UTC).date())
+
+    result = CliRunner().invoke(app, ["close", "--date", str(DAY)], env=_env(provisioned))
+
+    assert result.exit_code == 0, result.output
+    assert "0 adjustment(s)" in result.output
+    assert [r.entry_kind for r in revisions(provisioned, DAY)] == ["close"]
+    refused = CliRunner().invoke(app, ["close", "--date", "2026-02-30"], env=_env(provisioned))
+    assert refused.exit_code != 0
