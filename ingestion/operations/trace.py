@@ -5,10 +5,10 @@ re-sends, redeliveries, refunds, and the ones the contract turned away) with whe
 raw archive and on the stream, what the pipeline did with it, and the mart row the surviving
 records add up to; and any record naming it that the archive's transform could not file
 (Firehose's `errors/` prefix). `accfb trace --campaign C --day D` (the campaign's net for the
-day, as the fundraising dashboard shows it from fct_donations) and `accfb trace --closed-day D` (the closed
-day's net in rpt_closed_days, close plus adjustments): every gift and refund the figure sums,
-each with the raw record that was counted (archive object, shard, sequence), and the figure
-beside their sum.
+day, as the fundraising dashboard shows it from fct_donations) and `accfb trace --closed-day D`
+(the closed day's net in rpt_closed_days, close plus adjustments): every gift and refund the
+figure sums, each with the raw record that was counted (archive object, shard, sequence), and
+the figure beside their sum.
 """
 
 from __future__ import annotations
