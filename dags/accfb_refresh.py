@@ -67,30 +67,30 @@ with DAG(
 
     @task
     def publish_freshness(data_interval_start: datetime | None = None) -> dict[str, float]:
-        """Freshness, lag and quarantine figures and the completed-refresh heartbeat to
-        CloudWatch; over-target figures alert too. Runs before the checks so a failed check
-        never silences the heartbeat."""
+        """Freshness, lag, quarantine, conflicting-redelivery and archive-failure figures and
+        the completed-refresh heartbeat to CloudWatch; over-target figures, a conflicting
+        redelivery and a record the archive failed alert too. Runs before the checks so a failed
+        check never silences the heartbeat."""
         from ingestion.operations import metrics
-        from ingestion.operations.alerts import Alert, send_alert
+        from ingestion.operations.alerts import send_alert
 
         settings = common.settings()
         since = data_interval_start or datetime.now(UTC)
         figures = metrics.measure_in_warehouse(settings, since)
+        archive_failed = metrics.archive_processing_failed(settings, since)
         # Reaching here means the stream landed and the models built: the heartbeat.
-        metrics.publish(settings, figures, refresh_completed=True)
+        metrics.publish(
+            settings, figures, archive_processing_failed=archive_failed, refresh_completed=True
+        )
         origin = common.where(get_current_context())
-        for name, value in figures.over_target().items():
-            send_alert(
-                settings,
-                Alert(
-                    summary=f"{name} over the 2-minute target",
-                    runbook="freshness-p95" if name == "FreshnessP95Seconds" else "landing-lag",
-                    measured=f"{value:.1f} s",
-                    threshold=f"<= {metrics.FRESHNESS_TARGET_SECONDS:.0f} s",
-                    **origin,
-                ),
-            )
-        return {"quarantined_events": figures.quarantined_events, **figures.over_target()}
+        for alert in metrics.refresh_alerts(figures, archive_failed, **origin):
+            send_alert(settings, alert)
+        return {
+            "quarantined_events": figures.quarantined_events,
+            "conflicting_redeliveries": figures.conflicting_redeliveries,
+            "archive_processing_failed": archive_failed,
+            **figures.over_target(),
+        }
 
     check_contracts = task(common.verify_contracts, task_id="check_contracts")
 

@@ -109,3 +109,53 @@ def archived_lines(settings: Settings) -> list[dict[str, Any]]:
                 for line in gzip.decompress(body).splitlines()
             )
     return lines
+
+
+def write_processing_failed(
+    settings: Settings, records: list[bytes], arrival: datetime, *, key: str | None = None
+) -> str:
+    """Records the archive's transform fails, written under errors/ as Firehose writes them.
+
+    Each record goes through the real transform (ingestion/archive/format.handler) with metadata
+    it cannot read, so the handler answers ProcessingFailed; Firehose's documented error
+    document wraps that answer's data (the record as received). The local archiver never fails
+    a record, so this stands in for Firehose.
+    """
+    import base64
+
+    from ingestion.archive.format import handler
+
+    event = {
+        "records": [
+            {
+                "recordId": str(i),
+                "data": base64.b64encode(data).decode(),
+                "kinesisRecordMetadata": {"shardId": "shardId-000000000000"},  # no arrival
+            }
+            for i, data in enumerate(records)
+        ]
+    }
+    answers = handler(event, None)["records"]
+    assert {a["result"] for a in answers} == {"ProcessingFailed"}
+    stamp = int(arrival.timestamp() * 1000)
+    lines = [
+        json.dumps(
+            {
+                "attemptsMade": 1,
+                "arrivalTimestamp": stamp,
+                "errorCode": "Lambda.ProcessingFailed",
+                "errorMessage": "The Lambda function returned ProcessingFailed",
+                "attemptEndingTimestamp": stamp + 1000,
+                "rawData": answer["data"],
+                "lambdaArn": "arn:aws:lambda:us-west-2:000000000000:function:transform",
+            }
+        )
+        for answer in answers
+    ]
+    key = key or (
+        f"errors/processing-failed/date={arrival:%Y-%m-%d}/hour={arrival:%H}/"
+        f"accfb-raw-archive-1-{arrival:%Y-%m-%d-%H-%M-%S}-x.gz"
+    )
+    body = gzip.compress(("\n".join(lines) + "\n").encode())
+    aws.client("s3", settings).put_object(Bucket=settings.raw_bucket, Key=key, Body=body)
+    return key

@@ -4,6 +4,10 @@ One record of each hostile class, between good records, goes producer → the lo
 the lander → `dbt build` (twice: a first build and an incremental one). The build must succeed,
 each hostile record must be in ops.quarantined_events with its expected reason (the one the
 producers' validator gives too), and every good record must reach fct_donations.
+
+The producers refuse two classes outright (a record over the 65,535-byte limit, a repeated key:
+Redshift could not keep the one whole nor see the other), so those are put on the stream as a
+producer outside this repository would, and must still be quarantined with their reason.
 """
 
 from __future__ import annotations
@@ -17,8 +21,12 @@ from typing import Any
 
 import pytest
 
+from ingestion.config import aws
 from ingestion.config.settings import Settings
-from ingestion.contract import validate_record
+from ingestion.contract import partition_key, validate_record
+from ingestion.contract.limits import MAX_RECORD_BYTES
+from ingestion.kinesis.batcher import Record
+from ingestion.produce.publish import publish_records
 from tests.contract.test_contract import example
 from tests.support import build, land, publish, query
 
@@ -74,8 +82,17 @@ def _raw_number(field: str, number: str) -> bytes:
     return text.replace(f'"{field}": 5000', f'"{field}": {number}').encode()
 
 
+def _sized(size: int) -> bytes:
+    """A valid gift padded with an extra field to exactly ``size`` bytes."""
+    base = json.dumps(_event())
+    padding = size - len(base) - len(', "notes": ""')
+    return (base[:-1] + ', "notes": "' + "n" * padding + '"}').encode()
+
+
 # class -> (record, expected first reason)
 HOSTILE: dict[str, tuple[bytes, str]] = {
+    "200 KB record (past the 65,535-byte limit)": (_sized(200_000), "too_large"),
+    "65,536 bytes (one past the limit)": (_sized(MAX_RECORD_BYTES + 1), "too_large"),
     "amount 2^63 (past bigint)": (
         _donation(_payload(amount_cents=2**63)),
         "out_of_range:payload.amount_cents",
@@ -123,7 +140,7 @@ HOSTILE: dict[str, tuple[bytes, str]] = {
     ),
     "repeated envelope key": (_repeat_envelope_key(), "duplicate_key"),
     "repeated payload key": (_repeat_payload_key(), "duplicate_key:payload"),
-    "nesting 100,000 deep": (b"[" * 100_000, "invalid_json"),
+    "nesting 60,000 deep": (b"[" * 60_000, "invalid_json"),
     "not JSON": (_text("<donation id=7>not json</donation>"), "invalid_json"),
     "not UTF-8": (b'{"event_id": "\xff\xfe"}', "invalid_json"),
     "a JSON array": (_text('[{"event_type": "donation.completed"}]'), "not_an_object"),
@@ -169,7 +186,7 @@ def _good(index: int, change: Callable[[dict[str, Any]], None] | None = None) ->
 
 GOOD = [_good(i) for i in range(30)] + [
     # Hostile-looking but within the contract: each must reach the marts whole.
-    _good(30, _payload(notes="n" * 200_000)),  # a 200 KB record
+    _good(30, _payload(notes="n" * 64_000)),  # a 64 KB record, within the 65,535-byte limit
     _good(31, lambda e: e.update(occurred_at=RECENT.replace("T", "t").replace("+00:00", "z"))),
     _good(32, lambda e: e["payload"]["donor"].update(email="a" * 300 + "@example.org")),
     _good(33, lambda e: e["payload"]["donor"].update(name="Zoë O'Brien; --")),
@@ -182,6 +199,44 @@ GOOD = [_good(i) for i in range(30)] + [
 _conflict = json.loads(GOOD[0])
 _conflict["payload"]["amount_cents"] = 999_999
 CONFLICT = json.dumps(_conflict).encode()
+
+
+# What this repository's producers refuse (Record.unsendable): they never reach the stream from
+# here, so the corpus puts them as an outside producer would.
+REFUSED_BY_PRODUCERS = {
+    "200 KB record (past the 65,535-byte limit)",
+    "65,536 bytes (one past the limit)",
+    "repeated envelope key",
+    "repeated payload key",
+}
+
+
+def _refused(record: bytes) -> bool:
+    return Record(record, partition_key(record)).unsendable() is not None
+
+
+def _put(settings: Settings, records: list[bytes]) -> None:
+    """Through the producer, except what it refuses: straight onto the stream."""
+    publish(settings, [r for r in records if not _refused(r)])
+    kinesis: Any = aws.client("kinesis", settings)
+    for record in filter(_refused, records):
+        kinesis.put_record(
+            StreamName=settings.stream_name, Data=record, PartitionKey=partition_key(record)
+        )
+
+
+def test_the_producers_refuse_what_redshift_could_not_keep_or_tell_apart(
+    provisioned: Settings,
+) -> None:
+    assert {name for name, (record, _) in HOSTILE.items() if _refused(record)} == (
+        REFUSED_BY_PRODUCERS
+    )
+    refused = [HOSTILE[name] for name in sorted(REFUSED_BY_PRODUCERS)]
+    report = publish_records(provisioned, ((r, partition_key(r)) for r, _ in refused))
+    assert report.accepted == 0 and len(report.failed) == len(refused)
+    for failure, (_, reason) in zip(report.failed, refused, strict=True):
+        assert reason.split(":")[0] in failure.error_message
+    assert all(not _refused(record) for record in GOOD)  # the 64 KB one included
 
 
 def test_the_corpus_has_at_least_twenty_hostile_classes() -> None:
@@ -212,7 +267,7 @@ def test_no_hostile_record_stops_the_build_and_each_is_quarantined_with_its_reas
 ) -> None:
     half = len(corpus) // 2
     for part in (corpus[:half], corpus[half:]):  # a first build, then an incremental one
-        publish(provisioned, part)
+        _put(provisioned, part)
         land(provisioned)
         build(provisioned)  # raises on any failed model or test
 
@@ -241,11 +296,11 @@ def test_no_hostile_record_stops_the_build_and_each_is_quarantined_with_its_reas
         " from ops.conflicting_redeliveries",
     ) == [(_conflict["event_id"], "payload.amount_cents", True)]
 
-    # The good records came through whole: the 200 KB one and the long email uncut.
+    # The good records came through whole: the 64 KB one and the long email uncut.
     (record,) = query(
         provisioned,
         "select coalesce(kinesis_data, record) from staging.stg_stream__records"
-        " where coalesce(kinesis_data, record) like '%nnnnn%'",
+        " where is_valid and coalesce(kinesis_data, record) like '%nnnnn%'",
     )
     assert json.loads(record[0]) == json.loads(GOOD[30])
     (email_length,) = query(
@@ -260,7 +315,7 @@ def test_the_good_records_alone_give_the_same_marts(
     provisioned: Settings, corpus: list[bytes], tmp_path: Any
 ) -> None:
     # Hostile records change nothing about the good ones' facts.
-    publish(provisioned, corpus)
+    _put(provisioned, corpus)
     land(provisioned)
     build(provisioned)
     with_hostile = query(

@@ -22,6 +22,11 @@ iam_role '{iam_role_arn}';
 -- record and fails past 64 KB). CAN_JSON_PARSE guards it: a record that is not JSON keeps a null
 -- `record` and its bytes in kinesis_data, and is quarantined downstream, never dropped and never
 -- failing the refresh.
+-- Size: the contract's limit is 65,535 bytes (ingestion/contract/limits.py), the widest VARCHAR.
+-- A record within it is kept whole; one over it (Kinesis carries up to 1 MiB) is neither
+-- converted nor parsed, so nothing is cut: an empty text and its real size in
+-- kinesis_data_bytes, from which staging quarantines it as `too_large`. Its bytes stay in the
+-- raw archive.
 create materialized view lander.kinesis_records
 backup no
 auto refresh yes
@@ -32,6 +37,9 @@ select
     shard_id,
     sequence_number,
     refresh_time,
-    from_varbyte(kinesis_data, 'utf-8') as kinesis_data,
-    case when can_json_parse(kinesis_data) then json_parse(kinesis_data) end as record
+    case when octet_length(kinesis_data) <= 65535
+        then from_varbyte(kinesis_data, 'utf-8') else '' end as kinesis_data,
+    octet_length(kinesis_data) as kinesis_data_bytes,
+    case when octet_length(kinesis_data) <= 65535 and can_json_parse(kinesis_data)
+        then json_parse(kinesis_data) end as record
 from {external_schema}."{stream_name}";

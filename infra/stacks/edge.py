@@ -24,6 +24,9 @@ from aws_cdk import (
     aws_dynamodb as dynamodb,
 )
 from aws_cdk import (
+    aws_iam as iam,
+)
+from aws_cdk import (
     aws_kinesis as kinesis,
 )
 from aws_cdk import (
@@ -49,7 +52,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from infra.settings import EnvironmentConfig
+from infra.settings import METRIC_NAMESPACE, EnvironmentConfig
 from infra.stacks._common import (
     KMS_GRANT_WILDCARDS,
     LAMBDA_BASIC_EXECUTION,
@@ -150,6 +153,21 @@ class EdgeStack(Stack):
             "AwsSolutions-SQS3",
             "This is the dead-letter queue; its messages are inspected and replayed by hand.",
         )
+        # Items the poller cannot put (too large, a repeated key), named without their content:
+        # kept as long as the scheduler's dead letters, re-fetched by hand from their cursor.
+        self.item_dead_letters = sqs.Queue(
+            self,
+            "PollerItemDeadLetters",
+            queue_name=f"{config.prefix}-poller-item-dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.item_dead_letters,
+            "AwsSolutions-SQS3",
+            "This is a dead-letter queue itself: the poller's refused items, inspected by hand.",
+        )
         self.cursors = dynamodb.TableV2(
             self,
             "PollCursors",
@@ -188,12 +206,23 @@ class EdgeStack(Stack):
                 "ACCFB_CURSOR_TABLE": self.cursors.table_name,
                 "ACCFB_POLLER_CREDENTIALS_ARN": self.api_credentials.secret_arn,
                 "ACCFB_POLL_SOURCES": json.dumps({s.name: s.url for s in config.poll_sources}),
+                "ACCFB_POLLER_DEAD_LETTER_QUEUE_URL": self.item_dead_letters.queue_url,
+                "ACCFB_ENVIRONMENT": config.name,
             },
         )
         acknowledge(self.poller_fn, "AwsSolutions-L1", LAMBDA_RUNTIME_REASON)
         stream.grant_write(self.poller_fn)
         self.cursors.grant_read_write_data(self.poller_fn)
         self.api_credentials.grant_read(self.poller_fn)
+        self.item_dead_letters.grant_send_messages(self.poller_fn)
+        # PutMetricData has no resource; the condition keeps the poller to the pipeline's namespace.
+        self.poller_fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+            )
+        )
 
         for source in config.poll_sources:
             scheduler.Schedule(

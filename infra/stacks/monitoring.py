@@ -214,6 +214,33 @@ class MonitoringStack(Stack):
                 severity=Severity.TICKET,
             ),
             AlarmSpec(
+                alarm_id="conflicting-redeliveries",
+                summary="A producer reused an event_id with different content",
+                metric=pipeline["ConflictingRedeliveries"].with_(period=Duration.minutes(15)),
+                threshold=0,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                severity=Severity.TICKET,
+            ),
+            AlarmSpec(
+                alarm_id="archive-processing-failed",
+                summary="The archive's transform failed records (errors/ prefix)",
+                metric=pipeline["ArchiveProcessingFailed"].with_(period=Duration.minutes(15)),
+                threshold=0,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                severity=Severity.TICKET,
+            ),
+            AlarmSpec(
+                alarm_id="poller-item-dead-letters",
+                summary="The poller dead-lettered items it could not put on the stream",
+                metric=pipeline["PollerDeadLetters"].with_(period=Duration.minutes(15)),
+                threshold=0,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                severity=Severity.TICKET,
+            ),
+            AlarmSpec(
                 alarm_id="dag-failures",
                 summary="Airflow task instances are failing",
                 metric=cloudwatch.Metric(
@@ -373,13 +400,17 @@ def _percent_per_minute(
 
 
 def _pipeline_metrics(config: EnvironmentConfig) -> dict[str, cloudwatch.Metric]:
-    """The custom metrics the refresh publishes, one datapoint a minute, per environment."""
+    """The custom metrics the refresh (and, for PollerDeadLetters, each poll) publishes, per
+    environment."""
     statistic = {
         "FreshnessP95Seconds": "Maximum",
         "LandingLagSeconds": "Maximum",
         "QuarantinedEvents": "Sum",
         "DataQualityFailures": "Sum",
         "RefreshCompleted": "Sum",
+        "ConflictingRedeliveries": "Sum",
+        "ArchiveProcessingFailed": "Sum",
+        "PollerDeadLetters": "Sum",
     }
     return {
         name: cloudwatch.Metric(

@@ -84,11 +84,18 @@ def trace(
             f"  archive {r.archive_key or '[red]not archived[/red]'}",
             soft_wrap=True,
         )
+    for f in found.failed:
+        arrived = f.arrived_at.isoformat() if f.arrived_at else "unknown"
+        console.print(
+            f"- [red]not archived[/red]: the archive's transform failed it ({f.error_code}), "
+            f"arrived {arrived}\n  errors/ object s3://{settings.raw_bucket}/{f.key}",
+            soft_wrap=True,
+        )
     for table_name, rows in found.curated.items():
         console.print(f"[bold]{table_name}[/bold]: {len(rows)} row(s)")
         for row in rows:
             console.print(row)
-    if not found.records:
+    if not found.records and not found.failed:
         raise typer.Exit(1)
 
 

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-# One maximum record size, the Kinesis record limit: a record above it is refused at the
-# producer and the edge, and quarantined as `too_large` if it reaches a landing any other way
-# (an archive object written by hand, say). Nothing is ever cut to fit.
-MAX_RECORD_BYTES = 1024 * 1024
+# One maximum record size, the widest text Redshift holds (VARCHAR(65535), in bytes), so every
+# path keeps a record whole or refuses it alike: a record above it is refused at the producer
+# and the edge, and quarantined as `too_large` if it reaches a landing any other way (a
+# producer outside this repository, an archive object written by hand). Nothing is ever cut to
+# fit. Kinesis takes up to 1 MiB, but Redshift could not keep such a record as text: its
+# streaming view turns the bytes into VARCHAR, COPY loads the archive's JSON into VARCHAR, and
+# a SUPER string is itself limited to 65,535 bytes unless a database parameter is opted in.
+# docs/event-contract.md says why this and not 1 MiB; records are typically 1-4 KB.
+MAX_RECORD_BYTES = 65_535
 
 # The largest integer the contract accepts (2**53 - 1): it fits the warehouse's bigint columns
 # and is exact in a float8, so the SQL bound check (which compares as float8) decides every

@@ -467,6 +467,22 @@ def too_large(size: int) -> Violation | None:
     )
 
 
+def repeated_key(raw: bytes) -> Violation | None:
+    """The `duplicate_key` violation of a record whose JSON repeats a key in an object the
+    contract reads, else None (a record that is not JSON is left to the warehouse's check).
+
+    Redshift cannot see a repeat once JSON_PARSE has kept one of the values, so each entry to
+    the stream that Python controls (the producers' batcher, the webhook, the poller) refuses
+    such a record before it is written; DuckDB and this validator quarantine one that arrives
+    another way.
+    """
+    try:
+        event = json.loads(raw, object_pairs_hook=_keep_repeats)
+    except (ValueError, RecursionError):
+        return None
+    return _repeated_key(event) if isinstance(event, dict) else None
+
+
 def validate_record(raw: bytes | str, *, arrived_at: datetime | None = None) -> list[Violation]:
     """Parse one stream record (UTF-8 JSON) and validate it; [] means valid.
 

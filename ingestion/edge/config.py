@@ -31,6 +31,8 @@ class EdgeConfig:
     cursor_table: str = ""
     poller_credentials_arn: str = ""
     poll_sources: Mapping[str, str] = field(default_factory=dict)
+    poller_dead_letter_queue_url: str = ""
+    environment: str = "local"  # the metrics' Environment dimension
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> EdgeConfig:
@@ -43,6 +45,8 @@ class EdgeConfig:
             cursor_table=env.get("ACCFB_CURSOR_TABLE", ""),
             poller_credentials_arn=env.get("ACCFB_POLLER_CREDENTIALS_ARN", ""),
             poll_sources=json.loads(env.get("ACCFB_POLL_SOURCES", "{}")),
+            poller_dead_letter_queue_url=env.get("ACCFB_POLLER_DEAD_LETTER_QUEUE_URL", ""),
+            environment=env.get("ACCFB_ENVIRONMENT", "local"),
         )
 
     def client(

@@ -8,8 +8,12 @@ so the warehouse's dedup counts them once. Nothing is lost and nothing is double
 
 A bad item never stalls a source: an item that is not an object still goes on the stream in
 its envelope (the warehouse quarantines it with its reason), and one whose record would exceed
-the contract's record limit is dead-lettered (named, not its content: items carry donor PII)
-and skipped, so the cursor moves on.
+the contract's record limit, or that repeats a key the contract reads (which value the API meant
+is unknowable, and Redshift could not tell), is dead-lettered and skipped, so the cursor moves
+on. A dead letter names the item (source, cursor, event_id, reason, size), never its content:
+items carry donor PII. In AWS each one is a message on the poller's item dead-letter queue,
+which an operator re-fetches by hand from its cursor, and the poll's count of them is the
+``PollerDeadLetters`` metric the monitoring stack alarms on.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -31,6 +35,10 @@ from ingestion.contract.keys import partition_key
 from ingestion.contract.limits import MAX_RECORD_BYTES
 from ingestion.edge.config import EdgeConfig
 from ingestion.kinesis.batcher import Batcher, Record, put_batch
+
+# The pipeline's metric namespace (ingestion.config.constants.METRIC_NAMESPACE, which the edge
+# package does not ship; a test holds them equal).
+METRIC_NAMESPACE = "ACCFB/Pipeline"
 
 # Fixed namespace: the same (source, item id) must map to the same event_id forever.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c7a56-4f8e-4a55-9b7e-2c1d5a0e9b31")
@@ -76,6 +84,53 @@ def log_dead_letter(letter: DeadLetter) -> None:
         "dead letter from %s at cursor %s: event %s, %s (%d bytes)",
         letter.source, letter.cursor, letter.event_id, letter.reason, letter.size,
     )  # fmt: skip
+
+
+@dataclass
+class QueueDeadLetters:
+    """Dead letters kept on an SQS queue (14 days, like the scheduler's), one message each."""
+
+    sqs: Any
+    queue_url: str
+
+    def __call__(self, letter: DeadLetter) -> None:
+        log_dead_letter(letter)
+        self.sqs.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=json.dumps({**asdict(letter), "kind": "poller_item"}),
+        )
+
+
+def publish_dead_letter_count(cloudwatch: Any, environment: str, report: PollReport) -> None:
+    """One datapoint a poll, zero included, so the alarm sees a poller that runs cleanly."""
+    cloudwatch.put_metric_data(
+        Namespace=METRIC_NAMESPACE,
+        MetricData=[
+            {
+                "MetricName": "PollerDeadLetters",
+                "Dimensions": [{"Name": "Environment", "Value": environment}],
+                "Value": report.dead_letters,
+                "Unit": "Count",
+            }
+        ],
+    )
+
+
+class _RepeatedKeys(dict[str, Any]):
+    """An object of the API's JSON that repeated a key (json keeps the last value silently)."""
+
+
+def _marking_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    return obj if len(obj) == len(pairs) else _RepeatedKeys(obj)
+
+
+def repeats_a_key(item: object) -> bool:
+    """Whether the item, or what becomes the payload or its donor, repeated a key: the objects
+    the contract reads (validation.OBJECT_PATHS), so extra fields stay as sent."""
+    data = item.get("data") if isinstance(item, Mapping) else None
+    donor = data.get("donor") if isinstance(data, Mapping) else None
+    return any(isinstance(obj, _RepeatedKeys) for obj in (item, data, donor))
 
 
 def event_id(source: str, item: object) -> str:
@@ -159,9 +214,16 @@ class Poller:
             records = []
             for item in page.items:
                 record = envelope(source, item, now)
-                if len(record) > MAX_RECORD_BYTES:
+                reason = (
+                    "too_large"
+                    if len(record) > MAX_RECORD_BYTES
+                    else "duplicate_key"
+                    if repeats_a_key(item)
+                    else None
+                )
+                if reason is not None:
                     self.dead_letter(
-                        DeadLetter(source, cursor, event_id(source, item), "too_large", len(record))
+                        DeadLetter(source, cursor, event_id(source, item), reason, len(record))
                     )
                     dead += 1
                     continue
@@ -210,7 +272,7 @@ def http_fetch(urls: Mapping[str, str], tokens: Mapping[str, str], timeout: floa
         )
         # S310: the URL is configuration (https or loopback), never input.
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            body = json.load(response)
+            body = json.load(response, object_pairs_hook=_marking_repeats)
         items = body.get("items", []) if isinstance(body, dict) else None
         next_cursor = body.get("next_cursor") if isinstance(body, dict) else None
         if not isinstance(items, list) or not isinstance(next_cursor, str | None):
@@ -234,10 +296,18 @@ def _poller() -> Poller:
         stream_name=config.stream_name,
         cursors=CursorStore(config.client("dynamodb"), config.cursor_table),
         fetch=http_fetch(config.poll_sources, tokens),
+        dead_letter=QueueDeadLetters(config.client("sqs"), config.poller_dead_letter_queue_url),
     )
 
 
 def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
     report = _poller().poll(event["source"])
     log.info("polled %s: %d events in %d pages", report.source, report.events, report.pages)
-    return {"source": report.source, "events": report.events, "pages": report.pages}
+    config = EdgeConfig.from_env()
+    publish_dead_letter_count(config.client("cloudwatch"), config.environment, report)
+    return {
+        "source": report.source,
+        "events": report.events,
+        "pages": report.pages,
+        "dead_letters": report.dead_letters,
+    }

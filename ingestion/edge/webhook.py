@@ -2,15 +2,18 @@
 
 Answers the donation platform in a way that makes its retries safe:
 - 400 for a request that can never be written (a body that is not valid base64; a record the
-  stream refuses as invalid), 401 for a missing, wrong or stale signature (nothing is written),
-  413 for a body over the contract's one record limit (`too_large`): retrying cannot help;
+  stream refuses as invalid; a JSON body that repeats a key, `duplicate_key`, which Redshift
+  could not tell from a valid one once parsed), 401 for a missing, wrong or stale signature
+  (nothing is written), 413 for a body over the contract's one record limit (`too_large`):
+  retrying cannot help;
 - 202 once Kinesis has accepted the record: the body is written exactly as received, so the
   event's `event_id` is its identity downstream and a re-sent webhook is a duplicate that dedup
   removes, never a second donation;
 - 503 when the stream did not accept it after botocore's retries (throttling, a fault on AWS's
   side): the platform retries later. Those retries fit in the Lambda's timeout (RETRY_BUDGET).
-A body that is authentic but breaks the contract (even one that is not JSON) is still written:
-the warehouse quarantines it with a reason; the edge never drops a signed donation.
+A body that is authentic but breaks the contract otherwise (even one that is not JSON) is
+written: the warehouse quarantines it with a reason; the edge never drops a signed donation
+without telling the platform why.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ingestion.contract.keys import partition_key
 from ingestion.contract.limits import MAX_RECORD_BYTES
+from ingestion.contract.validation import repeated_key
 from ingestion.edge import signing
 from ingestion.edge.config import EdgeConfig
 
@@ -87,6 +91,9 @@ class WebhookReceiver:
             return _response(
                 413, {"error": f"too_large: a record may be at most {MAX_RECORD_BYTES} bytes"}
             )
+        repeated = repeated_key(body)
+        if repeated is not None:
+            return _response(400, {"error": f"{repeated.reason}: {repeated.message}"})
         try:
             result = self.kinesis.put_record(
                 StreamName=self.stream_name, Data=body, PartitionKey=partition_key(body)

@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ingestion.contract import limits as contract_limits
+from ingestion.contract.validation import repeated_key
 
 MAX_RECORDS_PER_CALL = 500
 MAX_BYTES_PER_CALL = 5 * 1024 * 1024
@@ -53,6 +54,10 @@ class Record:
             # The contract's one record limit, with its reason, as the edge and the warehouse
             # give it; never cut to fit.
             return f"too_large: {len(self.data)} bytes"
+        repeated = repeated_key(self.data)
+        if repeated is not None:
+            # Redshift would keep one of the values unseen (validation.repeated_key).
+            return f"{repeated.reason}: {repeated.message}"
         if self.size > MAX_RECORD_BYTES:
             return f"{self.size} bytes"
         return None

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from ingestion.config import aws
 from ingestion.config.constants import FRESHNESS_TARGET_SECONDS, METRIC_NAMESPACE
 from ingestion.config.settings import Settings
+from ingestion.operations.alerts import Alert
 
 
 class _Connection(Protocol):
@@ -30,7 +31,9 @@ class _Connection(Protocol):
 
 
 # Freshness is measured over gifts that reached the mart since the previous refresh; the lag is
-# how long the newest landed record waited between Kinesis accepting it and landing.
+# how long the newest landed record waited between Kinesis accepting it and landing; conflicting
+# redeliveries are those whose later delivery landed since then (a producer reusing an event_id
+# with other content: ops.conflicting_redeliveries). landed_at is with time zone locally.
 _FIGURES_SQL = """
 select
     (
@@ -46,7 +49,12 @@ select
         select count(*)
         from ops.quarantined_events
         where quarantined_at >= $since
-    ) as quarantined_events
+    ) as quarantined_events,
+    (
+        select count(*)
+        from ops.conflicting_redeliveries
+        where landed_at >= $since_utc
+    ) as conflicting_redeliveries
 """
 
 # The same figures on Redshift: the landing is the streaming materialized view, whose
@@ -70,7 +78,12 @@ select
         select count(*)
         from ops.quarantined_events
         where quarantined_at >= %s
-    ) as quarantined_events
+    ) as quarantined_events,
+    (
+        select count(*)
+        from ops.conflicting_redeliveries
+        where landed_at >= %s
+    ) as conflicting_redeliveries
 """
 
 
@@ -79,6 +92,7 @@ class RefreshFigures:
     freshness_p95_seconds: float | None
     landing_lag_seconds: float | None
     quarantined_events: int
+    conflicting_redeliveries: int = 0
 
     def over_target(self) -> dict[str, float]:
         """The figures above the freshness target, by metric name."""
@@ -95,8 +109,9 @@ class RefreshFigures:
 
 def measure(con: _Connection, since: datetime) -> RefreshFigures:
     """Figures for the refresh that started at ``since`` (naive UTC in the marts), on DuckDB."""
+    utc = since.astimezone(UTC)
     row = con.execute(
-        _FIGURES_SQL, {"since": since.astimezone(UTC).replace(tzinfo=None)}
+        _FIGURES_SQL, {"since": utc.replace(tzinfo=None), "since_utc": utc}
     ).fetchone()
     return _figures(row)
 
@@ -119,7 +134,7 @@ def measure_redshift(settings: Settings, since: datetime) -> RefreshFigures:
         timeout=login["connect_timeout"],
     ) as con:
         cursor = con.cursor()
-        cursor.execute(REDSHIFT_FIGURES_SQL, (naive, naive))
+        cursor.execute(REDSHIFT_FIGURES_SQL, (naive, naive, naive))
         return _figures(cursor.fetchone())
 
 
@@ -136,12 +151,59 @@ def measure_in_warehouse(settings: Settings, since: datetime) -> RefreshFigures:
 def _figures(row: Any) -> RefreshFigures:
     # S101: narrows the type for mypy; both queries always return a row.
     assert row is not None  # noqa: S101
-    freshness, lag, quarantined = row
+    freshness, lag, quarantined, conflicting = row
     return RefreshFigures(
         freshness_p95_seconds=None if freshness is None else float(freshness),
         landing_lag_seconds=None if lag is None else float(lag),
         quarantined_events=int(quarantined),
+        conflicting_redeliveries=int(conflicting),
     )
+
+
+def archive_processing_failed(settings: Settings, since: datetime) -> int:
+    """Records the archive's transform failed (Firehose's errors/ prefix) in objects written
+    since ``since``: each is a hole in the archive no replay can fill."""
+    from ingestion.archive.errors import failed_records
+
+    s3 = aws.client("s3", settings)
+    return sum(1 for _ in failed_records(s3, settings.raw_bucket, written_since=since))
+
+
+def refresh_alerts(figures: RefreshFigures, archive_failed: int = 0, **origin: str) -> list[Alert]:
+    """What the refresh pages or tickets on: figures over the freshness target, producers that
+    reused an event_id with other content, records the archive could not file. The alerts
+    carry counts only, never a value (a conflicting record holds donor PII)."""
+    alerts = [
+        Alert(
+            summary=f"{name} over the 2-minute target",
+            runbook="freshness-p95" if name == "FreshnessP95Seconds" else "landing-lag",
+            measured=f"{value:.1f} s",
+            threshold=f"<= {FRESHNESS_TARGET_SECONDS:.0f} s",
+            **origin,
+        )
+        for name, value in figures.over_target().items()
+    ]
+    if figures.conflicting_redeliveries:
+        alerts.append(
+            Alert(
+                summary="An event_id was delivered again with different content",
+                runbook="conflicting-redeliveries",
+                measured=f"{figures.conflicting_redeliveries} redelivery(ies)",
+                threshold="0 (ops.conflicting_redeliveries names them)",
+                **origin,
+            )
+        )
+    if archive_failed:
+        alerts.append(
+            Alert(
+                summary="The archive's transform failed records (errors/ prefix)",
+                runbook="archive-processing-failed",
+                measured=f"{archive_failed} record(s)",
+                threshold="0",
+                **origin,
+            )
+        )
+    return alerts
 
 
 def publish(
@@ -149,6 +211,7 @@ def publish(
     figures: RefreshFigures | None = None,
     *,
     data_quality_failures: int | None = None,
+    archive_processing_failed: int | None = None,
     refresh_completed: bool = False,
 ) -> list[dict[str, Any]]:
     """Put the figures that were measured; a figure with nothing to measure is left out, so
@@ -163,8 +226,11 @@ def publish(
         if figures.landing_lag_seconds is not None:
             values["LandingLagSeconds"] = figures.landing_lag_seconds
         values["QuarantinedEvents"] = figures.quarantined_events
+        values["ConflictingRedeliveries"] = figures.conflicting_redeliveries
     if data_quality_failures is not None:
         values["DataQualityFailures"] = data_quality_failures
+    if archive_processing_failed is not None:
+        values["ArchiveProcessingFailed"] = archive_processing_failed
     now = datetime.now(UTC)
     data = [
         {

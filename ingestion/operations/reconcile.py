@@ -9,9 +9,13 @@ For each event type it compares, for records that arrived in [start, end):
   (records not in ``ops.quarantined_events``), one per ``donation_id`` with the earliest
   ``emitted_at`` winning, against the mart's rows for those gifts: count and gross cents.
 
+- the archive's `errors/` prefix (ingestion/archive/errors.py): records of the window the
+  transform could not file, which no replay can read. Any is a finding (expected: none).
+
 Any difference is a finding; the command exits non-zero on one. Given sources, both sides are
 narrowed to the records the archive files under those sources (a backfill of some sources is
-reconciled for those sources only).
+reconciled for those sources only); the errors/ line counts every source, since a record that
+failed the transform has no source partition.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from ingestion.archive.errors import failed_records
 from ingestion.archive.format import UNKNOWN_SOURCE
 from ingestion.config import aws, s3_access, warehouse
 from ingestion.config.settings import Settings
@@ -29,6 +34,7 @@ from ingestion.replay.window import Window
 
 AMOUNT_TYPES = ("donation.completed", "donation.refunded")
 GIFTS = "gifts → fct_donations"
+PROCESSING_FAILED = "archive errors/ (processing failed)"
 
 # The archive's partition rule (archive_format.record_source) in SQL, for the landing side: the
 # record's `source` when it is a JSON object whose `source` is a plain name, else "unknown".
@@ -206,4 +212,11 @@ def reconcile(
     # S101: narrows the type for mypy; the query always returns a row.
     assert gifts is not None  # noqa: S101
     rows.append(ReconcileRow(GIFTS, gifts[0], gifts[2], int(gifts[1]), int(gifts[3])))
+    failed = sum(
+        1
+        for record in failed_records(aws.client("s3", settings), settings.raw_bucket)
+        # One whose arrival cannot be read could be of any window: it is counted in each.
+        if record.arrived_at is None or window.start <= record.arrived_at < window.end
+    )
+    rows.append(ReconcileRow(PROCESSING_FAILED, failed, 0, None, None))
     return rows

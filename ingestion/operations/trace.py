@@ -3,19 +3,21 @@
 For an auditor. `accfb trace DONATION_ID`: each record that names the gift (its completion,
 re-sends, redeliveries, refunds, and the ones the contract turned away) with where it sits in the
 raw archive and on the stream, what the pipeline did with it, and the mart row the surviving
-records add up to. `accfb trace --campaign C --day D` (the campaign's net for the day, as the
-fundraising dashboard shows it from fct_donations) and `accfb trace --closed-day D` (the closed
-day's net in rpt_closed_days, close plus adjustments): every gift and refund the figure sums,
-each with the raw record that was counted (archive object, shard, sequence), and the figure
-beside their sum.
+records add up to; and any record naming it that the archive's transform could not file
+(Firehose's `errors/` prefix). `accfb trace --campaign C --day D` (the campaign's net for the
+day, as the fundraising dashboard shows it from fct_donations) and `accfb trace --closed-day D`
+(the closed day's net in rpt_closed_days, close plus adjustments): every gift and refund the
+figure sums, each with the raw record that was counted (archive object, shard, sequence), and
+the figure beside their sum.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from ingestion.archive.errors import FailedRecord, failed_records
 from ingestion.archive.format import record_source
 from ingestion.archive.keys import ArchiveKey, list_archive, partition_prefix
 from ingestion.config import aws, s3_access, warehouse
@@ -39,6 +41,7 @@ class Trace:
     donation_id: str
     records: list[TracedRecord]
     curated: dict[str, list[dict[str, Any]]]  # table -> its rows for the gift
+    failed: list[FailedRecord] = field(default_factory=list)  # under the archive's errors/
 
 
 _RECORDS = """
@@ -157,7 +160,8 @@ def trace(settings: Settings, donation_id: str) -> Trace:
             columns = [d[0] for d in cursor.description or []]
             curated[table] = [dict(zip(columns, r, strict=True)) for r in cursor.fetchall()]
 
-    archive = _ArchiveIndex(aws.client("s3", settings), settings.raw_bucket)
+    s3 = aws.client("s3", settings)
+    archive = _ArchiveIndex(s3, settings.raw_bucket)
     records = []
     for row in rows:
         key = row["replayed_from"]
@@ -180,7 +184,9 @@ def trace(settings: Settings, donation_id: str) -> Trace:
                 verdict=_verdict(row),
             )
         )
-    return Trace(donation_id, records, curated)
+    needle = donation_id.encode()
+    failed = [r for r in failed_records(s3, settings.raw_bucket) if needle in r.data]
+    return Trace(donation_id, records, curated, failed)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@
 {% macro contract_violation() -%}
     {%- set contract = contract_checks() -%}
     case
-        when {{ record_bytes('kinesis_data') }} > {{ contract.max_record_bytes }} then 'too_large'
+        when {{ landed_record_bytes() }} > {{ contract.max_record_bytes }} then 'too_large'
         {#- U+FFFD: the landings put it where a byte was not UTF-8 (ingestion/contract/validation.py). #}
         when {{ record_bytes("replace(kinesis_data, '�', '')") }} <> {{ record_bytes('kinesis_data') }} then 'invalid_json'
         when not is_json then 'invalid_json'

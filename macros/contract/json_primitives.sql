@@ -222,7 +222,23 @@
     false
 {%- endmacro %}
 
-{#- A record's size in bytes, for the contract's one maximum (too_large). -#}
+{#- A landed record's size in bytes, for the contract's one maximum (too_large). DuckDB keeps
+    every record's whole text; Redshift keeps the text only within the limit and the size of
+    every record beside it (kinesis_data_bytes: macros/landing/stream_landing.sql), null only on
+    rows landed before the column existed, whose text was then whole or cut at 65,535. -#}
+{% macro landed_record_bytes() -%}
+    {{ return(adapter.dispatch('landed_record_bytes', 'accfb')()) }}
+{%- endmacro %}
+
+{% macro duckdb__landed_record_bytes() -%}
+    strlen(kinesis_data)
+{%- endmacro %}
+
+{% macro redshift__landed_record_bytes() -%}
+    coalesce(kinesis_data_bytes, octet_length(kinesis_data))
+{%- endmacro %}
+
+{#- A text's size in bytes. -#}
 {% macro record_bytes(text) -%}
     {{ return(adapter.dispatch('record_bytes', 'accfb')(text)) }}
 {%- endmacro %}

@@ -36,6 +36,7 @@ select
     sequence_number,
     refresh_time,
     kinesis_data,
+    kinesis_data_bytes,
     record
 from {{ source('lander', 'kinesis_records') }}
 {%- endmacro %}
@@ -61,7 +62,12 @@ from {{ source('lander', 'kinesis_records') }}
 {#- The streaming view's DDL. JSON_PARSE once into SUPER (not JSON_EXTRACT_PATH_TEXT per column,
     which re-parses and fails past 64 KB). CAN_JSON_PARSE guards it: a record that is not JSON
     keeps a null `record` and its bytes in kinesis_data, and is quarantined downstream instead of
-    failing the refresh. -#}
+    failing the refresh.
+    Size: Kinesis carries up to 1 MiB, VARCHAR holds 65,535 bytes, the contract's limit
+    (ingestion/contract/limits.py). A record within it is kept whole, as text and parsed. One over
+    it is neither converted nor parsed (from_varbyte would have to cut it): its text is left
+    empty, its real size kept in kinesis_data_bytes, and the contract quarantines it as
+    `too_large` from that size. Its bytes stay in the raw archive, which keeps every record. -#}
 {% macro stream_landing_view_sql() -%}
 create materialized view lander.kinesis_records
 backup no
@@ -73,9 +79,17 @@ select
     shard_id,
     sequence_number,
     refresh_time,
-    from_varbyte(kinesis_data, 'utf-8') as kinesis_data,
-    case when can_json_parse(kinesis_data) then json_parse(kinesis_data) end as record
+    case when octet_length(kinesis_data) <= {{ max_record_bytes() }}
+        then from_varbyte(kinesis_data, 'utf-8') else '' end as kinesis_data,
+    octet_length(kinesis_data) as kinesis_data_bytes,
+    case when octet_length(kinesis_data) <= {{ max_record_bytes() }} and can_json_parse(kinesis_data)
+        then json_parse(kinesis_data) end as record
 from {{ kinesis_external_schema() }}."{{ var('kinesis_stream_name') }}"
+{%- endmacro %}
+
+{#- The contract's one record limit, from the JSON Schemas' generated checks. -#}
+{% macro max_record_bytes() -%}
+    {{ return(contract_checks().max_record_bytes) }}
 {%- endmacro %}
 
 {% macro kinesis_external_schema_sql() -%}
@@ -95,13 +109,26 @@ iam_role {{ sql_literal(var("kinesis_iam_role")) }}
     {{ return('') }}
 {%- endmacro %}
 
+{#- A view made before it kept kinesis_data_bytes (a view's columns cannot be altered) is
+    dropped and made again: it re-reads the 7 days Kinesis keeps, and landed_records' probe by
+    stream position drops what it already holds. The late-binding stream_events over it is not
+    touched. The backfill landing gets the column in place. -#}
 {% macro redshift__refresh_stream_landing() -%}
     {% do run_query(lander_schema()) %}
     {% do run_query(kinesis_external_schema_sql()) %}
     {% set view = adapter.get_relation(database=target.database, schema='lander', identifier='kinesis_records') %}
+    {#- Only on a column list that was read: an empty one (a lookup that cannot see the view)
+        must never recreate the view every minute. -#}
+    {% set columns = adapter.get_columns_in_relation(view) | map(attribute='name') | map('lower') | list if view is not none else [] %}
+    {% if columns and 'kinesis_data_bytes' not in columns %}
+        {% do run_query('drop materialized view lander.kinesis_records') %}
+        {% set view = none %}
+    {% endif %}
     {% if view is none %}
         {% do run_query(stream_landing_view_sql()) %}
     {% endif %}
+    {% do run_query(backfill_landing_table()) %}
+    {% do redshift__upgrade_backfill_landing() %}
     {% do run_query('refresh materialized view lander.kinesis_records') %}
 {%- endmacro %}
 

@@ -104,3 +104,27 @@ def test_only_the_record_the_transform_cannot_read_is_processing_failed() -> Non
     ]
     # Firehose keeps a failed record's data as it came, for the errors/ prefix.
     assert results[1]["data"] == "%%%not base64%%%"
+
+
+def test_a_record_that_repeats_a_key_the_contract_reads_is_processing_failed_alone() -> None:
+    # Redshift's landing cannot see the repeat; the errors/ prefix (and its alarm) can.
+    from ingestion.archive.format import CONTRACT_OBJECTS
+    from ingestion.contract.validation import OBJECT_PATHS
+
+    assert tuple(OBJECT_PATHS) == CONTRACT_OBJECTS
+    text = GIFT.decode()
+    repeated = text.replace('"amount_cents":500', '"amount_cents":500,"amount_cents":1')
+    assert repeated != text
+    extra = text[:-1] + ', "extra": {"k": 1, "k": 2}}'
+    event = _with_records(
+        {"recordId": "good-1"},
+        {"recordId": "repeated", "data": base64.b64encode(repeated.encode()).decode()},
+        {"recordId": "extra", "data": base64.b64encode(extra.encode()).decode()},
+    )
+    results = {r["recordId"]: r for r in handler(event, None)["records"]}
+    assert {k: r["result"] for k, r in results.items()} == {
+        "good-1": "Ok",
+        "repeated": "ProcessingFailed",
+        "extra": "Ok",  # a repeat inside an unknown extra field is kept as sent
+    }
+    assert base64.b64decode(results["repeated"]["data"]) == repeated.encode()

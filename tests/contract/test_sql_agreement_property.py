@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from ingestion.config import dbt
 from ingestion.config.settings import Settings
 from ingestion.contract import validate_record
-from ingestion.contract.limits import MAX_INTEGER, MAX_POUNDS
+from ingestion.contract.limits import MAX_INTEGER, MAX_POUNDS, MAX_RECORD_BYTES
 from tests.contract.test_contract import EVENT_TYPES, example, schema_fields, schema_for
 
 pytestmark = pytest.mark.pipeline
@@ -164,6 +164,7 @@ def records(draw: st.DrawFn) -> str:
             [
                 "valid", "delete", "any_value", "edge_number", "calendar", "window",
                 "repeat_key", "cut", "splice", "event_type", "version", "text_number",
+                "size",
             ]
         )
     )  # fmt: skip
@@ -189,6 +190,11 @@ def records(draw: st.DrawFn) -> str:
     elif mutation == "splice":
         at = draw(st.integers(0, len(text)))
         text = text[:at] + draw(st.text(min_size=1, max_size=3)) + text[at:]
+    elif mutation == "size":
+        # Padded to within two bytes of the one record limit, either side of it.
+        target = MAX_RECORD_BYTES + draw(st.integers(-2, 2))
+        head = text[:-1] + ', "pad": "'
+        text = head + "n" * (target - len(head.encode()) - 2) + '"}'
     elif mutation == "text_number":
         # Numbers as JSON text Python would not write itself: exponents, huge, negative zero.
         number = draw(st.sampled_from(["1e2", "1E400", "-0", "5.0", "9" * 500, "-1e-400", "0.1e1"]))
@@ -245,5 +251,5 @@ def test_python_and_sql_give_the_same_verdict_and_first_reason_on_10000_records(
     # Every kind of verdict was drawn, valid records included, not just one kind.
     assert {
         "valid", "wrong_type", "missing_field", "out_of_range", "invalid_format",
-        "invalid_json", "duplicate_key", "unknown_event_type", "invalid_value",
+        "invalid_json", "duplicate_key", "unknown_event_type", "invalid_value", "too_large",
     } <= set(verdicts), verdicts  # fmt: skip

@@ -49,6 +49,7 @@ def _mart_with_gifts(settings: Settings, delays_seconds: list[int], loaded: date
             "create table marts.fct_donations (emitted_at timestamp, first_loaded_at timestamp)"
         )
         con.execute("create table ops.quarantined_events (quarantined_at timestamp)")
+        con.execute("create table ops.conflicting_redeliveries (landed_at timestamptz)")
         naive = loaded.replace(tzinfo=None)
         for delay in delays_seconds:
             con.execute(
@@ -82,6 +83,7 @@ def test_figures_reach_cloudwatch_under_the_alarms_names_and_nothing_measured_is
     assert {d["MetricName"] for d in sent} == {
         "LandingLagSeconds",
         "QuarantinedEvents",
+        "ConflictingRedeliveries",
         "DataQualityFailures",
     }
     listed = aws.client("cloudwatch", provisioned).list_metrics(Namespace="ACCFB/Pipeline")
@@ -98,9 +100,53 @@ def test_a_quiet_minute_still_sends_the_refresh_heartbeat_and_no_freshness(
     assert {d["MetricName"]: d["Value"] for d in sent} == {
         "RefreshCompleted": 1,
         "QuarantinedEvents": 0,
+        "ConflictingRedeliveries": 0,
     }
     assert {d["Unit"] for d in sent} == {"Count"}
     listed = aws.client("cloudwatch", provisioned).list_metrics(
         Namespace="ACCFB/Pipeline", MetricName="RefreshCompleted"
     )
     assert listed["Metrics"], "the heartbeat reached CloudWatch"
+
+
+def test_conflicting_redeliveries_landed_in_the_run_are_counted_alerted_and_published(
+    provisioned: Settings,
+) -> None:
+    since = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+    _mart_with_gifts(provisioned, [30], since + timedelta(seconds=30))
+    with warehouse.connect(provisioned.warehouse_path) as con:
+        con.execute(
+            "insert into ops.conflicting_redeliveries values (?), (?)",
+            [since + timedelta(seconds=20), since - timedelta(minutes=3)],
+        )
+        figures = metrics.measure(con, since)
+    assert figures.conflicting_redeliveries == 1  # the earlier one was counted by its own run
+
+    alerts = metrics.refresh_alerts(figures, 0, dag_id="accfb_refresh")
+    (alert,) = [a for a in alerts if a.runbook == "conflicting-redeliveries"]
+    assert alert.measured.startswith("1 ") and alert.dag_id == "accfb_refresh"
+    sent = metrics.publish(provisioned, figures)
+    assert {d["MetricName"]: d["Value"] for d in sent}["ConflictingRedeliveries"] == 1
+    quiet = metrics.RefreshFigures(None, None, 0)
+    assert metrics.refresh_alerts(quiet, 0) == []
+
+
+def test_records_the_archive_failed_since_the_run_started_are_counted_alerted_and_published(
+    provisioned: Settings,
+) -> None:
+    from tests.support import write_processing_failed
+
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    write_processing_failed(provisioned, [b'{"a": 1}', b"{"], datetime.now(UTC))
+
+    failed = metrics.archive_processing_failed(provisioned, before)
+    assert failed == 2
+    assert (
+        metrics.archive_processing_failed(provisioned, datetime.now(UTC) + timedelta(minutes=1))
+        == 0
+    )
+    quiet = metrics.RefreshFigures(None, None, 0)
+    (alert,) = metrics.refresh_alerts(quiet, failed)
+    assert alert.runbook == "archive-processing-failed" and alert.measured == "2 record(s)"
+    sent = metrics.publish(provisioned, archive_processing_failed=failed)
+    assert [(d["MetricName"], d["Value"]) for d in sent] == [("ArchiveProcessingFailed", 2)]

@@ -136,12 +136,12 @@ def test_a_page_is_put_in_calls_of_at_most_5_mib(
 
     kinesis = edge_config.client("kinesis")
     faults = KinesisFaults(kinesis)
-    big = [{**item, "data": {**item["data"], "note": "n" * 900_000}} for item in _items(12)]
-    report = _poller(edge_config, FakeApi(big, size=12), kinesis=kinesis).poll("warehouse")
-    assert report.events == 12
-    assert len(faults.records_per_call) >= 3  # twelve ~0.9 MB records cannot fit two calls
+    big = [{**item, "data": {**item["data"], "note": "n" * 60_000}} for item in _items(100)]
+    report = _poller(edge_config, FakeApi(big, size=100), kinesis=kinesis).poll("warehouse")
+    assert report.events == 100
+    assert len(faults.records_per_call) >= 2  # a hundred ~60 KB records cannot fit one call
     assert max(faults.bytes_per_call) <= 5 * 1024 * 1024
-    assert len(read_stream(provisioned)) == 12
+    assert len(read_stream(provisioned)) == 100
 
 
 def test_bad_items_never_stall_the_source(edge_config: EdgeConfig, provisioned: Settings) -> None:
@@ -165,3 +165,86 @@ def test_bad_items_never_stall_the_source(edge_config: EdgeConfig, provisioned: 
     from ingestion.contract import validate_record
 
     assert [v.reason for v in validate_record(json.dumps(odd))][:1] == ["wrong_type:event_type"]
+
+
+def _api_item(text: str) -> Any:
+    """An item as http_fetch parses the API's JSON (repeated keys marked)."""
+    from ingestion.edge.poller import _marking_repeats
+
+    return json.loads(text, object_pairs_hook=_marking_repeats)
+
+
+def test_an_item_that_repeats_a_key_the_contract_reads_is_dead_lettered(
+    edge_config: EdgeConfig, provisioned: Settings
+) -> None:
+    items: list[Any] = _items(4)
+    good = json.dumps(items[1])
+    items[1] = _api_item(good.replace('"lbs": 10.5', '"lbs": 10.5, "lbs": 99'))
+    items[2] = _api_item(json.dumps(items[2])[:-1] + ', "extra": {"k": 1, "k": 2}}')
+    letters: list[Any] = []
+    report = _poller(edge_config, FakeApi(items), dead_letter=letters.append).poll("warehouse")
+
+    assert (report.events, report.dead_letters, report.cursor) == (3, 1, "2")
+    assert [(d.reason, d.event_id) for d in letters] == [
+        ("duplicate_key", event_id("warehouse", items[1]))
+    ]
+    receipts = sorted(
+        json.loads(d)["payload"]["receipt_id"] for _, _, d in read_stream(provisioned)
+    )
+    assert receipts == ["rcpt-0", "rcpt-2", "rcpt-3"]  # a repeat in an extra field is kept
+
+
+def test_http_fetch_marks_the_repeats_json_would_hide(tmp_path: Any) -> None:
+    import http.server
+    import threading
+
+    from ingestion.edge.poller import http_fetch, repeats_a_key
+
+    body = (
+        b'{"items": [{"id": "a", "data": {"lbs": 1, "lbs": 2}}, {"id": "b"}], "next_cursor": null}'
+    )
+
+    class Api(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/items"
+        page = http_fetch({"warehouse": url}, {"warehouse": "t"})("warehouse", None)
+    finally:
+        server.shutdown()
+    assert [repeats_a_key(item) for item in page.items] == [True, False]
+
+
+def test_dead_letters_are_kept_on_a_queue_and_counted_in_a_metric(
+    edge_config: EdgeConfig, provisioned: Settings
+) -> None:
+    from ingestion.config.constants import METRIC_NAMESPACE
+    from ingestion.edge import poller
+
+    assert poller.METRIC_NAMESPACE == METRIC_NAMESPACE
+    sqs: Any = edge_config.client("sqs")
+    queue = sqs.create_queue(QueueName=f"dlq-{edge_config.cursor_table}")["QueueUrl"]
+    items: list[Any] = _items(3)
+    items[0] = {**items[0], "data": {"notes": "x" * 70_000}}
+    sink = poller.QueueDeadLetters(sqs, queue)
+    report = _poller(edge_config, FakeApi(items), dead_letter=sink).poll("warehouse")
+    assert report.dead_letters == 1
+
+    (message,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    letter = json.loads(message["Body"])
+    assert letter["reason"] == "too_large" and letter["event_id"] == event_id("warehouse", items[0])
+    assert letter["cursor"] is None and letter["size"] > 70_000
+    assert "xxxx" not in message["Body"]  # the item's content (donor PII) is never kept
+
+    cloudwatch: Any = edge_config.client("cloudwatch")
+    poller.publish_dead_letter_count(cloudwatch, "local", report)
+    metrics = cloudwatch.list_metrics(Namespace=METRIC_NAMESPACE, MetricName="PollerDeadLetters")
+    assert metrics["Metrics"], "the poll's dead-letter count is a metric"

@@ -12,6 +12,7 @@ import pytest
 from ingestion.config.settings import Settings
 from ingestion.edge import signing, webhook
 from ingestion.edge.config import EdgeConfig
+from tests.contract.test_contract import example
 from tests.streams import read_stream
 
 SECRET = b"whsec_test_only"
@@ -186,6 +187,23 @@ def test_a_body_over_the_contracts_record_limit_is_413_too_large(
     assert response["statusCode"] == 413
     assert "too_large" in json.loads(response["body"])["error"]
     assert read_stream(provisioned) == []
+
+
+def test_a_body_that_repeats_a_key_is_400_duplicate_key_and_not_written(
+    receiver: webhook.WebhookReceiver, provisioned: Settings
+) -> None:
+    # Redshift keeps one of the values unseen, so the edge refuses what the warehouse cannot.
+    gift = json.dumps(example("donation.completed"))
+    repeated = gift.replace('"amount_cents": 5000', '"amount_cents": 5000, "amount_cents": 1')
+    assert repeated != gift
+    response = receiver(_request(repeated.encode()))
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"].startswith("duplicate_key:payload")
+    assert "5000" not in response["body"]  # names the object, never a value
+    assert read_stream(provisioned) == []
+    # A repeat inside an unknown extra field is kept as sent, as the contract says.
+    extra = gift[:-1] + ', "extra": {"k": 1, "k": 2}}'
+    assert receiver(_request(extra.encode()))["statusCode"] == 202
 
 
 def test_the_previous_secret_still_verifies_during_a_rotation(

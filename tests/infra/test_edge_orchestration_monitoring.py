@@ -183,3 +183,63 @@ def test_a_stalled_refresh_pages_when_its_heartbeat_stops(prod: PipelineStage) -
         "AWS::SNS::Topic", {"Properties": {"TopicName": f"{PROD.prefix}-page"}}
     )
     assert page_topic.as_object() == {"Ref": next(iter(topics))}
+
+
+def test_hostile_input_alarms_read_the_metrics_the_pipeline_publishes(prod: PipelineStage) -> None:
+    # Issue 12: a conflicting redelivery, a record the archive's transform failed and a poller
+    # dead letter each raise a ticket on the first datapoint above zero.
+    alarms = _alarms(prod)
+    for alarm_id, metric in {
+        "conflicting-redeliveries": "ConflictingRedeliveries",
+        "archive-processing-failed": "ArchiveProcessingFailed",
+        "poller-item-dead-letters": "PollerDeadLetters",
+    }.items():
+        props = alarms[alarm_id]
+        assert (props["MetricName"], props["Namespace"]) == (metric, "ACCFB/Pipeline")
+        assert props["Dimensions"] == [{"Name": "Environment", "Value": PROD.name}]
+        assert (props["Threshold"], props["Statistic"]) == (0, "Sum")
+        assert props["ComparisonOperator"] == "GreaterThanThreshold"
+        assert props["TreatMissingData"] == "notBreaching"
+
+
+def test_the_poller_keeps_item_dead_letters_on_a_queue_and_may_publish_only_its_namespace(
+    prod: PipelineStage,
+) -> None:
+    template = Template.from_stack(prod.edge)
+    template.has_resource_properties(
+        "AWS::SQS::Queue",
+        {"QueueName": f"{PROD.prefix}-poller-item-dlq", "MessageRetentionPeriod": 14 * 24 * 3600},
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "ingestion.edge.poller.handler",
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "ACCFB_POLLER_DEAD_LETTER_QUEUE_URL": Match.any_value(),
+                        "ACCFB_ENVIRONMENT": PROD.name,
+                    }
+                )
+            },
+        },
+    )
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": "cloudwatch:PutMetricData",
+                                "Condition": {
+                                    "StringEquals": {"cloudwatch:namespace": "ACCFB/Pipeline"}
+                                },
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )

@@ -22,6 +22,7 @@ STREAM_VIEW_COLUMNS = [
     "sequence_number",
     "refresh_time",
     "kinesis_data",
+    "kinesis_data_bytes",
     "record",
 ]
 
@@ -113,7 +114,11 @@ def test_streaming_view_sql_parses_and_keeps_raw_record_columns() -> None:
     assert isinstance(select, sqlglot.exp.Select)
     assert select.named_selects == STREAM_VIEW_COLUMNS
     # Invalid JSON is kept: parsing is guarded, and the raw text is a column of its own.
-    assert re.search(r"case when can_json_parse\(kinesis_data\) then json_parse", sql)
+    assert re.search(
+        r"case when octet_length\(kinesis_data\) <= 65535 and can_json_parse\(kinesis_data\)"
+        r"\s+then json_parse",
+        sql,
+    )
     assert "json_extract_path_text" not in sql
 
 

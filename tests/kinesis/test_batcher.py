@@ -33,12 +33,30 @@ def test_batches_hold_at_most_5_mib_counting_partition_keys() -> None:
     assert all(len(b) <= MAX_RECORDS_PER_CALL for b in batches)
 
 
-def test_a_record_over_1_mib_or_without_a_key_is_unsendable() -> None:
-    assert Record(b"x" * (MAX_RECORD_BYTES - 1), "k").unsendable() is None
-    assert Record(b"x" * MAX_RECORD_BYTES, "k").unsendable() == f"{MAX_RECORD_BYTES + 1} bytes"
-    too_large = Record(b"x" * (MAX_RECORD_BYTES + 1), "k").unsendable()
-    assert too_large == f"too_large: {MAX_RECORD_BYTES + 1} bytes"
+def test_a_record_over_the_contract_limit_or_without_a_key_is_unsendable() -> None:
+    from ingestion.contract.limits import MAX_RECORD_BYTES as CONTRACT_LIMIT
+
+    assert Record(b"x" * CONTRACT_LIMIT, "k").unsendable() is None
+    too_large = Record(b"x" * (CONTRACT_LIMIT + 1), "k").unsendable()
+    assert too_large == f"too_large: {CONTRACT_LIMIT + 1} bytes"
+    # Kinesis's own limit counts the key too.
+    assert Record(b"x", "k" * MAX_RECORD_BYTES).unsendable() == f"{MAX_RECORD_BYTES + 1} bytes"
     assert Record(b"x", "").unsendable() == "empty partition key"
+
+
+def test_a_record_that_repeats_a_key_the_contract_reads_is_unsendable() -> None:
+    # Redshift cannot see the repeat after its parse: every producer refuses it instead.
+    assert Record(b'{"event_type": "a", "event_type": "b"}', "k").unsendable() == (
+        "duplicate_key: the event repeats a key"
+    )
+    nested = b'{"payload": {"donor": {"email": "a", "email": "b"}}}'
+    assert (
+        Record(nested, "k").unsendable()
+        == "duplicate_key:payload.donor: payload.donor repeats a key"
+    )
+    # Left to the warehouse's quarantine: not JSON, and repeats inside unknown extra fields.
+    assert Record(b"<html>", "k").unsendable() is None
+    assert Record(b'{"extra": {"k": 1, "k": 2}}', "k").unsendable() is None
 
 
 class PartialKinesis:

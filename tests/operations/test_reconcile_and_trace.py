@@ -4,7 +4,9 @@ whole window or the sources a replay covered;
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
@@ -14,7 +16,7 @@ from ingestion.archive.format import record_source
 from ingestion.archive.keys import parse_key
 from ingestion.cli import app
 from ingestion.config.settings import Settings
-from ingestion.operations.reconcile import GIFTS, RECORD_SOURCE_SQL, reconcile
+from ingestion.operations.reconcile import GIFTS, PROCESSING_FAILED, RECORD_SOURCE_SQL, reconcile
 from ingestion.operations.trace import trace
 from ingestion.replay.loads import replay
 from tests.support import (
@@ -26,6 +28,7 @@ from tests.support import (
     publish,
     query,
     window_around_now,
+    write_processing_failed,
 )
 
 
@@ -134,6 +137,36 @@ def test_reconcile_narrowed_to_the_replayed_sources_passes_where_the_whole_windo
     assert "crm.donor_upserted" not in narrowed
     assert narrowed["donation.completed"].archive_count > 0
     assert narrowed[GIFTS].archive_count > 0
+
+
+def test_records_the_archive_transform_failed_are_read_by_reconcile_and_trace(
+    provisioned: Settings,
+) -> None:
+    records = corpus(seed=55, seconds=1)
+    publish(provisioned, records)
+    archive(provisioned)
+    land(provisioned)
+    build(provisioned)
+    window = window_around_now()
+    assert all(row.ok for row in reconcile(provisioned, window))
+    gift = next(r for r in records if b'"event_type":"donation.completed"' in r.replace(b" ", b""))
+    donation_id = json.loads(gift)["payload"]["donation_id"]
+
+    # A gift the transform failed: Firehose files it under errors/, in no partition a replay reads.
+    key = write_processing_failed(provisioned, [gift], datetime.now(UTC))
+
+    rows = {row.check: row for row in reconcile(provisioned, window)}
+    assert (rows[PROCESSING_FAILED].archive_count, rows[PROCESSING_FAILED].ok) == (1, False)
+    runner = CliRunner()
+    start, end = window.start.isoformat(), window.end.isoformat()
+    shown = runner.invoke(app, ["reconcile", "--start", start, "--end", end], env=_env(provisioned))
+    assert shown.exit_code == 1 and "errors/" in shown.output, shown.output
+
+    found = trace(provisioned, donation_id)
+    assert [(f.key, f.data) for f in found.failed] == [(key, gift)]
+    traced = runner.invoke(app, ["trace", donation_id], env=_env(provisioned))
+    assert traced.exit_code == 0 and "not archived" in traced.output, traced.output
+    assert key in traced.output.replace("\n", "")
 
 
 @pytest.mark.parametrize(

@@ -86,6 +86,48 @@ def test_replay_load_copies_exactly_the_manifest_and_inserts_only_new_records(
     assert statements[3].find(exp.Exists) is not None  # records already loaded are skipped
 
 
+def test_replay_lands_a_record_over_the_limit_with_its_size_never_its_cut_text(
+    target: Path,
+) -> None:
+    # COPY's TRUNCATECOLUMNS cuts a text past VARCHAR(65535) to keep the load going; the insert
+    # must never land that cut text (it would be quarantined as invalid_json, or worse pass),
+    # but an empty one and the record's real size from the archive line, so it is too_large.
+    sql = _compile_for_redshift(
+        "{{ redshift_archive_window_sql('" + MANIFEST + "', "
+        "'2026-11-24T10:00:00+00:00', '2026-11-24T11:00:00+00:00') }}",
+        target,
+    )
+    create, _, _, insert, _ = sqlglot.parse(sql, read="redshift")
+    assert create is not None and isinstance(insert, exp.Insert)
+    copied = {
+        c.name: c.args["kind"].sql("redshift").upper() for c in create.find_all(exp.ColumnDef)
+    }
+    assert copied["kinesis_data"] == "VARCHAR(65535)" and copied["record_bytes"] == "BIGINT"
+    # Columns by name: the table's later columns are appended, so position would misplace them.
+    assert [c.name for c in insert.this.expressions] == [
+        "approximate_arrival_timestamp",
+        "partition_key",
+        "shard_id",
+        "sequence_number",
+        "refresh_time",
+        "kinesis_data",
+        "kinesis_data_bytes",
+        "archive_key",
+        "load_seq",
+    ]
+    select = insert.expression
+    assert isinstance(select, exp.Select)
+    landed = {s.alias_or_name: s.this for s in select.selects}
+    text = landed["kinesis_data"]
+    assert isinstance(text, exp.Case)
+    (branch,) = text.args["ifs"]
+    assert isinstance(branch.this, exp.GT) and branch.this.expression.sql() == "65535"
+    assert branch.args["true"].sql() == "''" and text.args["default"].sql() == "kinesis_data"
+    size = landed["kinesis_data_bytes"]
+    assert isinstance(size, exp.Coalesce) and size.this.sql() == "record_bytes"
+    assert branch.this.this == size
+
+
 def _numbers_the_load_while_holding(statements: list[exp.Expression | None], table: str) -> None:
     """The load takes its number (the highest committed + 1) after it holds the table, so loads
     commit in number order: a load that ran long is never behind one a model already read."""

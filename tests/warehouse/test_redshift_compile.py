@@ -147,6 +147,7 @@ def test_streaming_view_keeps_the_raw_record_and_parses_json_once(tmp_path: Path
         "sequence_number",
         "refresh_time",
         "kinesis_data",
+        "kinesis_data_bytes",
         "record",
     ]
     source = tree.expression.find(exp.Table)
@@ -327,12 +328,14 @@ def test_the_refresh_measures_its_figures_in_redshift_sql_over_the_real_models(
         "freshness_p95_seconds",
         "landing_lag_seconds",
         "quarantined_events",
+        "conflicting_redeliveries",
     ]
     read = {(t.db, t.name) for t in tree.find_all(exp.Table)}
     assert read == {
         ("marts", "fct_donations"),
         ("landing", "stream_events"),
         ("ops", "quarantined_events"),
+        ("ops", "conflicting_redeliveries"),
     }
     # Every column the figures read is one the models build (the MV, the mart, the ops table).
     used = {c.name for c in tree.find_all(exp.Column)}
@@ -340,6 +343,7 @@ def test_the_refresh_measures_its_figures_in_redshift_sql_over_the_real_models(
         _output_columns(compiled, "fct_donations")
         | _output_columns(compiled, "stream_events")
         | _output_columns(compiled, "quarantined_events")
+        | _output_columns(compiled, "conflicting_redeliveries")
     )
     assert used <= built, used - built
     # DuckDB's quantile_cont and epoch() do not exist on Redshift.
@@ -418,8 +422,89 @@ def test_occurred_at_window_is_checked_against_arrival_without_an_unguarded_cast
 
 def test_too_large_is_decided_on_the_bytes_before_any_parse(compiled: Path) -> None:
     sql = " ".join(_model_sql(compiled, "stg_stream__records").split())
-    first = sql.index("when octet_length(kinesis_data) > 1048576 then 'too_large'")
+    first = sql.index(
+        "when coalesce(kinesis_data_bytes, octet_length(kinesis_data)) > 65535 then 'too_large'"
+    )
     assert first < sql.index("when not is_json then 'invalid_json'")
+
+
+def _inline(tmp_path: Path, jinja: str) -> str:
+    return _compile_for_redshift(
+        tmp_path, "--vars", "{offline_is_incremental: true}", "--inline", jinja
+    )
+
+
+def test_the_record_limit_is_the_widest_text_redshift_keeps(tmp_path: Path) -> None:
+    # One maximum on every path (issue 12): Redshift's VARCHAR holds 65,535 bytes, so a larger
+    # limit would let the streaming view or COPY cut a record the lander keeps whole.
+    from ingestion.contract.limits import MAX_RECORD_BYTES
+
+    assert MAX_RECORD_BYTES == 65535
+    ddl = _inline(tmp_path, "{{ backfill_landing_table() }}")
+    (text,) = [
+        c for c in sqlglot.parse_one(ddl, read="redshift").find_all(exp.ColumnDef)
+        if c.name == "kinesis_data"
+    ]  # fmt: skip
+    assert text.args["kind"].sql("redshift").upper() == f"VARCHAR({MAX_RECORD_BYTES})"
+
+
+def _guarded_by_the_limit(node: exp.Expression, limit: int) -> bool:
+    """Whether ``node`` runs only for a record of at most ``limit`` bytes: inside a CASE branch
+    whose condition is (or is ANDed with) octet_length(kinesis_data) <= limit."""
+    branch = node.find_ancestor(exp.If)
+    if branch is None:
+        return False
+    conditions = [branch.this, *branch.this.find_all(exp.LTE)]
+    return any(
+        isinstance(c, exp.LTE)
+        and c.this.sql("redshift").lower() == "octet_length(kinesis_data)"
+        and c.expression.sql() == str(limit)
+        for c in conditions
+    )
+
+
+def test_the_streaming_view_never_converts_or_parses_a_record_over_the_limit(
+    tmp_path: Path,
+) -> None:
+    # from_varbyte into VARCHAR would cut (or fail on) a record past 65,535 bytes; the view
+    # keeps such a record's size instead, and staging quarantines it as too_large.
+    tree = sqlglot.parse_one(_inline(tmp_path, "{{ stream_landing_view_sql() }}"), read="redshift")
+    conversions: list[exp.Expression] = [
+        f for f in tree.find_all(exp.Anonymous) if f.name.lower() == "from_varbyte"
+    ]
+    conversions += list(tree.find_all(exp.ParseJSON))
+    assert len(conversions) == 2, [f.sql("redshift") for f in conversions]
+    assert all(_guarded_by_the_limit(f, 65535) for f in conversions), [
+        f.sql("redshift") for f in conversions
+    ]
+    (size,) = [s for s in tree.expression.selects if s.alias_or_name == "kinesis_data_bytes"]
+    assert size.this.sql("redshift").lower() == "octet_length(kinesis_data)"
+
+
+def test_the_ddl_written_out_for_people_is_the_macros(tmp_path: Path) -> None:
+    # infra/sql/streaming_ingestion.sql is what disaster recovery runs by hand: the same view.
+    written = (REPO_ROOT / "infra" / "sql" / "streaming_ingestion.sql").read_text()
+    written = written.format(
+        external_schema="kinesis_dev", stream_name="accfb-events", iam_role_arn="arn:x"
+    )
+    (_, by_hand) = sqlglot.parse(written, read="redshift")
+    by_macro = sqlglot.parse_one(
+        _inline(tmp_path, "{{ stream_landing_view_sql() }}"), read="redshift"
+    )
+    assert by_hand is not None
+    assert by_hand.sql("redshift", comments=False) == by_macro.sql("redshift", comments=False)
+
+
+def test_both_landings_give_landed_records_the_same_columns_in_order(tmp_path: Path) -> None:
+    # landed_records unions them by position: a column in one and not the other would shift.
+    def columns(jinja: str) -> list[str]:
+        tree = sqlglot.parse_one(_inline(tmp_path, jinja), read="redshift")
+        return [c.alias_or_name for c in tree.selects]
+
+    stream = columns("{{ stream_landing_select() }}")
+    backfill = columns("{{ backfill_landing_select() }}")
+    assert backfill == [*stream, "load_seq"]
+    assert "kinesis_data_bytes" in stream
 
 
 def test_staging_types_super_values_only_when_they_are_of_that_type(compiled: Path) -> None:
