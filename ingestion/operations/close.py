@@ -82,9 +82,7 @@ def revisions(settings: Settings, day: date | None = None) -> list[Revision]:
     ]
 
 
-def close(
-    settings: Settings, day: date | None = None, *, open_day: bool = False
-) -> list[Revision]:
+def close(settings: Settings, day: date | None = None, *, open_day: bool = False) -> list[Revision]:
     """Close ``day`` (a UTC day already over; None: only record adjustments of closed days) and
     alert each adjustment this run recorded. Returns the adjustments recorded. ``open_day``
     closes a day not over yet: only the demo does, whose traffic is all of today."""
