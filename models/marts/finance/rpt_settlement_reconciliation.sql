@@ -11,13 +11,15 @@
     Cursors: `donation_batch` (the newest landed_batch of fct_donations behind the row) and
     `settlement_load_seq` (the newest settlement load). A pass recomputes the transactions a new
     batch or a new export touched, plus the pending legs of a processor whose cutoff moved; each
-    read by its key.
+    read by its key, all its legs rewritten together: the unique key is the transaction, not the
+    leg, so a leg that vanished (a refund moved to another gift by a winning re-send) is deleted,
+    not left standing (delete+insert removes only the keys its new rows carry).
 -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='reconciliation_id',
+        unique_key=['processor', 'processor_txn_id'],
         sort=['reconciled_pass'],
     )
 }}
