@@ -392,6 +392,9 @@ class SoakResult:
     rate: int
     duration: float
     produced: int
+    # Dead-lettered by the producer, never put: records it refuses to send (over the record
+    # limit, a repeated key) and any Kinesis never accepted.
+    refused: int
     accepted: int
     landed: int
     archived: int
@@ -658,7 +661,7 @@ class Soak:
 
     def _count(self, report: Any, workers: Workers, wall_started: float) -> SoakResult:
         settings = self.settings
-        failures = dead_letters.read(report.dead_letters) if report.dead_letters else []
+        failures = list(dead_letters.read(report.dead_letters)) if report.dead_letters else []
         refused = Counter(f.record.data for f in failures)
         expected = self._expected(refused)
         with warehouse.connect(settings.warehouse_path) as con:
@@ -712,6 +715,7 @@ class Soak:
             rate=self.rate,
             duration=self.duration,
             produced=self.produced,
+            refused=len(failures),
             accepted=accepted,
             landed=landed_positions,
             archived=archived_count,
@@ -821,6 +825,7 @@ def print_table(result: SoakResult, console: Console) -> None:
     table.add_column("value", justify="right")
     for name, value in (
         ("events produced", result.produced),
+        ("refused by the producer (dead letters)", result.refused),
         ("accepted by Kinesis", result.accepted),
         ("landed (stream positions)", result.landed),
         ("archived (stream positions)", result.archived),
