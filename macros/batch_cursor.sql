@@ -76,3 +76,22 @@ create table if not exists lander.processed_batches (
     insert into lander.processed_batches
     select {{ sql_literal(this.identifier) }}, coalesce(max(landed_batch), 0) from {{ input }}
 {%- endmacro %}
+
+{#- The emitted_at range of the valid records past `cursor`, and the filter that probes a table
+    of events within it: a redelivery is the same event, so it carries the same emitted_at
+    (stg_stream__events and conflicting_redeliveries probe the same way). -#}
+{% macro new_records_emitted_range(cursor) -%}
+    {{ return(run_time_row(
+        "select min(emitted_at), max(emitted_at) from " ~ ref('stg_stream__records')
+        ~ " where is_valid and landed_batch > " ~ cursor
+    )) }}
+{%- endmacro %}
+
+{% macro emitted_within(emitted) -%}
+    {%- if emitted[0] is none -%}
+    where false
+    {%- else -%}
+    where emitted_at >= {{ timestamp_literal(emitted[0]) }}
+        and emitted_at <= {{ timestamp_literal(emitted[1]) }}
+    {%- endif -%}
+{%- endmacro %}

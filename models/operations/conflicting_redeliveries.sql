@@ -34,10 +34,7 @@
 {%- set incremental = is_incremental() -%}
 {%- if incremental -%}
     {%- set cursor = processed_batch_cursor() -%}
-    {%- set emitted = run_time_row(
-        "select min(emitted_at), max(emitted_at) from " ~ ref('stg_stream__records')
-        ~ " where is_valid and landed_batch > " ~ cursor
-    ) -%}
+    {%- set emitted = new_records_emitted_range(cursor) -%}
 {%- endif %}
 
 with
@@ -58,12 +55,7 @@ first_deliveries as (
     select event_id, shard_id, sequence_number, record
     from {{ ref('stg_stream__events') }}
     {% if incremental %}
-    {% if emitted[0] is none %}
-    where false
-    {% else %}
-    where emitted_at >= {{ timestamp_literal(emitted[0]) }}
-        and emitted_at <= {{ timestamp_literal(emitted[1]) }}
-    {% endif %}
+    {{ emitted_within(emitted) }}
     {% endif %}
 
 ),

@@ -20,10 +20,7 @@
 {%- set incremental = is_incremental() -%}
 {%- if incremental -%}
     {%- set cursor = batch_cursor() -%}
-    {%- set emitted = run_time_row(
-        "select min(emitted_at), max(emitted_at) from " ~ ref('stg_stream__records')
-        ~ " where is_valid and landed_batch > " ~ cursor
-    ) -%}
+    {%- set emitted = new_records_emitted_range(cursor) -%}
 {%- endif %}
 
 with
@@ -54,12 +51,7 @@ already_staged as (
 
     select event_id
     from {{ this }}
-    {% if emitted[0] is none %}
-    where false
-    {% else %}
-    where emitted_at >= {{ timestamp_literal(emitted[0]) }}
-        and emitted_at <= {{ timestamp_literal(emitted[1]) }}
-    {% endif %}
+    {{ emitted_within(emitted) }}
 
 ),
 
