@@ -17,25 +17,25 @@
 
 with
 
-receipts as (
+receipts as {{ inlined() }} (
 
     select * from {{ ref('stg_warehouse__inventory_receipts') }}
 
 ),
 
-shipments as (
+shipments as {{ inlined() }} (
 
     select * from {{ ref('stg_warehouse__inventory_shipments') }}
 
 ),
 
-adjustments as (
+adjustments as {{ inlined() }} (
 
     select * from {{ ref('stg_warehouse__inventory_adjustments') }}
 
 ),
 
-movements as (
+movements as {{ inlined() }} (
 
     select
         'receipt:' || receipt_id as movement_id,

@@ -24,7 +24,7 @@
 
 with
 
-ledger as (
+ledger as {{ inlined() }} (
 
     select * from {{ ref('fct_donation_ledger') }}
 

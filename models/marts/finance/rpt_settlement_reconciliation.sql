@@ -35,26 +35,26 @@
 
 with
 
-donations as (
+donations as {{ inlined() }} (
 
     select * from {{ ref('fct_donations') }}
     where processor_txn_id is not null
 
 ),
 
-ledger as (
+ledger as {{ inlined() }} (
 
     select * from {{ ref('fct_donation_ledger') }}
 
 ),
 
-settlements as (
+settlements as {{ inlined() }} (
 
     select * from {{ ref('stg_processor__settlements') }}
 
 ),
 
-cutoffs as (
+cutoffs as {{ inlined() }} (
 
     select * from {{ ref('int_processor_settlement_cutoffs') }}
 

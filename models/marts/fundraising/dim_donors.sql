@@ -27,13 +27,13 @@
 
 with
 
-crm_upserts as (
+crm_upserts as {{ inlined() }} (
 
     select * from {{ ref('stg_crm__donors') }}
 
 ),
 
-crm_exports as (
+crm_exports as {{ inlined() }} (
 
     select * from {{ ref('stg_crm__donor_exports') }}
 

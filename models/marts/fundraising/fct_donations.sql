@@ -22,13 +22,13 @@
 
 with
 
-gifts as (
+gifts as {{ inlined() }} (
 
     select * from {{ ref('int_donations_deduplicated') }}
 
 ),
 
-refunds as (
+refunds as {{ inlined() }} (
 
     select * from {{ ref('int_refunds_deduplicated') }}
 
