@@ -104,8 +104,9 @@ def test_the_warehouse_and_the_producers_validator_agree_on_every_record(
 
     with warehouse.connect(provisioned.warehouse_path) as con:
         rows = con.execute(
-            "select coalesce(kinesis_data, record), quarantine_reason"
-            " from staging.stg_stream__records"
+            "select landed.kinesis_data, records.quarantine_reason"
+            " from staging.stg_stream__records as records"
+            " join landing.landed_records as landed using (shard_id, sequence_number)"
         ).fetchall()
 
     disagreements = []

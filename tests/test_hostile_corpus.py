@@ -299,8 +299,7 @@ def test_no_hostile_record_stops_the_build_and_each_is_quarantined_with_its_reas
     # The good records came through whole: the 64 KB one and the long email uncut.
     (record,) = query(
         provisioned,
-        "select coalesce(kinesis_data, record) from staging.stg_stream__records"
-        " where is_valid and coalesce(kinesis_data, record) like '%nnnnn%'",
+        "select record from staging.stg_stream__events where record like '%nnnnn%'",
     )
     assert json.loads(record[0]) == json.loads(GOOD[30])
     (email_length,) = query(

@@ -387,3 +387,18 @@
 {% macro default__json_pick_typed(column, path, paths, type) -%}
     {{ json_typed(column, path, type) }}
 {%- endmacro %}
+
+{#- A landed record as staging reads it: on DuckDB its text (JSON functions read text alike),
+    on Redshift the SUPER the streaming view parsed. For a record that keeps the contract
+    (stg_stream__events, conflicting_redeliveries), so valid JSON either way. -#}
+{% macro landed_record(landed) -%}
+    {{ return(adapter.dispatch('landed_record', 'accfb')(landed)) }}
+{%- endmacro %}
+
+{% macro duckdb__landed_record(landed) -%}
+    {{ landed }}.kinesis_data
+{%- endmacro %}
+
+{% macro redshift__landed_record(landed) -%}
+    {{ landed }}.record
+{%- endmacro %}

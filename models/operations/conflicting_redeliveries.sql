@@ -41,7 +41,7 @@ with
 
 deliveries as (
 
-    select event_id, shard_id, sequence_number, record, emitted_at, landed_at, landed_batch
+    select event_id, shard_id, sequence_number, emitted_at, landed_at, landed_batch
     from {{ ref('stg_stream__records') }}
     where is_valid
     {% if incremental %}
@@ -64,8 +64,15 @@ first_deliveries as (
 -- every delivery with itself cost a peak minute 8 s.
 later_deliveries as (
 
-    select deliveries.*
+    select deliveries.*, {{ landed_record('landed') }} as record
     from deliveries
+    -- the text, which stg_stream__records does not copy, for the redeliveries only
+    inner join {{ ref('landed_records') }} as landed
+        on deliveries.shard_id = landed.shard_id
+        and deliveries.sequence_number = landed.sequence_number
+        {% if incremental %}
+        and landed.landed_batch > {{ cursor }}
+        {% endif %}
     left join first_deliveries
         on deliveries.event_id = first_deliveries.event_id
         and deliveries.shard_id = first_deliveries.shard_id

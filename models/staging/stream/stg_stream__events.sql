@@ -46,6 +46,20 @@ first_delivery as (
 
 ),
 
+-- The text of the batch's records, by position (stg_stream__records keeps none of it).
+texts as (
+
+    select
+        shard_id,
+        sequence_number,
+        {{ landed_record('landed') }} as record
+    from {{ ref('landed_records') }} as landed
+    {% if incremental %}
+    where landed_batch > {{ cursor }}
+    {% endif %}
+
+),
+
 {% if incremental %}
 already_staged as (
 
@@ -75,19 +89,22 @@ new_events as (
 final as (
 
     select
-        event_id,
-        event_type,
-        schema_version,
-        source,
-        shard_id,
-        sequence_number,
-        record,
-        occurred_at,
-        emitted_at,
-        arrived_at,
-        landed_at,
-        landed_batch
+        new_events.event_id,
+        new_events.event_type,
+        new_events.schema_version,
+        new_events.source,
+        new_events.shard_id,
+        new_events.sequence_number,
+        texts.record,
+        new_events.occurred_at,
+        new_events.emitted_at,
+        new_events.arrived_at,
+        new_events.landed_at,
+        new_events.landed_batch
     from new_events
+    inner join texts
+        on new_events.shard_id = texts.shard_id
+        and new_events.sequence_number = texts.sequence_number
 
 )
 
