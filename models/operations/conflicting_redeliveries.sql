@@ -64,20 +64,27 @@ first_deliveries as (
 -- every delivery with itself cost a peak minute 8 s.
 later_deliveries as (
 
-    select deliveries.*, {{ landed_record('landed') }} as record
+    select deliveries.*
     from deliveries
-    -- the text, which stg_stream__records does not copy, for the redeliveries only
-    inner join {{ ref('landed_records') }} as landed
-        on deliveries.shard_id = landed.shard_id
-        and deliveries.sequence_number = landed.sequence_number
-        {% if incremental %}
-        and landed.landed_batch > {{ cursor }}
-        {% endif %}
     left join first_deliveries
         on deliveries.event_id = first_deliveries.event_id
         and deliveries.shard_id = first_deliveries.shard_id
         and deliveries.sequence_number = first_deliveries.sequence_number
     where first_deliveries.event_id is null
+
+),
+
+-- The text, which stg_stream__records does not copy, for the redeliveries only.
+later_texts as (
+
+    select later_deliveries.*, {{ landed_record('landed') }} as record
+    from later_deliveries
+    inner join {{ ref('landed_records') }} as landed
+        on later_deliveries.shard_id = landed.shard_id
+        and later_deliveries.sequence_number = landed.sequence_number
+        {% if incremental %}
+        and landed.landed_batch > {{ cursor }}
+        {% endif %}
 
 ),
 
@@ -97,7 +104,7 @@ compared as (
             <> coalesce({{ json_field('later.record', path) }}, '<missing>')
             then '{{ path }},' end as d{{ loop.index }}{{ "," if not loop.last }}
         {%- endfor %}
-    from later_deliveries as later
+    from later_texts as later
     inner join first_deliveries as first_delivery
         on later.event_id = first_delivery.event_id
 
