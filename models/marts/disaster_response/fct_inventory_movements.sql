@@ -17,19 +17,19 @@
 
 with
 
-receipts as {{ inlined() }} (
+receipts as (
 
     select * from {{ ref('stg_warehouse__inventory_receipts') }}
 
 ),
 
-shipments as {{ inlined() }} (
+shipments as (
 
     select * from {{ ref('stg_warehouse__inventory_shipments') }}
 
 ),
 
-adjustments as {{ inlined() }} (
+adjustments as (
 
     select * from {{ ref('stg_warehouse__inventory_adjustments') }}
 

@@ -42,7 +42,7 @@ donations as {{ inlined() }} (
 
 ),
 
-ledger as {{ inlined() }} (
+ledger as (
 
     select * from {{ ref('fct_donation_ledger') }}
 
