@@ -58,7 +58,7 @@ from ingestion.demo.simulator.truth import Expected, expected_outcome
 from ingestion.landing.lander import LANDING_TABLE, StreamLander
 from ingestion.local import localaws
 from ingestion.operations.alerts import alerts_path
-from ingestion.operations.reconcile import reconcile
+from ingestion.operations.reconcile import reconcile_windows
 from ingestion.produce import dead_letters
 from ingestion.produce.producer import KinesisProducer
 from ingestion.produce.publish import publish_paced
@@ -747,16 +747,18 @@ class Soak:
         ]
 
     def _reconcile(self) -> list[str]:
-        failures = []
-        minute = self.start.replace(second=0, microsecond=0)
-        end = datetime.now(UTC)
-        while minute < end:
-            window = Window(minute, minute + timedelta(minutes=1))
-            for row in reconcile(self.settings, window):
-                if not row.ok:
-                    failures.append(f"{minute:%H:%M} {row.check}")
-            minute += timedelta(minutes=1)
-        return failures
+        first = self.start.replace(second=0, microsecond=0)
+        minutes = int((datetime.now(UTC) - first).total_seconds() // 60) + 1
+        windows = [
+            Window(first + timedelta(minutes=i), first + timedelta(minutes=i + 1))
+            for i in range(minutes)
+        ]
+        return [
+            f"{window.start:%H:%M} {row.check}"
+            for window, rows in zip(windows, reconcile_windows(self.settings, windows), strict=True)
+            for row in rows
+            if not row.ok
+        ]
 
     def _freshness(
         self, visible: list[tuple[float, float]]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 
@@ -73,60 +74,175 @@ class ReconcileRow:
         )
 
 
-def _by_event_type(relation: str) -> str:
-    """Records and amount per event type; records that are not JSON get their own line."""
+def _narrow(relation: str) -> str:
+    """Only what the checks read, parsed once: a soak reconciles millions of records in one
+    pass, and keeping their text would hold gigabytes in memory."""
     return f"""
         with parsed as (
-            select case when json_valid(kinesis_data) then kinesis_data::json end as record
+            select
+                approximate_arrival_timestamp, shard_id, sequence_number,
+                case when json_valid(kinesis_data) then kinesis_data::json end as record
             from {relation}
         )
         select
+            approximate_arrival_timestamp, shard_id, sequence_number,
             case
                 when record is null then '(not json)'
                 else coalesce(json_extract_string(record, '$.event_type'), '(none)')
             end as event_type,
-            count(*) as records,
-            sum(
-                case when json_extract_string(record, '$.event_type') in {AMOUNT_TYPES}
+            case
+                when json_extract_string(record, '$.event_type') in {AMOUNT_TYPES}
                 then try_cast(json_extract_string(record, '$.payload.amount_cents') as hugeint)
-                end
-            ) as cents
+            end as cents,
+            json_extract_string(record, '$.payload.donation_id') as donation_id,
+            try_cast(json_extract_string(record, '$.payload.amount_cents') as bigint)
+                as amount_cents,
+            try_cast(json_extract_string(record, '$.emitted_at') as timestamptz) as emitted_at,
+            json_extract_string(record, '$.event_id') as event_id
         from parsed
-        group by 1
-    """  # noqa: S608 - identifiers are module constants; values are bound parameters
+    """  # noqa: S608 - identifiers are module constants
 
 
 def _load_archive(
-    con: duckdb.DuckDBPyConnection, settings: Settings, window: Window, sources: Sequence[str]
+    con: duckdb.DuckDBPyConnection, settings: Settings, span: Window, sources: Sequence[str]
 ) -> None:
-    keys = window_objects(aws.client("s3", settings), settings.raw_bucket, window, sources)
-    con.execute(
-        """
-        create or replace temp table archived (
-            approximate_arrival_timestamp timestamptz, shard_id varchar,
-            sequence_number varchar, kinesis_data varchar
-        )
-        """
-    )
+    keys = window_objects(aws.client("s3", settings), settings.raw_bucket, span, sources)
+    empty = "select null::timestamptz as approximate_arrival_timestamp, null::varchar as "
+    empty += "shard_id, null::varchar as sequence_number, null::varchar as kinesis_data limit 0"
     if not keys:
+        con.execute(f"create or replace temp table archived as {_narrow(f'({empty})')}")
         return
     s3_access.enable_s3(con, settings)
     urls = [s3_access.s3_url(settings.raw_bucket, k.key) for k in keys]
-    con.execute(
-        """
-        insert into archived
+    raw = """(
         select approximate_arrival_timestamp, shard_id, sequence_number, kinesis_data
         from read_json(
-            ?, format = 'newline_delimited', compression = 'gzip',
+            $urls, format = 'newline_delimited', compression = 'gzip',
             columns = {
                 approximate_arrival_timestamp: 'timestamptz', partition_key: 'varchar',
                 shard_id: 'varchar', sequence_number: 'varchar', kinesis_data: 'varchar'
             }
         )
-        where approximate_arrival_timestamp >= ? and approximate_arrival_timestamp < ?
-        """,
-        [urls, window.start, window.end],
+        where approximate_arrival_timestamp >= $start and approximate_arrival_timestamp < $end
+    )"""
+    con.execute(
+        f"create or replace temp table archived as {_narrow(raw)}",
+        {"urls": urls, "start": span.start, "end": span.end},
     )
+
+
+def _load_landed(con: duckdb.DuckDBPyConnection, span: Window, sources: Sequence[str]) -> None:
+    raw = f"""(
+        select approximate_arrival_timestamp, shard_id, sequence_number, kinesis_data
+        from landing.landed_records
+        where approximate_arrival_timestamp >= $start and approximate_arrival_timestamp < $end
+            and (len($sources) = 0 or list_contains($sources, {RECORD_SOURCE_SQL}))
+    )"""  # noqa: S608 - identifiers are module constants; values are bound parameters
+    con.execute(
+        f"create or replace temp table landed as {_narrow(raw)}",
+        {"start": span.start, "end": span.end, "sources": list(sources)},
+    )
+
+
+def _by_event_type(
+    con: duckdb.DuckDBPyConnection, relation: str, window: Window
+) -> dict[str, tuple[int, int | None]]:
+    """Records and amount per event type; records that are not JSON get their own line."""
+    rows = con.execute(
+        f"""
+        select event_type, count(*), sum(cents)
+        from {relation}
+        where approximate_arrival_timestamp >= $start and approximate_arrival_timestamp < $end
+        group by 1
+        """,  # noqa: S608 - identifiers are module constants; values are bound parameters
+        {"start": window.start, "end": window.end},
+    ).fetchall()
+    return {t: (n, c) for t, n, c in rows}
+
+
+def _window_rows(
+    con: duckdb.DuckDBPyConnection, window: Window, failed_arrivals: Sequence[datetime | None]
+) -> list[ReconcileRow]:
+    archive_types = _by_event_type(con, "archived", window)
+    landed_types = _by_event_type(con, "landed", window)
+    rows = []
+    for event_type in sorted(archive_types.keys() | landed_types.keys()):
+        a_count, a_cents = archive_types.get(event_type, (0, None))
+        l_count, l_cents = landed_types.get(event_type, (0, None))
+        amounts = event_type in AMOUNT_TYPES
+        rows.append(
+            ReconcileRow(
+                event_type,
+                a_count,
+                l_count,
+                int(a_cents or 0) if amounts else None,
+                int(l_cents or 0) if amounts else None,
+            )
+        )
+    gifts = con.execute(
+        """
+        with
+
+        valid_gifts as (
+            select donation_id, amount_cents, emitted_at, event_id
+            from archived
+            anti join ops.quarantined_events as quarantined
+                on archived.shard_id = quarantined.shard_id
+                and archived.sequence_number = quarantined.sequence_number
+            where archived.event_type = 'donation.completed'
+                and archived.approximate_arrival_timestamp >= $start
+                and archived.approximate_arrival_timestamp < $end
+        ),
+
+        winning_gifts as (
+            select * from valid_gifts
+            qualify row_number() over (
+                partition by donation_id
+                order by emitted_at, event_id
+            ) = 1
+        )
+
+        select
+            count(*),
+            coalesce(sum(winning_gifts.amount_cents), 0),
+            count(curated.donation_id),
+            coalesce(sum(curated.gross_amount_cents), 0)
+        from winning_gifts
+        left join marts.fct_donations as curated
+            on winning_gifts.donation_id = curated.donation_id
+        """,
+        {"start": window.start, "end": window.end},
+    ).fetchone()
+    # S101: narrows the type for mypy; the query always returns a row.
+    assert gifts is not None  # noqa: S101
+    rows.append(ReconcileRow(GIFTS, gifts[0], gifts[2], int(gifts[1]), int(gifts[3])))
+    failed = sum(
+        1
+        for arrived_at in failed_arrivals
+        # One whose arrival cannot be read could be of any window: it is counted in each.
+        if arrived_at is None or window.start <= arrived_at < window.end
+    )
+    rows.append(ReconcileRow(PROCESSING_FAILED, failed, 0, None, None))
+    return rows
+
+
+def reconcile_windows(
+    settings: Settings, windows: Sequence[Window], sources: Sequence[str] = ()
+) -> list[list[ReconcileRow]]:
+    """Reconcile each window (local warehouse), reading the archive and the landings once for
+    all of them: the soak checks every minute of a run, and reading the run's archive once
+    per minute costs its size times its minutes."""
+    if not windows:
+        return []
+    span = Window(min(w.start for w in windows), max(w.end for w in windows))
+    failed_arrivals = [
+        record.arrived_at
+        for record in failed_records(aws.client("s3", settings), settings.raw_bucket)
+    ]
+    with warehouse.connect(settings.warehouse_path) as con:
+        _load_archive(con, settings, span, sources)
+        _load_landed(con, span, sources)
+        return [_window_rows(con, window, failed_arrivals) for window in windows]
 
 
 def reconcile(
@@ -134,89 +250,4 @@ def reconcile(
 ) -> list[ReconcileRow]:
     """Compare the archive with the landings and the mart for the window (local warehouse);
     given sources, for the records of those sources only."""
-    with warehouse.connect(settings.warehouse_path) as con:
-        _load_archive(con, settings, window, sources)
-        con.execute(
-            f"""
-            create or replace temp table landed as
-            select shard_id, sequence_number, kinesis_data
-            from landing.landed_records
-            where approximate_arrival_timestamp >= $start and approximate_arrival_timestamp < $end
-                and (len($sources) = 0 or list_contains($sources, {RECORD_SOURCE_SQL}))
-            """,  # noqa: S608 - identifiers are module constants; values are bound parameters
-            {"start": window.start, "end": window.end, "sources": list(sources)},
-        )
-        archive_types = {
-            t: (n, c) for t, n, c in con.execute(_by_event_type("archived")).fetchall()
-        }
-        landed_types = {t: (n, c) for t, n, c in con.execute(_by_event_type("landed")).fetchall()}
-        rows = []
-        for event_type in sorted(archive_types.keys() | landed_types.keys()):
-            a_count, a_cents = archive_types.get(event_type, (0, None))
-            l_count, l_cents = landed_types.get(event_type, (0, None))
-            amounts = event_type in AMOUNT_TYPES
-            rows.append(
-                ReconcileRow(
-                    event_type,
-                    a_count,
-                    l_count,
-                    int(a_cents or 0) if amounts else None,
-                    int(l_cents or 0) if amounts else None,
-                )
-            )
-        gifts = con.execute(
-            """
-            with
-
-            valid_records as (
-                select
-                    case
-                        when json_valid(archived.kinesis_data) then archived.kinesis_data::json
-                    end as record
-                from archived
-                anti join ops.quarantined_events as quarantined
-                    on archived.shard_id = quarantined.shard_id
-                    and archived.sequence_number = quarantined.sequence_number
-            ),
-
-            valid_gifts as (
-                select
-                    json_extract_string(record, '$.payload.donation_id') as donation_id,
-                    cast(json_extract_string(record, '$.payload.amount_cents') as bigint)
-                        as amount_cents,
-                    cast(json_extract_string(record, '$.emitted_at') as timestamptz)
-                        as emitted_at,
-                    json_extract_string(record, '$.event_id') as event_id
-                from valid_records
-                where json_extract_string(record, '$.event_type') = 'donation.completed'
-            ),
-
-            winning_gifts as (
-                select * from valid_gifts
-                qualify row_number() over (
-                    partition by donation_id
-                    order by emitted_at, event_id
-                ) = 1
-            )
-
-            select
-                count(*),
-                coalesce(sum(winning_gifts.amount_cents), 0),
-                count(curated.donation_id),
-                coalesce(sum(curated.gross_amount_cents), 0)
-            from winning_gifts
-            left join marts.fct_donations as curated
-                on winning_gifts.donation_id = curated.donation_id
-            """
-        ).fetchone()
-    # S101: narrows the type for mypy; the query always returns a row.
-    assert gifts is not None  # noqa: S101
-    rows.append(ReconcileRow(GIFTS, gifts[0], gifts[2], int(gifts[1]), int(gifts[3])))
-    failed = sum(
-        1
-        for record in failed_records(aws.client("s3", settings), settings.raw_bucket)
-        # One whose arrival cannot be read could be of any window: it is counted in each.
-        if record.arrived_at is None or window.start <= record.arrived_at < window.end
-    )
-    rows.append(ReconcileRow(PROCESSING_FAILED, failed, 0, None, None))
-    return rows
+    return reconcile_windows(settings, [window], sources)[0]
