@@ -78,6 +78,17 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> DbtResult:
     return DbtResult(" ".join(args), nodes, tuple(logs))
 
 
+def streaming_selection(settings: Settings, current: str | None) -> str:
+    """Everything downstream of the landing plus what it reads (seeds, batch staging), or only
+    the downstream when nothing but the stream changed since the last build: the rest would be
+    rebuilt to the same rows."""
+    from ingestion.landing import state as landing_state
+
+    if landing_state.only_stream_landed(settings, current):
+        return "stream_events+"
+    return "@stream_events"
+
+
 def build_streaming_models(settings: Settings) -> DbtResult:
     """One pass of the streaming refresh: everything downstream of the landing, with the tests
     bounded by the new data; skipped when nothing landed since the last pass
@@ -87,7 +98,6 @@ def build_streaming_models(settings: Settings) -> DbtResult:
     current = landing_state.fingerprint(settings)
     if landing_state.unchanged_since_last_build(settings, current):
         return DbtResult("build (nothing new landed)", 0)
-    # "@": everything downstream of the landing plus what it reads (seeds, batch staging).
-    result = run_dbt(settings, ["build", "--select", "@stream_events"])
+    result = run_dbt(settings, ["build", "--select", streaming_selection(settings, current)])
     landing_state.record_build(settings, current)
     return result

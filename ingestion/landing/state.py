@@ -3,8 +3,10 @@
 A refresh with nothing new would still run every node of the build (each a few queries of
 materialization bookkeeping: seconds in all) to append nothing. The build records what the
 landings held when it started (the newest lander page, the highest replay and export loads) and
-the project files it built with; the next refresh skips dbt while both are unchanged. Redshift
-targets always build: their landing is the streaming view, refreshed by the DAG.
+the project files it built with; the next refresh skips dbt while both are unchanged, and builds
+only what the stream feeds while nothing else changed (no export loaded, no seed or model
+edited): the seeds and the batch-only models would be rebuilt to the same rows. Redshift
+targets always build everything: their landing is the streaming view, refreshed by the DAG.
 """
 
 from __future__ import annotations
@@ -15,12 +17,18 @@ from pathlib import Path
 from ingestion.config import warehouse
 from ingestion.config.settings import REPO_ROOT, Settings
 
-_LANDINGS = {
+# What the stream side feeds (stream_events and its replays), then what only batch loads feed.
+_STREAM_LANDINGS = {
     "lander.kinesis_records": "max(refresh_time)",
     "lander.backfill_records": "max(load_seq)",
+}
+_BATCH_LANDINGS = {
     "lander.crm_donor_exports": "max(load_seq)",
     "lander.processor_settlements": "max(load_seq)",
 }
+_LANDINGS = {**_BATCH_LANDINGS, **_STREAM_LANDINGS}
+# Fields of the fingerprint before the stream landings': the project, the file, the exports.
+_UPSTREAM_FIELDS = 2 + len(_BATCH_LANDINGS)
 _PROJECT = ("dbt_project.yml", "models", "macros", "seeds", "snapshots", "tests/dbt")
 
 
@@ -64,6 +72,16 @@ def _path(settings: Settings) -> Path:
 def unchanged_since_last_build(settings: Settings, current: str | None) -> bool:
     path = _path(settings)
     return current is not None and path.exists() and path.read_text() == current
+
+
+def only_stream_landed(settings: Settings, current: str | None) -> bool:
+    """Whether, since the last build, only the stream side changed: the project, the file and
+    the batch landings are as that build saw them."""
+    path = _path(settings)
+    if current is None or not path.exists():
+        return False
+    before = path.read_text().split("|")[:_UPSTREAM_FIELDS]
+    return before == current.split("|")[:_UPSTREAM_FIELDS]
 
 
 def record_build(settings: Settings, current: str | None) -> None:
