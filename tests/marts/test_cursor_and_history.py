@@ -1,13 +1,16 @@
 """The incremental core's cursor and its history, on the real path (producer → moto's Kinesis →
 lander → DuckDB → dbt): a backfill that commits late still reaches the marts, a full refresh
-after the stream landing lost its history keeps every mart, and a refund re-sent under another
-gift counts once however the batches fall."""
+after the stream landing lost its history keeps every mart, a refund re-sent under another
+gift counts once however the batches fall, and a row whose winning copy moved it to another
+group leaves the old one in every aggregate."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 from ingestion.config import dbt, warehouse
 from ingestion.config.settings import Settings
@@ -226,6 +229,71 @@ def test_a_gift_resent_earlier_under_another_campaign_moves_in_the_campaign_figu
     assert moved[gift["payload"]["campaign_id"]] == -1
     assert moved[other_campaign] == 1
     assert sum(moved.values()) == 0
+    incremental = _marts(provisioned, LOAD_METADATA)
+    dbt.run_dbt(provisioned, ["build", "--select", "@stream_events", "--full-refresh"])
+    assert _marts(provisioned, LOAD_METADATA) == incremental
+
+
+def _copy(event: dict[str, Any], key: str, **payload: Any) -> dict[str, Any]:
+    """The event under a new event id and business key, with `payload` changed."""
+    return {
+        **event,
+        "event_id": str(uuid.uuid4()),
+        "payload": {**event["payload"], key: str(uuid.uuid4()), **payload},
+    }
+
+
+def _resent_earlier(event: dict[str, Any], **payload: Any) -> bytes:
+    """A re-send under a new event id, emitted before the original (so it wins), changed."""
+    emitted = datetime.fromisoformat(event["emitted_at"].replace("Z", "+00:00"))
+    resend = {
+        **event,
+        "event_id": str(uuid.UUID(int=uuid.UUID(event["event_id"]).int ^ 1)),
+        "emitted_at": (emitted - timedelta(seconds=5)).isoformat().replace("+00:00", "Z"),
+        "payload": {**event["payload"], **payload},
+    }
+    return json.dumps(resend).encode()
+
+
+def test_a_shipment_and_a_report_resent_earlier_elsewhere_leave_their_old_groups(
+    provisioned: Settings,
+) -> None:
+    records = corpus(seed=89)
+    events = [json.loads(data) for data in records if not validate_record(data)]
+    first_shipment = next(e for e in events if e["event_type"] == "inventory.shipped")
+    first_report = next(e for e in events if e["event_type"] == "partner.distribution_reported")
+    # Each alone in its group: a site no other movement names, a day no other report names.
+    shipment = _copy(first_shipment, "shipment_id", site_id="lone-site")
+    report = _copy(first_report, "report_id", service_date="2020-01-01")
+    publish(provisioned, [*records, json.dumps(shipment).encode(), json.dumps(report).encode()])
+    land(provisioned)
+    build(provisioned)
+    on_hand = "select site_id, category, on_hand_lbs from marts.agg_inventory_on_hand"
+    before = {(site, category): lbs for site, category, lbs in query(provisioned, on_hand)}
+    assert ("lone-site", shipment["payload"]["category"]) in before
+
+    home = first_shipment["payload"]["site_id"]
+    publish(
+        provisioned,
+        [
+            _resent_earlier(shipment, site_id=home),
+            _resent_earlier(report, service_date="2020-01-02"),
+        ],
+    )
+    land(provisioned)
+    build(provisioned)
+
+    after = {(site, category): lbs for site, category, lbs in query(provisioned, on_hand)}
+    category = shipment["payload"]["category"]
+    assert ("lone-site", category) not in after
+    lbs = Decimal(str(shipment["payload"]["lbs"]))
+    assert after[(home, category)] == before[(home, category)] - lbs
+    days = query(
+        provisioned,
+        "select service_date, report_count, households_served from marts.agg_distribution_daily"
+        " where service_date < date '2021-01-01'",
+    )
+    assert days == [(date(2020, 1, 2), 1, report["payload"]["households_served"])]
     incremental = _marts(provisioned, LOAD_METADATA)
     dbt.run_dbt(provisioned, ["build", "--select", "@stream_events", "--full-refresh"])
     assert _marts(provisioned, LOAD_METADATA) == incremental

@@ -1,16 +1,87 @@
-{#- Households, individuals and pounds served per day, partner agency and postal code. -#}
+{#-
+    Households, individuals and pounds served per day, partner agency and postal code.
+    Cursor: `landed_batch` of fct_partner_distributions, kept in lander.processed_batches
+    (macros/batch_cursor.sql). A pass recomputes only the groups that a report changed by the
+    new batches is in, or was in: a report whose winning copy moved it to another day, partner
+    or postal code leaves its old group too, found among the report's staged copies. Each group
+    is recomputed from fct_partner_distributions within the touched days, a range the warehouse
+    prunes by service_date; a group every report left is deleted (the last post-hook), as a full
+    build would not have it.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='distribution_day_id',
+        dist='partner_id',
+        sort=['service_date'],
+        post_hook=[
+            "delete from {{ this }} where report_count = 0",
+            "{{ forget_processed_batches() }}",
+            "{{ record_processed_batches(ref('fct_partner_distributions')) }}",
+        ],
+    )
+}}
+
+{%- set group_id = dbt.hash(dbt.concat([
+    dbt.cast('service_date', api.Column.translate_type('string')), "'|'",
+    'partner_id', "'|'", "coalesce(postal_code, '')",
+])) -%}
+{%- set incremental = is_incremental() -%}
+{%- set cursor = processed_batch_cursor() if incremental else 0 -%}
+
+{%- set touched_groups -%}
+    select distinct {{ group_id }} as distribution_day_id, service_date
+    from (
+        select service_date, partner_id, postal_code
+        from {{ ref('fct_partner_distributions') }}
+        where landed_batch > {{ cursor }}
+
+        union all
+
+        select service_date, partner_id, postal_code
+        from {{ ref('stg_partner_api__distribution_reports') }}
+        where report_id in (
+            select report_id from {{ ref('fct_partner_distributions') }}
+            where landed_batch > {{ cursor }}
+        )
+    ) as changed
+{%- endset -%}
+
+{%- if incremental -%}
+    {%- set days = run_time_row(
+        "select min(service_date), max(service_date) from (" ~ touched_groups ~ ") as groups"
+    ) -%}
+{%- endif %}
+
 with
+
+{% if incremental %}
+touched as (
+
+    {{ touched_groups }}
+
+),
+{% endif %}
 
 reports as (
 
     select * from {{ ref('fct_partner_distributions') }}
+    {% if incremental %}
+    {% if days[0] is none %}
+    where false
+    {% else %}
+    where service_date >= cast('{{ days[0] }}' as date)
+        and service_date <= cast('{{ days[1] }}' as date)
+    {% endif %}
+    {% endif %}
 
 ),
 
-final as (
+daily as (
 
     select
-        {{ dbt.hash(dbt.concat([dbt.cast('service_date', api.Column.translate_type('string')), "'|'", 'partner_id', "'|'", "coalesce(postal_code, '')"])) }} as distribution_day_id,
+        {{ group_id }} as distribution_day_id,
         service_date,
         partner_id,
         postal_code,
@@ -21,6 +92,33 @@ final as (
     from reports
     group by service_date, partner_id, postal_code
 
+),
+
+{% if incremental %}
+-- Every touched group is rewritten, an emptied one as a row of zeros that the post-hook
+-- deletes: delete+insert replaces only the keys it is given.
+final as (
+
+    select
+        touched.distribution_day_id,
+        daily.service_date,
+        daily.partner_id,
+        daily.postal_code,
+        coalesce(daily.report_count, 0) as report_count,
+        daily.households_served,
+        daily.individuals_served,
+        daily.lbs_distributed
+    from touched
+    left join daily
+        on touched.distribution_day_id = daily.distribution_day_id
+
 )
+{% else %}
+final as (
+
+    select * from daily
+
+)
+{% endif %}
 
 select * from final

@@ -2,39 +2,45 @@
     Food on hand per site and category, and how many days it lasts at the pace of the trailing
     seven days of shipments. The trailing window ends at the newest movement in the warehouse,
     not at the clock, so the same events always give the same table.
+    A small table rebuilt each pass from incremental parts, never from the history: on hand from
+    int_inventory_daily, the trailing week's shipments from fct_inventory_movements read past a
+    literal start, which the warehouse prunes by moved_at.
 -#}
+
+{%- set as_of = run_time_row(
+    "select max(last_moved_at) from " ~ ref('int_inventory_daily'), width=1
+)[0] -%}
+
 with
-
-movements as {{ inlined() }} (
-
-    select * from {{ ref('fct_inventory_movements') }}
-
-),
-
-as_of as (
-
-    select max(moved_at) as as_of_at from movements
-
-),
 
 site_categories as (
 
     select
-        movements.site_id,
-        movements.category,
-        sum(movements.signed_lbs) as on_hand_lbs,
-        sum(
-            case
-                when movements.movement_type = 'shipment'
-                    and movements.moved_at > as_of.as_of_at - interval '7 days'
-                    then -movements.signed_lbs
-                else 0
-            end
-        ) as shipped_lbs_trailing_7d,
-        max(movements.moved_at) as last_moved_at
-    from movements
-    cross join as_of
-    group by movements.site_id, movements.category
+        site_id,
+        category,
+        sum(signed_lbs) as on_hand_lbs,
+        max(last_moved_at) as last_moved_at
+    from {{ ref('int_inventory_daily') }}
+    group by site_id, category
+    -- A site and category every movement left keeps only rows of zeros.
+    having max(last_moved_at) is not null
+
+),
+
+trailing_shipments as (
+
+    select
+        site_id,
+        category,
+        -sum(signed_lbs) as shipped_lbs
+    from {{ ref('fct_inventory_movements') }}
+    {% if as_of is none %}
+    where false
+    {% else %}
+    where movement_type = 'shipment'
+        and moved_at > cast('{{ as_of }}' as timestamp) - interval '7 days'
+    {% endif %}
+    group by site_id, category
 
 ),
 
@@ -42,21 +48,27 @@ final as (
 
     select
         -- keys
-        site_id || ':' || category as site_category_id,
-        site_id,
-        category,
+        site_categories.site_id || ':' || site_categories.category as site_category_id,
+        site_categories.site_id,
+        site_categories.category,
 
         -- quantities
-        cast(on_hand_lbs as decimal(18, 3)) as on_hand_lbs,
-        cast(shipped_lbs_trailing_7d as decimal(18, 3)) as shipped_lbs_trailing_7d,
+        cast(site_categories.on_hand_lbs as decimal(18, 3)) as on_hand_lbs,
+        cast(coalesce(trailing_shipments.shipped_lbs, 0) as decimal(18, 3))
+            as shipped_lbs_trailing_7d,
         cast(
-            on_hand_lbs / nullif(shipped_lbs_trailing_7d / 7.0, 0) as decimal(18, 1)
+            site_categories.on_hand_lbs
+            / nullif(coalesce(trailing_shipments.shipped_lbs, 0) / 7.0, 0)
+            as decimal(18, 1)
         ) as days_of_supply,
 
         -- timestamps (UTC)
-        last_moved_at
+        site_categories.last_moved_at
 
     from site_categories
+    left join trailing_shipments
+        on site_categories.site_id = trailing_shipments.site_id
+        and site_categories.category = trailing_shipments.category
 
 )
 
