@@ -95,3 +95,21 @@ create table if not exists lander.processed_batches (
         and emitted_at <= {{ timestamp_literal(emitted[1]) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The first and last day of a model's touched keys (`touched`: a query with a `day_column`),
+    fetched at run time, and the filter that reads the model's input within those days: a
+    literal range the warehouse prunes; nothing when no key was touched. -#}
+{% macro touched_days(touched, day_column) -%}
+    {{ return(run_time_row(
+        "select min(" ~ day_column ~ "), max(" ~ day_column ~ ") from (" ~ touched ~ ") as touched"
+    )) }}
+{%- endmacro %}
+
+{% macro within_days(column, days) -%}
+    {%- if days[0] is none -%}
+    where false
+    {%- else -%}
+    where {{ column }} >= cast('{{ days[0] }}' as timestamp)
+        and {{ column }} < cast('{{ days[1] }}' as timestamp) + interval '1 day'
+    {%- endif -%}
+{%- endmacro %}

@@ -129,6 +129,19 @@ def test_a_full_refresh_after_the_stream_landing_lost_and_reread_its_history_kee
     _truth_matches(provisioned, first + second + third)
 
 
+def _resent(event: dict[str, Any], *, seconds: float, **payload: Any) -> bytes:
+    """A re-send under a new event_id, emitted `seconds` after the original (before it, if
+    negative: then it wins, the earliest emitted copy does), with `payload` changed."""
+    emitted = datetime.fromisoformat(event["emitted_at"].replace("Z", "+00:00"))
+    resend = {
+        **event,
+        "event_id": str(uuid.UUID(int=uuid.UUID(event["event_id"]).int ^ 1)),
+        "emitted_at": (emitted + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z"),
+        "payload": {**event["payload"], **payload},
+    }
+    return json.dumps(resend).encode()
+
+
 def _resent_refund(records: list[bytes], *, seconds: float) -> tuple[bytes, str, str]:
     """A re-send of a refund of the corpus under a new event_id naming another of its gifts,
     emitted `seconds` after the original (before it, if negative)."""
@@ -140,14 +153,8 @@ def _resent_refund(records: list[bytes], *, seconds: float) -> tuple[bytes, str,
         if e["event_type"] == "donation.refunded" and e["payload"]["donation_id"] in gifts
     )
     other_gift = min(gifts - {refund["payload"]["donation_id"]})
-    emitted = datetime.fromisoformat(refund["emitted_at"].replace("Z", "+00:00"))
-    resend = {
-        **refund,
-        "event_id": str(uuid.UUID(int=uuid.UUID(refund["event_id"]).int ^ 1)),
-        "emitted_at": (emitted + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z"),
-        "payload": {**refund["payload"], "donation_id": other_gift},
-    }
-    return json.dumps(resend).encode(), refund["payload"]["donation_id"], other_gift
+    resend = _resent(refund, seconds=seconds, donation_id=other_gift)
+    return resend, refund["payload"]["donation_id"], other_gift
 
 
 def _refund_resent_in_a_later_batch(settings: Settings, seconds: float) -> tuple[Marts, str]:
@@ -205,14 +212,8 @@ def test_a_gift_resent_earlier_under_another_campaign_moves_in_the_campaign_figu
         for g in gifts
         if g["payload"]["campaign_id"] != gift["payload"]["campaign_id"]
     )
-    emitted = datetime.fromisoformat(gift["emitted_at"].replace("Z", "+00:00"))
     # Emitted before the original, so it wins (the earliest emitted copy does), in a later batch.
-    resend = {
-        **gift,
-        "event_id": str(uuid.UUID(int=uuid.UUID(gift["event_id"]).int ^ 1)),
-        "emitted_at": (emitted - timedelta(seconds=5)).isoformat().replace("+00:00", "Z"),
-        "payload": {**gift["payload"], "campaign_id": other_campaign},
-    }
+    resend = _resent(gift, seconds=-5, campaign_id=other_campaign)
     publish(provisioned, records)
     land(provisioned)
     build(provisioned)
@@ -221,7 +222,7 @@ def test_a_gift_resent_earlier_under_another_campaign_moves_in_the_campaign_figu
         " from marts.agg_campaign_progress"
     )
     before = {row[0]: row[1:] for row in query(provisioned, progress)}
-    publish(provisioned, [json.dumps(resend).encode()])
+    publish(provisioned, [resend])
     land(provisioned)
     build(provisioned)
     after = {row[0]: row[1:] for row in query(provisioned, progress)}
@@ -241,18 +242,6 @@ def _copy(event: dict[str, Any], key: str, **payload: Any) -> dict[str, Any]:
         "event_id": str(uuid.uuid4()),
         "payload": {**event["payload"], key: str(uuid.uuid4()), **payload},
     }
-
-
-def _resent_earlier(event: dict[str, Any], **payload: Any) -> bytes:
-    """A re-send under a new event id, emitted before the original (so it wins), changed."""
-    emitted = datetime.fromisoformat(event["emitted_at"].replace("Z", "+00:00"))
-    resend = {
-        **event,
-        "event_id": str(uuid.UUID(int=uuid.UUID(event["event_id"]).int ^ 1)),
-        "emitted_at": (emitted - timedelta(seconds=5)).isoformat().replace("+00:00", "Z"),
-        "payload": {**event["payload"], **payload},
-    }
-    return json.dumps(resend).encode()
 
 
 def test_a_shipment_and_a_report_resent_earlier_elsewhere_leave_their_old_groups(
@@ -276,8 +265,8 @@ def test_a_shipment_and_a_report_resent_earlier_elsewhere_leave_their_old_groups
     publish(
         provisioned,
         [
-            _resent_earlier(shipment, site_id=home),
-            _resent_earlier(report, service_date="2020-01-02"),
+            _resent(shipment, seconds=-5, site_id=home),
+            _resent(report, seconds=-5, service_date="2020-01-02"),
         ],
     )
     land(provisioned)

@@ -52,9 +52,7 @@
 {%- endset -%}
 
 {%- if incremental -%}
-    {%- set days = run_time_row(
-        "select min(moved_date), max(moved_date) from (" ~ touched_triples ~ ") as triples"
-    ) -%}
+    {%- set days = touched_days(touched_triples, 'moved_date') -%}
 {%- endif %}
 
 with
@@ -71,12 +69,7 @@ movements as (
 
     select * from {{ ref('fct_inventory_movements') }}
     {% if incremental %}
-    {% if days[0] is none %}
-    where false
-    {% else %}
-    where moved_at >= cast('{{ days[0] }}' as timestamp)
-        and moved_at < cast('{{ days[1] }}' as timestamp) + interval '1 day'
-    {% endif %}
+    {{ within_days('moved_at', days) }}
     {% endif %}
 
 ),

@@ -40,9 +40,7 @@
 {%- endset -%}
 
 {%- if incremental -%}
-    {%- set days = run_time_row(
-        "select min(donated_date), max(donated_date) from (" ~ touched_pairs ~ ") as pairs"
-    ) -%}
+    {%- set days = touched_days(touched_pairs, 'donated_date') -%}
 {%- endif %}
 
 with
@@ -59,12 +57,7 @@ donations as (
 
     select * from {{ ref('fct_donations') }}
     {% if incremental %}
-    {% if days[0] is none %}
-    where false
-    {% else %}
-    where donated_at >= cast('{{ days[0] }}' as timestamp)
-        and donated_at < cast('{{ days[1] }}' as timestamp) + interval '1 day'
-    {% endif %}
+    {{ within_days('donated_at', days) }}
     {% endif %}
 
 ),

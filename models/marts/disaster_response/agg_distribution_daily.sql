@@ -49,9 +49,7 @@
 {%- endset -%}
 
 {%- if incremental -%}
-    {%- set days = run_time_row(
-        "select min(service_date), max(service_date) from (" ~ touched_groups ~ ") as groups"
-    ) -%}
+    {%- set days = touched_days(touched_groups, 'service_date') -%}
 {%- endif %}
 
 with
@@ -68,12 +66,7 @@ reports as (
 
     select * from {{ ref('fct_partner_distributions') }}
     {% if incremental %}
-    {% if days[0] is none %}
-    where false
-    {% else %}
-    where service_date >= cast('{{ days[0] }}' as date)
-        and service_date <= cast('{{ days[1] }}' as date)
-    {% endif %}
+    {{ within_days('service_date', days) }}
     {% endif %}
 
 ),
