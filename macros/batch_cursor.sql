@@ -87,12 +87,14 @@ create table if not exists lander.processed_batches (
     )) }}
 {%- endmacro %}
 
+{#- The bounds are literals of the column's own type (TIMESTAMP, UTC, on both warehouses): a
+    timestamptz literal made DuckDB cast the column, and a cast column prunes nothing. -#}
 {% macro emitted_within(emitted) -%}
     {%- if emitted[0] is none -%}
     where false
     {%- else -%}
-    where emitted_at >= {{ timestamp_literal(emitted[0]) }}
-        and emitted_at <= {{ timestamp_literal(emitted[1]) }}
+    where emitted_at >= cast('{{ emitted[0].isoformat() }}' as timestamp)
+        and emitted_at <= cast('{{ emitted[1].isoformat() }}' as timestamp)
     {%- endif -%}
 {%- endmacro %}
 
@@ -111,5 +113,38 @@ create table if not exists lander.processed_batches (
     {%- else -%}
     where {{ column }} >= cast('{{ days[0] }}' as timestamp)
         and {{ column }} < cast('{{ days[1] }}' as timestamp) + interval '1 day'
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    The batches of `relation` holding any of `keys` (a query of one column), fetched at run time:
+    the first step of a probe of a large keyed table for the keys a pass touched. A probe that
+    reads every column of the table to find a few thousand keys cost more than the rest of its
+    model (6M gifts: 0.8 s of a 1.3 s model); reading the key column alone costs a fifth. The
+    second step reads the rows `within_batches` of these: a literal list that DuckDB's zone maps
+    and Redshift's sort key on `landed_batch` prune by. Exact: a key's rows are in the batches
+    found, whatever their age. Keys spread over more than `probe_batch_limit` batches: no
+    bound (`none`), the plain probe.
+-#}
+{% macro batches_holding(relation, key_column, keys) -%}
+    {%- if not execute or offline_compile() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set most = var('probe_batch_limit') | int -%}
+    {%- set result = run_query(
+        "select distinct landed_batch from " ~ relation ~ " where " ~ key_column
+        ~ " in (" ~ keys ~ ") limit " ~ (most + 1)
+    ) -%}
+    {%- set batches = result.columns[0].values() | map('int') | list -%}
+    {{ return(none if batches | length > most else batches | sort) }}
+{%- endmacro %}
+
+{% macro within_batches(batches, column='landed_batch') -%}
+    {%- if batches is none -%}
+    true
+    {%- elif batches | length == 0 -%}
+    false
+    {%- else -%}
+    {{ column }} in ({{ batches | join(', ') }})
     {%- endif -%}
 {%- endmacro %}

@@ -28,6 +28,8 @@ having count(*) > 1
     in the facts, and each of those facts has its ledger. -#}
 {% test ledger_sums_to_facts_in_new_batches(model, facts) %}
 {%- set batch = batch_cursor('landed_batch', facts) %}
+{%- set touched_gifts = "select donation_id from " ~ facts ~ " where landed_batch = " ~ batch %}
+{%- set ledger_batches = batches_holding(model, 'donation_id', touched_gifts) %}
 with
 
 touched as (
@@ -42,7 +44,8 @@ ledger as (
 
     select donation_id, sum(amount_cents) as ledger_net_cents
     from {{ model }}
-    where entry_type in ('gift', 'refund')
+    where {{ within_batches(ledger_batches) }}
+        and entry_type in ('gift', 'refund')
         and donation_id in (select donation_id from touched)
     group by donation_id
 

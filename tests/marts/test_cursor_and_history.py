@@ -286,3 +286,27 @@ def test_a_shipment_and_a_report_resent_earlier_elsewhere_leave_their_old_groups
     incremental = _marts(provisioned, LOAD_METADATA)
     dbt.run_dbt(provisioned, ["build", "--select", "@stream_events", "--full-refresh"])
     assert _marts(provisioned, LOAD_METADATA) == incremental
+
+
+def test_with_no_batch_bound_on_the_probes_re_sends_still_build_what_a_full_build_does(
+    provisioned: Settings,
+) -> None:
+    """A probe whose keys are spread over more batches than `probe_batch_limit` reads its table
+    whole (macros/batch_cursor.sql, batches_holding): with the limit at 0 every probe takes that
+    path, and a gift and a refund re-sent in a later batch still count once."""
+    records = corpus(seed=97)
+    events = [json.loads(data) for data in records if not validate_record(data)]
+    gift = next(e for e in events if e["event_type"] == "donation.completed")
+    refund = next(e for e in events if e["event_type"] == "donation.refunded")
+    unbounded = ["build", "--select", "@stream_events", "--vars", "{probe_batch_limit: 0}"]
+    publish(provisioned, records)
+    land(provisioned)
+    dbt.run_dbt(provisioned, unbounded)
+    resends = [_resent(gift, seconds=-5), _resent(refund, seconds=-5)]
+    publish(provisioned, resends)
+    land(provisioned)
+    dbt.run_dbt(provisioned, unbounded)
+    _truth_matches(provisioned, [*records, *resends])
+    incremental = _marts(provisioned, LOAD_METADATA)
+    dbt.run_dbt(provisioned, ["build", "--select", "@stream_events", "--full-refresh"])
+    assert _marts(provisioned, LOAD_METADATA) == incremental

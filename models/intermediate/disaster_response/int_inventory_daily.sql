@@ -27,6 +27,16 @@
     where landed_batch > {{ cursor }}
 {%- endset -%}
 
+{#- The staged copies are read within the batches that hold them (batches_holding). -#}
+{%- set staged = {} -%}
+{%- for model, key in [
+    ('stg_warehouse__inventory_receipts', "'receipt:' || receipt_id"),
+    ('stg_warehouse__inventory_shipments', "'shipment:' || shipment_id"),
+    ('stg_warehouse__inventory_adjustments', "'adjustment:' || adjustment_id"),
+] -%}
+    {%- do staged.update({model: batches_holding(ref(model), key, changed_movements) if incremental else none}) -%}
+{%- endfor -%}
+
 {%- set touched_triples -%}
     select distinct site_id, category, cast(moved_at as date) as moved_date
     from (
@@ -36,18 +46,21 @@
         union all
 
         select site_id, category, received_at from {{ ref('stg_warehouse__inventory_receipts') }}
-        where 'receipt:' || receipt_id in ({{ changed_movements }})
+        where {{ within_batches(staged['stg_warehouse__inventory_receipts']) }}
+            and 'receipt:' || receipt_id in ({{ changed_movements }})
 
         union all
 
         select site_id, category, shipped_at from {{ ref('stg_warehouse__inventory_shipments') }}
-        where 'shipment:' || shipment_id in ({{ changed_movements }})
+        where {{ within_batches(staged['stg_warehouse__inventory_shipments']) }}
+            and 'shipment:' || shipment_id in ({{ changed_movements }})
 
         union all
 
         select site_id, category, adjusted_at
         from {{ ref('stg_warehouse__inventory_adjustments') }}
-        where 'adjustment:' || adjustment_id in ({{ changed_movements }})
+        where {{ within_batches(staged['stg_warehouse__inventory_adjustments']) }}
+            and 'adjustment:' || adjustment_id in ({{ changed_movements }})
     ) as changed
 {%- endset -%}
 

@@ -22,6 +22,14 @@
 {%- set incremental = is_incremental() -%}
 {%- set cursor = processed_batch_cursor() if incremental else 0 -%}
 
+{%- set changed_gifts -%}
+    select donation_id from {{ ref('fct_donations') }}
+    where landed_batch > {{ cursor }}
+{%- endset -%}
+
+{#- The staged copies are read within the batches that hold them (batches_holding). -#}
+{%- set staged_batches = batches_holding(ref('stg_donation_platform__donations'), 'donation_id', changed_gifts) if incremental else none -%}
+
 {%- set touched_pairs -%}
     select distinct campaign_id, cast(donated_at as date) as donated_date
     from (
@@ -32,10 +40,8 @@
 
         select staged.donation_id, staged.campaign_id, staged.donated_at
         from {{ ref('stg_donation_platform__donations') }} as staged
-        where staged.donation_id in (
-            select donation_id from {{ ref('fct_donations') }}
-            where landed_batch > {{ cursor }}
-        )
+        where {{ within_batches(staged_batches) }}
+            and staged.donation_id in ({{ changed_gifts }})
     ) as changed
 {%- endset -%}
 

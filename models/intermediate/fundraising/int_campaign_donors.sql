@@ -19,6 +19,12 @@
 -- depends_on: {{ ref('stg_donation_platform__donations') }}
 
 {%- set incremental = is_incremental() %}
+{%- if incremental %}
+    {%- set cursor = processed_batch_cursor() %}
+    {%- set changed_gifts = "select donation_id from " ~ ref('fct_donations') ~ " where landed_batch > " ~ cursor %}
+    {#- The staged copies are read within the batches that hold them (batches_holding). #}
+    {%- set staged_batches = batches_holding(ref('stg_donation_platform__donations'), 'donation_id', changed_gifts) %}
+{%- endif %}
 
 with
 
@@ -26,7 +32,7 @@ with
 changed as (
 
     select donation_id, campaign_id, donor_id from {{ ref('fct_donations') }}
-    where landed_batch > {{ processed_batch_cursor() }}
+    where landed_batch > {{ cursor }}
 
 ),
 
@@ -40,7 +46,8 @@ touched as (
 
         select staged.campaign_id, staged.donor_id
         from {{ ref('stg_donation_platform__donations') }} as staged
-        where staged.donation_id in (select donation_id from changed)
+        where {{ within_batches(staged_batches) }}
+            and staged.donation_id in (select donation_id from changed)
     ) as pairs
 
 ),

@@ -2,8 +2,8 @@
     The winning gift event per donation_id: a gift re-sent under a new event_id counts once, the
     earliest emitted_at winning (then the smallest event_id). No donor PII: facts read only this.
     Cursor: `landed_batch` of the staged gifts (macros/batch_cursor.sql). A pass takes the gifts
-    of the new batches, probes this table for the standing winner of each of their donation_ids,
-    and rewrites just those keys; `landed_batch` here is the newest batch behind the key, so the
+    of the new batches, probes this table for the standing winner of each of their donation_ids
+    (within the batches that hold them: batches_holding), and rewrites just those keys; `landed_batch` here is the newest batch behind the key, so the
     facts downstream find the keys a pass touched by the same cursor.
 -#}
 {{
@@ -15,6 +15,11 @@
 }}
 
 {%- set incremental = is_incremental() %}
+{%- if incremental %}
+    {%- set cursor = batch_cursor() %}
+    {%- set new_gifts = "select donation_id from " ~ ref('stg_donation_platform__donations') ~ " where landed_batch > " ~ cursor %}
+    {%- set standing_batches = batches_holding(this, 'donation_id', new_gifts) %}
+{%- endif %}
 
 with
 
@@ -22,7 +27,7 @@ gifts as (
 
     select * from {{ ref('stg_donation_platform__donations') }}
     {% if incremental %}
-    where landed_batch > {{ batch_cursor() }}
+    where landed_batch > {{ cursor }}
     {% endif %}
 
 ),
@@ -41,7 +46,8 @@ candidates as (
     select
         {{ candidate_columns | join(',\n        ') }}
     from {{ this }}
-    where donation_id in (select donation_id from gifts)
+    where {{ within_batches(standing_batches) }}
+        and donation_id in (select donation_id from gifts)
     {% endif %}
 
 ),

@@ -30,6 +30,14 @@
 {%- set incremental = is_incremental() -%}
 {%- set cursor = processed_batch_cursor() if incremental else 0 -%}
 
+{%- set changed_reports -%}
+    select report_id from {{ ref('fct_partner_distributions') }}
+    where landed_batch > {{ cursor }}
+{%- endset -%}
+
+{#- The staged copies are read within the batches that hold them (batches_holding). -#}
+{%- set staged_batches = batches_holding(ref('stg_partner_api__distribution_reports'), 'report_id', changed_reports) if incremental else none -%}
+
 {%- set touched_groups -%}
     select distinct {{ group_id }} as distribution_day_id, service_date
     from (
@@ -41,10 +49,8 @@
 
         select service_date, partner_id, postal_code
         from {{ ref('stg_partner_api__distribution_reports') }}
-        where report_id in (
-            select report_id from {{ ref('fct_partner_distributions') }}
-            where landed_batch > {{ cursor }}
-        )
+        where {{ within_batches(staged_batches) }}
+            and report_id in ({{ changed_reports }})
     ) as changed
 {%- endset -%}
 

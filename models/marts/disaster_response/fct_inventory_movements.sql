@@ -3,7 +3,8 @@
     out < 0), counted once per business key however often it was delivered or re-sent (the
     earliest emitted_at wins).
     Cursor: `landed_batch` (macros/batch_cursor.sql): a pass recomputes only the movements a
-    batch past the cursor touched, reading their deliveries by movement_id.
+    batch past the cursor touched, reading their deliveries by movement_id within the batches
+    that hold them.
 -#}
 {{
     config(
@@ -15,23 +16,41 @@
     )
 }}
 
+{%- set incremental = is_incremental() -%}
+{%- set cursor = batch_cursor() if incremental else 0 -%}
+
+{#- Each source's deliveries are read within the batches that hold the keys a batch past the
+    cursor touched (macros/batch_cursor.sql, batches_holding). -#}
+{%- set within = {} -%}
+{%- for model, key in [
+    ('stg_warehouse__inventory_receipts', 'receipt_id'),
+    ('stg_warehouse__inventory_shipments', 'shipment_id'),
+    ('stg_warehouse__inventory_adjustments', 'adjustment_id'),
+] -%}
+    {%- set touched_keys = "select " ~ key ~ " from " ~ ref(model) ~ " where landed_batch > " ~ cursor -%}
+    {%- do within.update({model: within_batches(batches_holding(ref(model), key, touched_keys)) if incremental else 'true'}) -%}
+{%- endfor %}
+
 with
 
 receipts as (
 
     select * from {{ ref('stg_warehouse__inventory_receipts') }}
+    where {{ within['stg_warehouse__inventory_receipts'] }}
 
 ),
 
 shipments as (
 
     select * from {{ ref('stg_warehouse__inventory_shipments') }}
+    where {{ within['stg_warehouse__inventory_shipments'] }}
 
 ),
 
 adjustments as (
 
     select * from {{ ref('stg_warehouse__inventory_adjustments') }}
+    where {{ within['stg_warehouse__inventory_adjustments'] }}
 
 ),
 
@@ -94,11 +113,11 @@ movements as {{ inlined() }} (
 
 ),
 
-{% if is_incremental() %}
+{% if incremental %}
 touched_movements as (
 
     select distinct movement_id from movements
-    where landed_batch > {{ batch_cursor() }}
+    where landed_batch > {{ cursor }}
 
 ),
 {% endif %}
@@ -110,7 +129,7 @@ winning_movements as (
         max(landed_at) over (partition by movement_id) as last_landed_at,
         max(landed_batch) over (partition by movement_id) as newest_batch
     from movements
-    {% if is_incremental() %}
+    {% if incremental %}
     where movement_id in (select movement_id from touched_movements)
     {% endif %}
     qualify row_number() over (

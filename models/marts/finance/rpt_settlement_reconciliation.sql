@@ -29,6 +29,18 @@
     {%- set donation_cursor = batch_cursor('donation_batch') -%}
     {%- set settlement_cursor = batch_cursor('settlement_load_seq') -%}
     {%- set reconciled_pass = batch_cursor('reconciled_pass') + 1 -%}
+    {#- Our gifts are read within the batches that hold the touched transactions (batches_holding). -#}
+    {%- set touched_txn_ids -%}
+        select processor_txn_id from {{ ref('fct_donations') }}
+        where landed_batch > {{ donation_cursor }}
+        union all
+        select processor_txn_id from {{ ref('stg_processor__settlements') }}
+        where latest_load_seq > {{ settlement_cursor }}
+        union all
+        select processor_txn_id from {{ this }}
+        where reconciliation_status = 'pending'
+    {%- endset -%}
+    {%- set donation_batches = batches_holding(ref('fct_donations'), 'processor_txn_id', touched_txn_ids) -%}
 {%- else -%}
     {%- set reconciled_pass = 1 -%}
 {%- endif %}
@@ -91,6 +103,7 @@ our_donations as (
     inner join touched_transactions
         on donations.processor = touched_transactions.processor
         and donations.processor_txn_id = touched_transactions.processor_txn_id
+    where {{ within_batches(donation_batches) }}
     {% endif %}
 
 ),

@@ -18,6 +18,14 @@
 {%- set incremental = is_incremental() -%}
 {%- if incremental -%}
     {%- set cursor = batch_cursor() -%}
+    {%- set gifts_changed = "select donation_id from " ~ ref('int_donations_deduplicated') ~ " where landed_batch > " ~ cursor -%}
+    {%- set refunds_changed = ref('int_refunds_deduplicated') ~ " where landed_batch > " ~ cursor -%}
+    {%- set touched_keys = gifts_changed
+        ~ " union all select donation_id from " ~ refunds_changed
+        ~ " union all select superseded_donation_id from " ~ refunds_changed -%}
+    {#- Gifts and facts are read within the batches that hold the touched keys (batches_holding). -#}
+    {%- set gift_batches = batches_holding(ref('int_donations_deduplicated'), 'donation_id', touched_keys) -%}
+    {%- set fact_batches = batches_holding(this, 'donation_id', touched_keys) -%}
 {%- endif %}
 
 with
@@ -64,7 +72,8 @@ winning_gifts as (
 
     select * from gifts
     {% if incremental %}
-    where donation_id in (select donation_id from touched_donations)
+    where {{ within_batches(gift_batches) }}
+        and donation_id in (select donation_id from touched_donations)
     {% endif %}
 
 ),
@@ -89,7 +98,8 @@ refund_totals as (
 previous_loads as (
 
     select donation_id, first_loaded_at from {{ this }}
-    where donation_id in (select donation_id from touched_donations)
+    where {{ within_batches(fact_batches) }}
+        and donation_id in (select donation_id from touched_donations)
 
 ),
 {% endif %}
