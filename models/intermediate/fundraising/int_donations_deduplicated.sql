@@ -3,7 +3,8 @@
     earliest emitted_at winning (then the smallest event_id). No donor PII: facts read only this.
     Cursor: `landed_batch` of the staged gifts (macros/batch_cursor.sql). A pass takes the gifts
     of the new batches, probes this table for the standing winner of each of their donation_ids
-    (within the batches that hold them: batches_holding), and rewrites just those keys; `landed_batch` here is the newest batch behind the key, so the
+    (within the batches that hold them: batches_holding), and rewrites just those keys;
+    `landed_batch` here is the newest batch behind the key, so the
     facts downstream find the keys a pass touched by the same cursor.
 -#}
 {{
