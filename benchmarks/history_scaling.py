@@ -18,7 +18,9 @@ build: models and the batch-bounded tests):
 - after a peak minute landed (480,000 events: 8,000/s).
 
 The minutes are simulated a day after the history, and each repeat lands another copy of the
-same minute (new ids and positions), so every size times the same new data. Landing is not
+same minute (new ids and positions) an hour after the one before (every time in it that falls
+in the minute's hour moves), so every size times the same new data, and no minute's events share
+their emitted_at window with another's, as no two real minutes do. Landing is not
 timed: the figure is dbt's. It prints one table of medians (min-max in brackets) and the ratio
 of the largest history's medians to the smallest's. Warehouses live in a temporary directory
 (`--dir` to choose; 10M events take ~15 GB).
@@ -86,8 +88,11 @@ class Landing:
         self._copies = 0
         self._positions = 0
 
-    def insert(self, template: pa.Table, copies: int) -> int:
+    def insert(self, template: pa.Table, copies: int, hours_later: int = 0) -> int:
+        """`hours_later`: move the template's times in the minute's hour that many hours on."""
         first = self._copies + 1
+        hour = f"{MINUTE_START:%Y-%m-%dT%H}:"
+        later = f"{MINUTE_START + timedelta(hours=hours_later):%Y-%m-%dT%H}:"
         with warehouse.connect(self._path) as con:
             ensure_landing_table(con)
             con.register("template", template)
@@ -95,16 +100,20 @@ class Landing:
                 f"""
                 insert into lander.kinesis_records
                 select
-                    template.arrived_at + to_microseconds(copy.n * 37),
+                    template.arrived_at + to_microseconds(copy.n * 37) + to_hours($hours),
                     'pk-' || cast(template.position % 1000 as varchar),
                     'shardId-' || lpad(cast(template.position % {SHARDS} as varchar), 12, '0'),
                     lpad(cast($base + copy.n * $rows + template.position as varchar), 56, '0'),
                     now(),
-                    regexp_replace(
-                        template.kinesis_data,
-                        '{UUID_GROUP}',
-                        '\\1' || lpad(lower(hex(copy.n)), 4, '0') || '\\2',
-                        'g'
+                    replace(
+                        regexp_replace(
+                            template.kinesis_data,
+                            '{UUID_GROUP}',
+                            '\\1' || lpad(lower(hex(copy.n)), 4, '0') || '\\2',
+                            'g'
+                        ),
+                        $hour,
+                        $later
                     )
                 from template
                 cross join (select range as n from range($first, $last)) as copy
@@ -114,6 +123,9 @@ class Landing:
                     "rows": template.num_rows,
                     "first": first,
                     "last": first + copies,
+                    "hours": hours_later,
+                    "hour": hour,
+                    "later": later,
                 },
             )
             con.unregister("template")
@@ -167,14 +179,17 @@ def _measure(
         build += _refresh(settings)
     print(f"{events:,} events: inserted in {inserted:.0f} s, built in {build:.0f} s", flush=True)
     measured = Measured(events, build, [], [], [], [])
+    minutes_landed = 0
     for _ in range(repeats):
         measured.idle.append(_refresh(settings))
         measured.idle_dbt.append(_forced_build(settings))
         if "normal" in minutes:
-            landing.insert(templates["normal"], 1)
+            landing.insert(templates["normal"], 1, hours_later=minutes_landed)
+            minutes_landed += 1
             measured.normal.append(_refresh(settings))
         if "peak" in minutes:
-            landing.insert(templates["peak"], 1)
+            landing.insert(templates["peak"], 1, hours_later=minutes_landed)
+            minutes_landed += 1
             measured.peak.append(_refresh(settings))
         print(
             f"  refresh: nothing new {measured.idle[-1]:.1f} s "
