@@ -22,19 +22,21 @@ same minute (new ids and positions) an hour after the one before (every time in 
 in the minute's hour moves), so every size times the same new data, and no minute's events share
 their emitted_at window with another's, as no two real minutes do. Landing is not
 timed: the figure is dbt's. It prints one table of medians (min-max in brackets) and the ratio
-of the largest history's medians to the smallest's. Warehouses live in a temporary directory
+of the largest history's medians to the smallest's, then, per minute, the dbt nodes whose median
+time grew most between those histories (from each refresh's run_results.json). Warehouses live in a temporary directory
 (`--dir` to choose; 10M events take ~15 GB).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -143,12 +145,25 @@ class Measured:
     idle_dbt: list[float]
     normal: list[float]
     peak: list[float]
+    # Seconds each dbt node (model, test, hook) took, one dict per timed refresh of a minute.
+    nodes: dict[str, list[dict[str, float]]] = field(
+        default_factory=lambda: {"normal": [], "peak": []}
+    )
 
 
 def _refresh(settings: Settings) -> float:
     started = time.perf_counter()
     dbt.build_streaming_models(settings)
     return time.perf_counter() - started
+
+
+def _node_times(settings: Settings) -> dict[str, float]:
+    """The last dbt invocation's time per node, from its run_results.json."""
+    results = json.loads((settings.dbt_target_dir / "run_results.json").read_text())
+    return {
+        node["unique_id"].replace(".accfb.", ".", 1): node["execution_time"]
+        for node in results["results"]
+    }
 
 
 def _forced_build(settings: Settings) -> float:
@@ -187,10 +202,12 @@ def _measure(
             landing.insert(templates["normal"], 1, hours_later=minutes_landed)
             minutes_landed += 1
             measured.normal.append(_refresh(settings))
+            measured.nodes["normal"].append(_node_times(settings))
         if "peak" in minutes:
             landing.insert(templates["peak"], 1, hours_later=minutes_landed)
             minutes_landed += 1
             measured.peak.append(_refresh(settings))
+            measured.nodes["peak"].append(_node_times(settings))
         print(
             f"  refresh: nothing new {measured.idle[-1]:.1f} s "
             f"(dbt forced {measured.idle_dbt[-1]:.1f} s), "
@@ -255,7 +272,8 @@ def main() -> None:
         small, large = rows[0], rows[-1]
 
         def ratio(times: Callable[[Measured], list[float]]) -> str:
-            if not times(small):
+            # A refresh that skipped dbt takes milliseconds: no ratio of those says anything.
+            if not times(small) or statistics.median(times(small)) < 0.5:
                 return "-"
             return f"{statistics.median(times(large)) / statistics.median(times(small)):.2f}"
 
@@ -265,6 +283,33 @@ def main() -> None:
             f"| {ratio(lambda r: r.normal)} | {ratio(lambda r: r.peak)} |"
         )
     print("medians of", args.repeats, "(min-max); dbt time only, landing excluded")
+    if len(rows) > 1:
+        for minute in args.minutes:
+            _print_growth(rows[0], rows[-1], minute)
+
+
+def _print_growth(small: Measured, large: Measured, minute: str, top: int = 12) -> None:
+    """The nodes whose median time grew most from the smallest history to the largest: where
+    a minute's cost still follows the history."""
+
+    def medians(row: Measured) -> dict[str, float]:
+        runs = row.nodes[minute]
+        return {node: statistics.median(run.get(node, 0.0) for run in runs) for node in runs[-1]}
+
+    before, after = medians(small), medians(large)
+    growth = sorted(after, key=lambda node: after[node] - before.get(node, 0.0), reverse=True)
+    print()
+    print(f"| {minute} minute: node | {small.events:,} s | {large.events:,} s | growth s |")
+    print("|---|---:|---:|---:|")
+    for node in growth[:top]:
+        print(
+            f"| {node} | {before.get(node, 0.0):.2f} | {after[node]:.2f} "
+            f"| {after[node] - before.get(node, 0.0):+.2f} |"
+        )
+    print(
+        f"| all nodes (both threads) | {sum(before.values()):.1f} | {sum(after.values()):.1f} "
+        f"| {sum(after.values()) - sum(before.values()):+.1f} |"
+    )
 
 
 if __name__ == "__main__":
