@@ -23,8 +23,8 @@ in the minute's hour moves), so every size times the same new data, and no minut
 their emitted_at window with another's, as no two real minutes do. Landing is not
 timed: the figure is dbt's. It prints one table of medians (min-max in brackets) and the ratio
 of the largest history's medians to the smallest's, then, per minute, the dbt nodes whose median
-time grew most between those histories (from each refresh's run_results.json). Warehouses live in a temporary directory
-(`--dir` to choose; 10M events take ~15 GB).
+time grew most between those histories (from each refresh's run_results.json). Warehouses live
+in a temporary directory (`--dir` to choose; 10M events take ~15 GB).
 """
 
 from __future__ import annotations
