@@ -52,7 +52,10 @@ create table if not exists lander.processed_batches (
 )
 {%- endmacro %}
 
-{% macro processed_batch_cursor() -%}
+{#- A model with two inputs keeps a mark for each: the second under its own `mark` name. A model
+    built before it kept its mark reads from its own newest batch, as batch_cursor does; one with
+    no `landed_batch` of its own passes `unmarked=0`, and its first pass reads everything. -#}
+{% macro processed_batch_cursor(mark=none, unmarked=none) -%}
     {%- if offline_compile() -%}
         {{ return(var('offline_batch_cursor', 0) | int) }}
     {%- endif -%}
@@ -60,21 +63,23 @@ create table if not exists lander.processed_batches (
         {{ return(0) }}
     {%- endif -%}
     {%- set result = run_query(
-        "select max(landed_batch) from lander.processed_batches where model = " ~ sql_literal(this.identifier)
+        "select max(landed_batch) from lander.processed_batches where model = " ~ sql_literal(mark or this.identifier)
     ) -%}
     {%- set processed = result.columns[0].values()[0] -%}
-    {#- A model built before it kept its mark: its own newest batch, as batch_cursor reads it. -#}
-    {{ return(processed | int if processed is not none else batch_cursor()) }}
+    {%- if processed is not none -%}
+        {{ return(processed | int) }}
+    {%- endif -%}
+    {{ return(unmarked if unmarked is not none else batch_cursor()) }}
 {%- endmacro %}
 
 {#- The model's post-hooks, in this order: `input` is the relation its cursor filters. -#}
-{% macro forget_processed_batches() -%}
-    delete from lander.processed_batches where model = {{ sql_literal(this.identifier) }}
+{% macro forget_processed_batches(mark=none) -%}
+    delete from lander.processed_batches where model = {{ sql_literal(mark or this.identifier) }}
 {%- endmacro %}
 
-{% macro record_processed_batches(input) -%}
+{% macro record_processed_batches(input, mark=none) -%}
     insert into lander.processed_batches
-    select {{ sql_literal(this.identifier) }}, coalesce(max(landed_batch), 0) from {{ input }}
+    select {{ sql_literal(mark or this.identifier) }}, coalesce(max(landed_batch), 0) from {{ input }}
 {%- endmacro %}
 
 {#- The emitted_at range of the valid records past `cursor`, and the filter that probes a table

@@ -310,3 +310,111 @@ def test_with_no_batch_bound_on_the_probes_re_sends_still_build_what_a_full_buil
     incremental = _marts(provisioned, LOAD_METADATA)
     dbt.run_dbt(provisioned, ["build", "--select", "@stream_events", "--full-refresh"])
     assert _marts(provisioned, LOAD_METADATA) == incremental
+
+
+def _shifted(event: dict[str, Any], key: str, *, hours: float) -> dict[str, Any]:
+    """A new order or shipment like `event`, under new ids, placed `hours` after it."""
+    occurred = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00"))
+    placed = (occurred + timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
+    return {**_copy(event, key), "occurred_at": placed}
+
+
+def test_a_late_order_and_shipments_moved_to_another_partner_refill_their_queues(
+    provisioned: Settings,
+) -> None:
+    """rpt_open_partner_orders rewrites only the orders whose unfilled pounds can change
+    (int_partner_order_queue, the fill's boundaries). An order placed before every other of its
+    pair takes the head of the queue, so the pair's shipments fill it first; a shipment re-sent
+    under another partner leaves its old pair's orders short, a pair it had filled whole among
+    them, and fills the new pair's. Each pair's unfilled pounds move by exactly those pounds,
+    and every mart is what a full build gives."""
+    records = corpus(seed=101)
+    events = [json.loads(data) for data in records if not validate_record(data)]
+
+    def pair(event: dict[str, Any]) -> tuple[str, str]:
+        return event["payload"]["partner_id"], event["payload"]["site_id"]
+
+    orders = [e for e in events if e["event_type"] == "partner.order_placed"]
+    shipments = [e for e in events if e["event_type"] == "inventory.shipped"]
+    # A pair one shipment fills whole: more pounds than its orders (every copy) ask for. The
+    # pair with the most orders, so that moving that shipment away reopens some wholly.
+    filled = max(sorted({pair(e) for e in orders}), key=[pair(e) for e in orders].count)
+    asked = sum(Decimal(str(e["payload"]["requested_lbs"])) for e in orders if pair(e) == filled)
+    base = _copy(shipments[0], "shipment_id")
+    filler = {
+        **base,
+        "payload": {
+            **base["payload"],
+            "partner_id": filled[0],
+            "site_id": filled[1],
+            "lbs": float(asked + 1),
+        },
+    }
+    publish(provisioned, [*records, json.dumps(filler).encode()])
+    land(provisioned)
+    build(provisioned)
+    unfilled = (
+        "select partner_id, site_id, sum(unfilled_lbs) from marts.rpt_open_partner_orders"
+        " group by partner_id, site_id"
+    )
+    before = {(partner, site): lbs for partner, site, lbs in query(provisioned, unfilled)}
+    assert filled not in before
+
+    shipment = next(e for e in shipments if pair(e) in before and pair(e) != filled)
+    shipped_from = pair(shipment)
+    shipped_to = next(p for p in before if p[1] == shipped_from[1] and p[0] != shipped_from[0])
+    order = next(
+        e for e in orders if pair(e) in before and pair(e) not in (shipped_from, shipped_to, filled)
+    )
+    head = _shifted(order, "order_id", hours=-24)
+    publish(
+        provisioned,
+        [
+            json.dumps(head).encode(),
+            _resent(shipment, seconds=-5, partner_id=shipped_to[0]),
+            _resent(filler, seconds=-5, partner_id="ptr-elsewhere"),
+        ],
+    )
+    land(provisioned)
+    build(provisioned)
+
+    after = {(partner, site): lbs for partner, site, lbs in query(provisioned, unfilled)}
+    requested = Decimal(str(head["payload"]["requested_lbs"]))
+    lbs = Decimal(str(shipment["payload"]["lbs"]))
+    assert after[pair(order)] == before[pair(order)] + requested
+    assert after[shipped_from] == before[shipped_from] + lbs
+    assert after.get(shipped_to, Decimal(0)) == max(before[shipped_to] - lbs, Decimal(0))
+    ((reopened,),) = query(
+        provisioned,
+        "select coalesce(sum(requested_lbs), 0) - coalesce(-sum(shipped), 0) from ("
+        " select requested_lbs, 0 as shipped from intermediate.int_partner_order_queue"
+        f" where partner_id = '{filled[0]}' and site_id = '{filled[1]}'"
+        " union all select 0, signed_lbs from marts.fct_inventory_movements"
+        f" where movement_type = 'shipment' and partner_id = '{filled[0]}'"
+        f" and site_id = '{filled[1]}')",
+    )
+    assert reopened > 0
+    assert after[filled] == reopened
+    wholly = query(
+        provisioned,
+        "select count(*) from marts.rpt_open_partner_orders"
+        f" where partner_id = '{filled[0]}' and site_id = '{filled[1]}'"
+        " and unfilled_lbs = requested_lbs",
+    )
+    assert wholly[0][0] > 0
+    # At the head of its queue, the order takes the pair's shipments first.
+    partner, site = pair(order)
+    ((shipped,),) = query(
+        provisioned,
+        "select coalesce(-sum(signed_lbs), 0) from marts.fct_inventory_movements"
+        f" where movement_type = 'shipment' and partner_id = '{partner}' and site_id = '{site}'",
+    )
+    heads = query(
+        provisioned,
+        "select unfilled_lbs from marts.rpt_open_partner_orders"
+        f" where order_id = '{head['payload']['order_id']}'",
+    )
+    assert heads == ([(requested - shipped,)] if shipped < requested else [])
+    incremental = _marts(provisioned, LOAD_METADATA)
+    dbt.run_dbt(provisioned, ["build", "--select", "@stream_events", "--full-refresh"])
+    assert _marts(provisioned, LOAD_METADATA) == incremental

@@ -63,6 +63,7 @@ MODELS = [
     "int_campaign_daily",
     "int_campaign_donors",
     "int_inventory_daily",
+    "int_partner_order_queue",
 ]
 
 
