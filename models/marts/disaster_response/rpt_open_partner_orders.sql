@@ -6,10 +6,10 @@
     Cursors (lander.processed_batches, macros/batch_cursor.sql): `landed_batch` of the queue,
     and of fct_inventory_movements under the mark `rpt_open_partner_orders__shipments`. A pass
     takes the pairs the queue rewrote or a changed shipment is in or was in (its staged copies
-    hold every version), and writes only the orders whose unfilled pounds can have changed: the
-    ones the queue rewrote, and those between the fill's boundary before the pass and after it.
-    An order filled by the pass is written with nothing unfilled, and the last post-hook deletes
-    it.
+    hold every version), and weighs only the orders whose unfilled pounds can have changed: the
+    ones the queue rewrote, and those between the fill's boundary before the pass and after it;
+    it writes those that differ from the row it holds. An order filled by the pass is written
+    with nothing unfilled, and the last post-hook deletes it.
 -#}
 {{
     config(
@@ -220,6 +220,32 @@ final as (
     where unfilled_lbs > 0
     {% endif %}
 
+){% if incremental %},
+
+{#- Of those, only the ones that differ from the row this table holds: a late order re-queues
+    every later order of its pair, and most of them stay wholly open. -#}
+changed as (
+
+    select final.*
+    from final
+    left join {{ this }} as standing
+        on final.order_id = standing.order_id
+    where
+        case
+            when standing.order_id is null then final.unfilled_lbs > 0
+            {#- Null-safe (Redshift has no IS DISTINCT FROM). #}
+            else not (
+                {%- for column in ['partner_id', 'site_id', 'requested_lbs', 'unfilled_lbs', 'needed_by', 'ordered_at'] %}
+                (final.{{ column }} = standing.{{ column }} or (final.{{ column }} is null and standing.{{ column }} is null))
+                {%- if not loop.last %} and{% endif %}
+                {%- endfor %}
+            )
+        end
+
 )
 
+select * from changed
+{% else %}
+
 select * from final
+{% endif %}
