@@ -103,18 +103,23 @@ first_open_at as (
 
 ),
 
+{#- A window over the orders placed at that first instant only, not over every open order. -#}
 first_open as (
 
     select
         open_orders.partner_id,
         open_orders.site_id,
-        min(open_orders.order_id) as order_id
+        open_orders.order_id,
+        open_orders.unfilled_lbs
     from {{ this }} as open_orders
     inner join first_open_at
         on open_orders.partner_id = first_open_at.partner_id
         and open_orders.site_id = first_open_at.site_id
         and open_orders.ordered_at = first_open_at.ordered_at
-    group by open_orders.partner_id, open_orders.site_id
+    qualify row_number() over (
+        partition by open_orders.partner_id, open_orders.site_id
+        order by open_orders.order_id
+    ) = 1
 
 ),
 
@@ -130,15 +135,13 @@ boundaries as (
         touched.site_id,
         case
             when queue.landed_batch <= {{ queue_cursor }}
-                then queue.requested_through_lbs - open_orders.unfilled_lbs
+                then queue.requested_through_lbs - first_open.unfilled_lbs
         end as filled_through_lbs,
         coalesce(shipped.shipped_lbs, 0) as shipped_lbs
     from touched
     left join first_open
         on touched.partner_id = first_open.partner_id
         and touched.site_id = first_open.site_id
-    left join {{ this }} as open_orders
-        on first_open.order_id = open_orders.order_id
     left join queue
         on first_open.order_id = queue.order_id
     left join shipped
