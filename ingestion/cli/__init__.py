@@ -9,6 +9,7 @@ stage that does the work.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from ingestion.cli.app import app
@@ -26,5 +27,8 @@ __all__ = ["app", "archive", "main", "operations", "serving", "stream"]
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    # Read before the settings object: `accfb --help` and a misconfigured command must log too.
+    logging.basicConfig(
+        level=os.environ.get("ACCFB_LOG_LEVEL", "WARNING").upper(), stream=sys.stderr
+    )
     app()

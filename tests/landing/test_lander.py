@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -114,9 +115,23 @@ def _env(settings: Settings) -> dict[str, str]:
         "ACCFB_WAREHOUSE_PATH": str(settings.warehouse_path),
         "ACCFB_STATE_DIR": str(settings.state_dir),
         "ACCFB_POLL_INTERVAL_SECONDS": "0.1",
+        "ACCFB_LOG_LEVEL": "INFO",
         # Small pages: many commits, so a kill lands mid-stream however fast the machine is.
         "ACCFB_LANDING_RECORDS_PER_CALL": "100",
     }
+
+
+def _wait_for_line(process: subprocess.Popen[bytes], text: str, *, timeout: float) -> bool:
+    assert process.stderr is not None
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([process.stderr], [], [], left)
+        line = process.stderr.readline() if ready else b""
+        if text.encode() in line:
+            return True
+        if ready and not line:  # the process is gone
+            return False
+    return False
 
 
 def _landed_count(path: Path) -> int:
@@ -134,29 +149,25 @@ def test_lander_killed_mid_run_and_restarted_loses_and_duplicates_nothing(
     total = 40_000
     sent = _publish(provisioned, total, garbage_every=997)
     command = [sys.executable, "-m", "ingestion.cli", "ingest"]
-    kills = 0
     seen_progress = []
-    while kills < 3:
-        process = subprocess.Popen(command, env=_env(provisioned), stdout=subprocess.DEVNULL)
-        before = _landed_count(provisioned.warehouse_path) if kills else 0
-        deadline = time.monotonic() + 60
-        # Kill it hard as soon as it has landed something new: mid-stream, mid-batch if we can.
-        while time.monotonic() < deadline:
-            if (
-                provisioned.warehouse_path.exists()
-                and _landed_count(provisioned.warehouse_path) > before
-            ):
-                break
-            time.sleep(0.01)
+    for _ in range(3):
+        process = subprocess.Popen(
+            command, env=_env(provisioned), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        # Kill it hard as soon as it says it committed a page: mid-stream, mid-batch if we can.
+        # Its log, not the warehouse, says so: polling the file would fight the lander for it.
+        assert _wait_for_line(process, "committed", timeout=60), "the lander committed nothing"
         process.send_signal(signal.SIGKILL)
         process.wait()
-        kills += 1
+        assert process.stderr is not None
+        process.stderr.close()
         seen_progress.append(_landed_count(provisioned.warehouse_path))
 
     subprocess.run([*command, "--once"], env=_env(provisioned), check=True, timeout=120)
 
     rows = _landed(provisioned)
-    assert seen_progress[0] < total, "the first kill should land before the stream was drained"
+    # Each restart resumed where the last kill left it and landed more, and none drained it.
+    assert 0 < seen_progress[0] < seen_progress[1] < seen_progress[2] < total, seen_progress
     assert len(rows) == total
     assert len({(shard, seq) for shard, seq, _ in rows}) == total
     assert Counter(text.encode() for _, _, text in rows) == Counter(sent)
