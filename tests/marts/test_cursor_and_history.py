@@ -200,12 +200,17 @@ def test_a_refund_resent_under_another_gift_and_emitted_earlier_moves_to_that_gi
     ) == [(1,)]
 
 
+def _corpus_gifts() -> tuple[list[bytes], list[dict[str, Any]]]:
+    """A corpus and its valid gift events, in corpus order."""
+    records = corpus(seed=83)
+    events = [json.loads(data) for data in records if not validate_record(data)]
+    return records, [e for e in events if e["event_type"] == "donation.completed"]
+
+
 def test_a_gift_resent_earlier_under_another_campaign_moves_in_the_campaign_figures(
     provisioned: Settings,
 ) -> None:
-    records = corpus(seed=83)
-    events = [json.loads(data) for data in records if not validate_record(data)]
-    gifts = [e for e in events if e["event_type"] == "donation.completed"]
+    records, gifts = _corpus_gifts()
     gift = gifts[0]
     other_campaign = next(
         g["payload"]["campaign_id"]
@@ -238,9 +243,7 @@ def test_a_gift_resent_earlier_under_another_campaign_moves_in_the_campaign_figu
 def test_a_gift_moved_twice_leaves_the_pair_it_was_counted_in_last(
     provisioned: Settings,
 ) -> None:
-    records = corpus(seed=83)
-    events = [json.loads(data) for data in records if not validate_record(data)]
-    gifts = [e for e in events if e["event_type"] == "donation.completed"]
+    records, gifts = _corpus_gifts()
     gift = gifts[0]
     campaigns = sorted(
         {g["payload"]["campaign_id"] for g in gifts} - {gift["payload"]["campaign_id"]}
