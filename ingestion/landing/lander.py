@@ -201,9 +201,10 @@ class StreamLander:
         self.stats.landed += len(fresh)
         self.stats.batches += 1
         self.stats.per_shard[shard_id] = self.stats.per_shard.get(shard_id, 0) + len(fresh)
-        log.info("committed %d records of %s up to %s", len(fresh), shard_id, position)
-        if self._after_commit is not None and fresh:
-            self._after_commit(len(fresh))
+        if fresh:
+            log.info("committed %d records of %s up to %s", len(fresh), shard_id, position)
+            if self._after_commit is not None:
+                self._after_commit(len(fresh))
         return len(fresh)
 
     def _insert(

@@ -151,8 +151,13 @@ def test_lander_killed_mid_run_and_restarted_loses_and_duplicates_nothing(
     command = [sys.executable, "-m", "ingestion.cli", "ingest"]
     seen_progress = []
     for _ in range(3):
+        # Unbuffered: select() then sees every line the lander wrote, none held in our buffer.
         process = subprocess.Popen(
-            command, env=_env(provisioned), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            command,
+            env=_env(provisioned),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            bufsize=0,
         )
         # Kill it hard as soon as it says it committed a page: mid-stream, mid-batch if we can.
         # Its log, not the warehouse, says so: polling the file would fight the lander for it.
