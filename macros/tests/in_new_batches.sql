@@ -5,21 +5,30 @@
     whole-table versions run in the data-quality DAG.
 -#}
 
-{#- No key of the newest batch appears twice in the model. -#}
-{% test unique_in_new_batches(model, column_name, batch_column='landed_batch') %}
+{#- No key of the newest batch appears twice in the model. `probe_hash`: a hash column
+    (macros/key_hash.sql) that every copy of a key shares; the copies are then looked for within
+    the batches holding the newest batch's hashes, not in the whole key column. -#}
+{% test unique_in_new_batches(model, column_name, batch_column='landed_batch', probe_hash=none) %}
+{%- set batch = batch_cursor(batch_column, model) %}
+{%- if probe_hash is not none %}
+    {%- set batches = batches_holding(model, probe_hash, "select " ~ probe_hash ~ " from " ~ model ~ " where " ~ batch_column ~ " = " ~ batch) %}
+{%- endif %}
 with
 
 new_keys as (
 
     select distinct {{ column_name }} as key
     from {{ model }}
-    where {{ batch_column }} = {{ batch_cursor(batch_column, model) }}
+    where {{ batch_column }} = {{ batch }}
 
 )
 
 select {{ column_name }}, count(*) as copies
 from {{ model }}
 where {{ column_name }} in (select key from new_keys)
+{%- if probe_hash is not none %}
+    and {{ within_batches(batches, batch_column) }}
+{%- endif %}
 group by {{ column_name }}
 having count(*) > 1
 {% endtest %}
@@ -28,8 +37,8 @@ having count(*) > 1
     in the facts, and each of those facts has its ledger. -#}
 {% test ledger_sums_to_facts_in_new_batches(model, facts) %}
 {%- set batch = batch_cursor('landed_batch', facts) %}
-{%- set touched_gifts = "select donation_id from " ~ facts ~ " where landed_batch = " ~ batch %}
-{%- set ledger_batches = batches_holding(model, 'donation_id', touched_gifts) %}
+{%- set touched_gifts = "select donation_id_hash from " ~ facts ~ " where landed_batch = " ~ batch %}
+{%- set ledger_batches = batches_holding(model, 'donation_id_hash', touched_gifts) %}
 with
 
 touched as (

@@ -27,8 +27,10 @@
     where landed_batch > {{ cursor }}
 {%- endset -%}
 
-{#- The staged copies are read within the batches that hold them (batches_holding). -#}
-{%- set staged_batches = batches_holding(ref('stg_donation_platform__donations'), 'donation_id', changed_gifts) if incremental else none -%}
+{#- The staged copies are read within the batches that hold them, found by the gifts' hash
+    (batches_holding, macros/key_hash.sql). -#}
+{%- set changed_hashes = "select donation_id_hash from " ~ ref('fct_donations') ~ " where landed_batch > " ~ cursor -%}
+{%- set staged_batches = batches_holding(ref('stg_donation_platform__donations'), 'donation_id_hash', changed_hashes) if incremental else none -%}
 
 {%- set touched_pairs -%}
     select distinct campaign_id, cast(donated_at as date) as donated_date

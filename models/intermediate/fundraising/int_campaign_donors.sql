@@ -31,8 +31,10 @@
 {%- if incremental %}
     {%- set cursor = processed_batch_cursor() %}
     {%- set changed_gifts = "select donation_id from " ~ ref('fct_donations') ~ " where landed_batch > " ~ cursor %}
-    {#- The staged copies are read within the batches that hold them (batches_holding). -#}
-    {%- set staged_batches = batches_holding(ref('stg_donation_platform__donations'), 'donation_id', changed_gifts) %}
+    {#- The staged copies are read within the batches that hold them, found by the gifts' hash
+        (batches_holding, macros/key_hash.sql). -#}
+    {%- set changed_hashes = "select donation_id_hash from " ~ ref('fct_donations') ~ " where landed_batch > " ~ cursor %}
+    {%- set staged_batches = batches_holding(ref('stg_donation_platform__donations'), 'donation_id_hash', changed_hashes) %}
 {%- endif %}
 
 with

@@ -10,8 +10,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='delete_insert_by_hash',
         unique_key='donation_id',
+        probe_hash='donation_id_hash',
+        on_schema_change='fail',
         dist='donation_id',
         sort=['landed_batch'],
     )
@@ -86,6 +88,7 @@ final as (
         -- keys
         {{ dbt.hash(dbt.concat(['entries.entry_type', "'|'", 'entries.donation_id', "'|'", "coalesce(entries.refund_id, '')"])) }} as ledger_entry_id,
         entries.donation_id,
+        donations.donation_id_hash,
         entries.refund_id,
         donations.campaign_id,
 

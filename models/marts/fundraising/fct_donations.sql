@@ -8,8 +8,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='delete_insert_by_hash',
         unique_key='donation_id',
+        probe_hash='donation_id_hash',
+        on_schema_change='fail',
         dist='donation_id',
         sort=['landed_batch'],
     )
@@ -23,9 +25,11 @@
     {%- set touched_keys = gifts_changed
         ~ " union all select donation_id from " ~ refunds_changed
         ~ " union all select superseded_donation_id from " ~ refunds_changed -%}
-    {#- Gifts and facts are read within the batches that hold the touched keys (batches_holding). -#}
-    {%- set gift_batches = batches_holding(ref('int_donations_deduplicated'), 'donation_id', touched_keys) -%}
-    {%- set fact_batches = batches_holding(this, 'donation_id', touched_keys) -%}
+    {%- set touched_hashes = "select " ~ key_hash('donation_id') ~ " from (" ~ touched_keys ~ ") as touched" -%}
+    {#- Gifts and facts are read within the batches that hold the touched keys, found by their
+        hash (batches_holding, macros/key_hash.sql). -#}
+    {%- set gift_batches = batches_holding(ref('int_donations_deduplicated'), 'donation_id_hash', touched_hashes) -%}
+    {%- set fact_batches = batches_holding(this, 'donation_id_hash', touched_hashes) -%}
 {%- endif %}
 
 with
@@ -109,6 +113,7 @@ final as (
     select
         -- keys
         winning_gifts.donation_id,
+        winning_gifts.donation_id_hash,
         winning_gifts.event_id,
         winning_gifts.donor_id,
         winning_gifts.campaign_id,

@@ -1,7 +1,11 @@
 {#-
     `donation.completed` events, one row per event_id, payload typed once. A gift re-sent under a
     new event_id appears more than once here; fct_donations counts it once. Donor PII stays here.
+    `donation_id_hash` (macros/key_hash.sql): the aggregates' parts find a gift's staged copies
+    by it. A warehouse built before it must rebuild this model (`on_schema_change='fail'`): rows
+    without the hash would be invisible to those probes.
 -#}
+{{ config(on_schema_change='fail') }}
 {%- set json_paths = [
     'payload.donation_id',
     'payload.donor_id',
@@ -41,6 +45,7 @@ renamed as (
 
         -- ids
         {{ json_pick('record', 'payload.donation_id', json_paths) }} as donation_id,
+        {{ key_hash(json_pick('record', 'payload.donation_id', json_paths)) }} as donation_id_hash,
         {{ json_pick('record', 'payload.donor_id', json_paths) }} as donor_id,
         {{ json_pick('record', 'payload.campaign_id', json_paths) }} as campaign_id,
         {{ json_pick('record', 'payload.processor_txn_id', json_paths) }} as processor_txn_id,
