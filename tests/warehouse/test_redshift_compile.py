@@ -173,6 +173,18 @@ def test_donor_email_hash_uses_redshift_sha2_with_the_deployed_key(compiled: Pat
     assert "sha256(" not in sql
 
 
+def test_the_donation_key_hash_is_redshifts_64_bit_fnv_hash(compiled: Path) -> None:
+    # The probes match what the staged gifts stored to what a pass computes, so both must come
+    # from one function: a BIGINT on Redshift, as the contracts of the facts declare.
+    sql = _model_sql(compiled, "stg_donation_platform__donations")
+    (hashed,) = [
+        a for a in sqlglot.parse_one(sql, read="redshift").find_all(exp.Alias)
+        if a.alias == "donation_id_hash"
+    ]  # fmt: skip
+    assert hashed.this.sql("redshift").lower().startswith("fnv_hash(")
+    assert "payload.donation_id" in hashed.this.sql("redshift")
+
+
 def _tables(sql: str) -> set[str]:
     tree = sqlglot.parse_one(sql, read="redshift")
     return {f"{t.db}.{t.name}" for t in tree.find_all(exp.Table) if t.db}
