@@ -56,6 +56,9 @@ HISTORY_CHUNK = 1_000_000
 SHARDS = 4
 # The fourth group of a UUID: the copy's number goes there (up to 65,536 copies of a template).
 UUID_GROUP = "([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-)[0-9a-f]{4}(-[0-9a-f]{12})"
+# A processor's transaction ids are not UUIDs: each copy prefixes its number, or every copy of a
+# gift would name the same transaction and reconciliation would read all of them.
+PROCESSOR_TXN = '("processor_txn_id":")'
 
 
 def _records(start: datetime, count: int, seed: int) -> list[bytes]:
@@ -109,9 +112,14 @@ class Landing:
                     now(),
                     replace(
                         regexp_replace(
-                            template.kinesis_data,
-                            '{UUID_GROUP}',
-                            '\\1' || lpad(lower(hex(copy.n)), 4, '0') || '\\2',
+                            regexp_replace(
+                                template.kinesis_data,
+                                '{UUID_GROUP}',
+                                '\\1' || lpad(lower(hex(copy.n)), 4, '0') || '\\2',
+                                'g'
+                            ),
+                            '{PROCESSOR_TXN}',
+                            '\\1' || lower(hex(copy.n)) || '-',
                             'g'
                         ),
                         $hour,

@@ -7,11 +7,17 @@
 
 {#- No key of the newest batch appears twice in the model. `probe_hash`: a hash column
     (macros/key_hash.sql) that every copy of a key shares; the copies are then looked for within
-    the batches holding the newest batch's hashes, not in the whole key column. -#}
-{% test unique_in_new_batches(model, column_name, batch_column='landed_batch', probe_hash=none) %}
+    the batches holding the newest batch's hashes, not in the whole key column.
+    `probe_emitted`: the copies are looked for within the newest batch's emitted_at range, as
+    the model's own dedup probes (a redelivery carries its event's emitted_at); a copy outside
+    it is left to the whole-table test of the data-quality DAG. -#}
+{% test unique_in_new_batches(model, column_name, batch_column='landed_batch', probe_hash=none, probe_emitted=false) %}
 {%- set batch = batch_cursor(batch_column, model) %}
 {%- if probe_hash is not none %}
     {%- set batches = batches_holding(model, probe_hash, "select " ~ probe_hash ~ " from " ~ model ~ " where " ~ batch_column ~ " = " ~ batch) %}
+{%- endif %}
+{%- if probe_emitted %}
+    {%- set emitted = run_time_row("select min(emitted_at), max(emitted_at) from " ~ model ~ " where " ~ batch_column ~ " = " ~ batch) %}
 {%- endif %}
 with
 
@@ -24,7 +30,7 @@ new_keys as (
 )
 
 select {{ column_name }}, count(*) as copies
-from {{ model }}
+from {% if probe_emitted %}(select * from {{ model }} {{ emitted_within(emitted) }}) as probed{% else %}{{ model }}{% endif %}
 where {{ column_name }} in (select key from new_keys)
 {%- if probe_hash is not none %}
     and {{ within_batches(batches, batch_column) }}

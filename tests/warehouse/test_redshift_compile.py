@@ -173,16 +173,25 @@ def test_donor_email_hash_uses_redshift_sha2_with_the_deployed_key(compiled: Pat
     assert "sha256(" not in sql
 
 
-def test_the_donation_key_hash_is_redshifts_64_bit_fnv_hash(compiled: Path) -> None:
-    # The probes match what the staged gifts stored to what a pass computes, so both must come
-    # from one function: a BIGINT on Redshift, as the contracts of the facts declare.
-    sql = _model_sql(compiled, "stg_donation_platform__donations")
+@pytest.mark.parametrize(
+    ("model", "column", "key"),
+    [
+        ("stg_donation_platform__donations", "donation_id_hash", "payload.donation_id"),
+        ("fct_donations", "processor_txn_id_hash", "processor_txn_id"),
+    ],
+)
+def test_a_stored_key_hash_is_redshifts_64_bit_fnv_hash(
+    compiled: Path, model: str, column: str, key: str
+) -> None:
+    # The probes match what a table stored to what a pass computes, so both must come from one
+    # function: a BIGINT on Redshift, as the contracts of the facts declare.
+    sql = _model_sql(compiled, model)
     (hashed,) = [
         a for a in sqlglot.parse_one(sql, read="redshift").find_all(exp.Alias)
-        if a.alias == "donation_id_hash"
+        if a.alias == column
     ]  # fmt: skip
     assert hashed.this.sql("redshift").lower().startswith("fnv_hash(")
-    assert "payload.donation_id" in hashed.this.sql("redshift")
+    assert key in hashed.this.sql("redshift")
 
 
 def _tables(sql: str) -> set[str]:

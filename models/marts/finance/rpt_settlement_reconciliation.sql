@@ -29,7 +29,10 @@
     {%- set donation_cursor = batch_cursor('donation_batch') -%}
     {%- set settlement_cursor = batch_cursor('settlement_load_seq') -%}
     {%- set reconciled_pass = batch_cursor('reconciled_pass') + 1 -%}
-    {#- Our gifts are read within the batches that hold the touched transactions (batches_holding). -#}
+    {#- Our gifts, and their ledger entries, are read within the batches that hold the touched
+        transactions, found by their hash (batches_holding, macros/key_hash.sql): an entry
+        carries the landed_batch of the fct_donations row it was written from. -#}
+    {%- set moved_cutoffs = "select processor from " ~ ref('int_processor_settlement_cutoffs') ~ " where latest_load_seq > " ~ settlement_cursor -%}
     {%- set touched_txn_ids -%}
         select processor_txn_id from {{ ref('fct_donations') }}
         where landed_batch > {{ donation_cursor }}
@@ -39,8 +42,10 @@
         union all
         select processor_txn_id from {{ this }}
         where reconciliation_status = 'pending'
+            and processor in ({{ moved_cutoffs }})
     {%- endset -%}
-    {%- set donation_batches = batches_holding(ref('fct_donations'), 'processor_txn_id', touched_txn_ids) -%}
+    {%- set touched_hashes = "select " ~ key_hash('processor_txn_id') ~ " from (" ~ touched_txn_ids ~ ") as touched" -%}
+    {%- set donation_batches = batches_holding(ref('fct_donations'), 'processor_txn_id_hash', touched_hashes) -%}
 {%- else -%}
     {%- set reconciled_pass = 1 -%}
 {%- endif %}
@@ -57,6 +62,9 @@ donations as {{ inlined() }} (
 ledger as (
 
     select * from {{ ref('fct_donation_ledger') }}
+    {% if incremental %}
+    where {{ within_batches(donation_batches) }}
+    {% endif %}
 
 ),
 
@@ -88,9 +96,7 @@ touched_transactions as (
     -- A moved cutoff can turn a pending leg missing.
     select processor, processor_txn_id from {{ this }}
     where reconciliation_status = 'pending'
-        and processor in (
-            select processor from cutoffs where latest_load_seq > {{ settlement_cursor }}
-        )
+        and processor in ({{ moved_cutoffs }})
 
 ),
 {% endif %}
@@ -121,7 +127,8 @@ our_entries as (
         our_donations.landed_batch
     from ledger
     inner join our_donations
-        on ledger.donation_id = our_donations.donation_id
+        on ledger.donation_id_hash = our_donations.donation_id_hash
+        and ledger.donation_id = our_donations.donation_id
 
 ),
 

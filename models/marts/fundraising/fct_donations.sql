@@ -118,6 +118,7 @@ final as (
         winning_gifts.donor_id,
         winning_gifts.campaign_id,
         winning_gifts.processor_txn_id,
+        {{ key_hash('winning_gifts.processor_txn_id') }} as processor_txn_id_hash,
 
         -- attributes
         winning_gifts.designation,
