@@ -52,6 +52,31 @@ create table if not exists lander.processed_batches (
 )
 {%- endmacro %}
 
+{#- What delete_insert_by_hash rewrote: per pass of a model (`pass_batch`, the newest batch it
+    wrote), each batch it deleted rows from; a null when it deleted by key over every batch. -#}
+{% macro rewritten_batches_table() -%}
+create table if not exists lander.rewritten_batches (
+    model varchar(256) not null,
+    pass_batch bigint not null,
+    landed_batch bigint
+)
+{%- endmacro %}
+
+{#- The batches of `model` that its passes past `cursor` deleted rows from, fetched at run time:
+    a sorted list, or none for any batch (a pass deleted by key over the whole table, or
+    compiling offline). -#}
+{% macro rewritten_batches(model, cursor) -%}
+    {%- if not execute or offline_compile() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select distinct landed_batch from lander.rewritten_batches where model = " ~ sql_literal(model)
+        ~ " and pass_batch > " ~ cursor
+    ) -%}
+    {%- set batches = result.columns[0].values() | list -%}
+    {{ return(none if none in batches else batches | map('int') | sort) }}
+{%- endmacro %}
+
 {#- A model with two inputs keeps a mark for each: the second under its own `mark` name. A model
     built before it kept its mark reads from its own newest batch, as batch_cursor does; one with
     no `landed_batch` of its own passes `unmarked=0`, and its first pass reads everything. -#}

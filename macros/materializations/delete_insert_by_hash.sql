@@ -7,6 +7,10 @@
     zone maps and Redshift's sort key on `landed_batch` prune by (0.011 s). A key found in no
     batch is new: nothing is deleted. Keys spread over more than `probe_batch_limit` batches are
     deleted by hash and key over the whole table.
+
+    The batches it deletes from are recorded in lander.rewritten_batches, in the same
+    transaction (any batch: a null), so a part summed per batch of this model (int_ledger_daily)
+    can recompute the batches that lost rows, not the days they fell on.
 -#}
 {% macro get_incremental_delete_insert_by_hash_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
@@ -19,6 +23,12 @@
     {%- set batches = batches_holding(target, hash_column, "select " ~ hash_column ~ " from " ~ source) -%}
     {%- set dest_cols_csv = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     {%- if batches is none or batches | length > 0 %}
+insert into lander.rewritten_batches (model, pass_batch, landed_batch)
+        {%- for batch in (batches if batches is not none else [none]) %}
+select {{ sql_literal(target.identifier) }}, max(landed_batch), cast({{ batch if batch is not none else 'null' }} as bigint)
+from {{ source }}
+        {{- ' union all' if not loop.last }}
+        {%- endfor %};
 delete from {{ target }}
 where {{ within_batches(batches) }}
     {%- if batches is none %}

@@ -294,6 +294,60 @@ def test_a_gift_moved_twice_leaves_the_pair_it_was_counted_in_last(
     assert _marts(provisioned, LOAD_METADATA) == incremental
 
 
+def test_a_gift_resent_earlier_on_another_day_moves_in_the_daily_close(
+    provisioned: Settings,
+) -> None:
+    """The close sums the ledger per day and batch (int_ledger_daily): the winning re-send's
+    rewrite deletes the gift's entries from the first batch, which is recorded and re-summed."""
+    records, gifts = _corpus_gifts()
+    gift = gifts[0]
+    occurred = datetime.fromisoformat(gift["occurred_at"].replace("Z", "+00:00"))
+    day, day_before = occurred.date(), occurred.date() - timedelta(days=1)
+    moved_gift = {
+        **gift,
+        "occurred_at": (occurred - timedelta(days=1)).isoformat().replace("+00:00", "Z"),
+    }
+    close = "select close_date, gift_count, gross_amount_cents from marts.rpt_daily_close"
+    publish(provisioned, records)
+    land(provisioned)
+    build(provisioned)
+    before = {row[0]: row[1:] for row in query(provisioned, close)}
+    ((first_batch,),) = query(
+        provisioned, "select max(landed_batch) from marts.fct_donation_ledger"
+    )
+    publish(provisioned, [_resent(moved_gift, seconds=-5)])
+    land(provisioned)
+    build(provisioned)
+    after = {row[0]: row[1:] for row in query(provisioned, close)}
+
+    amount = gift["payload"]["amount_cents"]
+    assert after[day] == (before[day][0] - 1, before[day][1] - amount)
+    gifts_before, gross_before = before.get(day_before, (0, 0))
+    assert after[day_before] == (gifts_before + 1, gross_before + amount)
+    assert query(
+        provisioned,
+        "select landed_batch from lander.rewritten_batches where model = 'fct_donation_ledger'",
+    ) == [(first_batch,)]
+    parts = (
+        "select entry_date, landed_batch, gross_amount_cents, refunded_amount_cents, fee_cents,"
+        " gift_count, refund_count, entry_count from intermediate.int_ledger_daily"
+        " where entry_count > 0 order by all"
+    )
+    from_the_ledger = (
+        "select entry_date, landed_batch,"
+        " sum(case when entry_type = 'gift' then amount_cents else 0 end),"
+        " -sum(case when entry_type = 'refund' then amount_cents else 0 end),"
+        " -sum(case when entry_type = 'fee' then amount_cents else 0 end),"
+        " count(*) filter (where entry_type = 'gift'),"
+        " count(*) filter (where entry_type = 'refund'),"
+        " count(*) from marts.fct_donation_ledger group by all order by all"
+    )
+    assert query(provisioned, parts) == query(provisioned, from_the_ledger)
+    incremental = _marts(provisioned, LOAD_METADATA)
+    dbt.run_dbt(provisioned, ["build", "--select", "@stream_events", "--full-refresh"])
+    assert _marts(provisioned, LOAD_METADATA) == incremental
+
+
 def _copy(event: dict[str, Any], key: str, **payload: Any) -> dict[str, Any]:
     """The event under a new event id and business key, with `payload` changed."""
     return {

@@ -48,6 +48,7 @@ MODELS = [
     "rpt_settlement_reconciliation",
     "rpt_daily_close",
     "int_processor_settlement_cutoffs",
+    "int_ledger_daily",
     "fct_inventory_movements",
     "agg_inventory_on_hand",
     "fct_partner_distributions",
@@ -291,7 +292,8 @@ def test_the_finance_models_read_only_what_is_past_their_cursors(compiled: Path)
         "stg_processor__settlements": ["load_seq > 0"],
         "int_processor_settlement_cutoffs": ["latest_load_seq > 0"],
         "rpt_settlement_reconciliation": ["landed_batch > 0", "latest_load_seq > 0"],
-        "rpt_daily_close": ["landed_batch > 0", "reconciled_pass > 0"],
+        "int_ledger_daily": ["landed_batch > 0"],
+        "rpt_daily_close": ["computed_batch > 0", "reconciled_pass > 0"],
     }
     for name, filters in cursors.items():
         text = _model_sql(compiled, name)

@@ -5,8 +5,9 @@
     a break). These are the live figures; a closed day's signed-off figures, and every change
     after its close, are in marts.rpt_closed_days (macros/finance/close.sql).
     Cursors: `ledger_batch` (fct_donation_ledger's landed_batch) and `reconciled_pass`
-    (rpt_settlement_reconciliation's): a pass recomputes whole the days a new ledger entry or a
-    re-reconciled leg falls on, reading those days only.
+    (rpt_settlement_reconciliation's): a pass recomputes whole the days a part of the ledger
+    (int_ledger_daily, per day and batch) or a re-reconciled leg falls on. The postings are
+    summed from the day's parts, not its entries; the legs are read whole for those days.
 -#}
 {{
     config(
@@ -24,13 +25,13 @@
 
 with
 
-ledger as {{ inlined() }} (
+ledger_parts as (
 
-    select * from {{ ref('fct_donation_ledger') }}
+    select * from {{ ref('int_ledger_daily') }}
 
 ),
 
-reconciliation as (
+reconciliation as {{ inlined() }} (
 
     select
         *,
@@ -43,8 +44,8 @@ reconciliation as (
 {% if incremental %}
 touched_dates as (
 
-    select entry_date as close_date from ledger
-    where landed_batch > {{ ledger_cursor }}
+    select entry_date as close_date from ledger_parts
+    where computed_batch > {{ ledger_cursor }}
 
     union
 
@@ -63,13 +64,13 @@ posted as (
 
     select
         entry_date as close_date,
-        cast(sum(case when entry_type = 'gift' then amount_cents else 0 end) as bigint) as gross_amount_cents,
-        cast(-sum(case when entry_type = 'refund' then amount_cents else 0 end) as bigint) as refunded_amount_cents,
-        cast(-sum(case when entry_type = 'fee' then amount_cents else 0 end) as bigint) as fee_cents,
-        cast(sum(case when entry_type = 'gift' then 1 else 0 end) as bigint) as gift_count,
-        cast(sum(case when entry_type = 'refund' then 1 else 0 end) as bigint) as refund_count,
-        max(landed_batch) as ledger_batch
-    from ledger
+        cast(sum(gross_amount_cents) as bigint) as gross_amount_cents,
+        cast(sum(refunded_amount_cents) as bigint) as refunded_amount_cents,
+        cast(sum(fee_cents) as bigint) as fee_cents,
+        cast(sum(gift_count) as bigint) as gift_count,
+        cast(sum(refund_count) as bigint) as refund_count,
+        max(case when entry_count > 0 then landed_batch end) as ledger_batch
+    from ledger_parts
     {% if incremental %}
     where entry_date in (select close_date from touched_dates)
     {% endif %}
