@@ -62,6 +62,7 @@ MODELS = [
     "int_donations_deduplicated",
     "int_refunds_deduplicated",
     "int_campaign_daily",
+    "int_campaign_daily_batches",
     "int_campaign_donors",
     "int_inventory_daily",
     "int_partner_order_queue",
