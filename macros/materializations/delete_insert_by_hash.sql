@@ -9,8 +9,8 @@
     deleted by hash and key over the whole table.
 
     The batches it deletes from are recorded in lander.rewritten_batches, in the same
-    transaction (any batch: a null), so a part summed per batch of this model (int_ledger_daily)
-    can recompute the batches that lost rows, not the days they fell on.
+    transaction (any batch: a null), so parts summed per batch of this model
+    (macros/summed_per_batch.sql) re-sum the batches that lost rows, not the days they fell on.
 -#}
 {% macro get_incremental_delete_insert_by_hash_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
