@@ -79,7 +79,7 @@ with DAG(
         group_id="transform",
         project_config=common.project_config(),
         profile_config=common.profile_config(),
-        execution_config=common.EXECUTION_CONFIG,
+        execution_config=common.execution_config(),
         render_config=common.render_config(common.STREAMING_SELECTOR),
         default_args=common.DEFAULT_ARGS,
         operator_args=common.WATCHER_OPERATOR_ARGS,

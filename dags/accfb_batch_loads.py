@@ -86,7 +86,7 @@ for name, schedule in SCHEDULES.items():
             group_id="transform",
             project_config=common.project_config(),
             profile_config=common.profile_config(),
-            execution_config=common.EXECUTION_CONFIG,
+            execution_config=common.execution_config(),
             render_config=common.render_config(f"source:{BATCH_SOURCES[name].table}+"),
             default_args=common.DEFAULT_ARGS,
             operator_args=common.WATCHER_OPERATOR_ARGS,

@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 import airflow  # noqa: F401  (must precede cosmos: cosmos reads airflow's version on import)
 from airflow.sdk.exceptions import AirflowFailException
-from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
-from cosmos.operators.watcher import DbtProducerWatcherOperator
 
 from ingestion.config.constants import WAREHOUSE_POOL
 from ingestion.config.settings import Settings
-from ingestion.operations.alerts import Alert, one_line, send_alert, without_values
+from ingestion.operations.alerts import Alert, one_line, send_alert, settle, without_values
 
-# Only what parsing needs is imported here: warehouse clients (DuckDB, Soda) load inside tasks.
+# Only what parsing needs is imported here: warehouse clients (DuckDB, Soda) load inside tasks,
+# and Cosmos (over a second of imports) only for the DAGs it renders, not for the minute's.
 if TYPE_CHECKING:
+    from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+
     from ingestion.operations.checks import CheckReport
     from ingestion.operations.reconcile import ReconcileRow
 
@@ -55,6 +55,8 @@ def manifest_path() -> Path:
 
 
 def project_config() -> ProjectConfig:
+    from cosmos import ProjectConfig
+
     return ProjectConfig(
         dbt_project_path=PROJECT_DIR,
         manifest_path=manifest_path(),
@@ -65,6 +67,8 @@ def project_config() -> ProjectConfig:
 
 
 def profile_config() -> ProfileConfig:
+    from cosmos import ProfileConfig
+
     return ProfileConfig(
         profile_name="accfb",
         target_name=settings().dbt_target,
@@ -72,12 +76,20 @@ def profile_config() -> ProfileConfig:
     )
 
 
-# One `dbt build` per run (the producer task) with a sensor per model that reports its result:
-# one dbt start-up per run instead of one per model (each costs seconds of import and parse),
-# with per-model status and per-model retry (a failed model's sensor re-runs that model).
-EXECUTION_CONFIG = ExecutionConfig(
-    execution_mode=ExecutionMode.WATCHER, invocation_mode=InvocationMode.DBT_RUNNER
-)
+def execution_config() -> ExecutionConfig:
+    """One `dbt build` per run (the producer task) with a sensor per model that reports its
+    result: one dbt start-up per run instead of one per model (each costs seconds of import and
+    parse), with per-model status and per-model retry (a failed model's sensor re-runs that
+    model). For the backfill and batch DAGs, which run rarely; the minute runs dbt in one task
+    (dags/accfb_refresh.py)."""
+    from cosmos import ExecutionConfig
+    from cosmos.constants import ExecutionMode, InvocationMode
+
+    return ExecutionConfig(
+        execution_mode=ExecutionMode.WATCHER, invocation_mode=InvocationMode.DBT_RUNNER
+    )
+
+
 # Sensors that reschedule rather than defer: no triggerer needed, and `dag.test()` runs them.
 WATCHER_OPERATOR_ARGS: dict[str, Any] = {
     "deferrable": False,
@@ -90,6 +102,9 @@ def render_config(*select: str) -> RenderConfig:
     """The selected models, one sensor each. The producer's `dbt build` runs every model's tests
     too and fails on a failed test; separate test sensors would double the chain of sensors a
     run waits on (each a process start) for what the producer's log already names."""
+    from cosmos import RenderConfig
+    from cosmos.constants import LoadMode, TestBehavior
+
     return RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
         select=list(select),
@@ -103,6 +118,8 @@ def one_writer(dag: Any, *writers: str) -> None:
     only read the producer's results, so they stay out and a refresh never queues behind its
     own sensors. A sensor that re-runs its failed model writes outside the pool: rare, and
     retried."""
+    from cosmos.operators.watcher import DbtProducerWatcherOperator
+
     for task in dag.tasks:
         if isinstance(task, DbtProducerWatcherOperator) or task.task_id in writers:
             task.pool = WAREHOUSE_POOL
@@ -167,34 +184,53 @@ def where(context: Any) -> dict[str, str]:
     }
 
 
+# Scopes of the alert ledger (alerts.settle): a contract's check, whichever DAG verified it; a
+# task, per DAG.
+CONTRACT_CHECKS = "contract:"
+
+
+def _task_checks(ti: Any) -> str:
+    return f"task:{ti.dag_id}.{ti.task_id}"
+
+
 def alert_on_failure(context: Any) -> None:
     """Airflow calls this once a task has failed for good (retries spent): one alert per broken
     check for failed contracts, one per differing line for a failed reconcile, else one for the
-    failed task."""
+    failed task. A contract check or a task already failing does not alert again (alerts.settle);
+    it says "recovered" once it passes."""
     ti = context["task_instance"]
     origin = where(context)
     exc = context.get("exception")
     if isinstance(exc, ContractsFailed):
-        alerts = [
-            Alert(
-                summary=f"{f.contract}: {f.check} failed on {f.column}",
-                runbook="data-quality-failures",
-                measured=f.measured,
-                threshold=f.threshold,
-                **origin,
-            )
-            for f in exc.report.failures
-        ] + [
-            Alert(
-                summary=f"contract could not be verified: {error}"[:300],
-                runbook="data-quality-failures",
-                measured="error",
-                threshold="verifies",
-                **origin,
-            )
-            for error in exc.report.errors
-        ]
-    elif isinstance(exc, ExportsRefused):
+        settle(
+            settings(),
+            CONTRACT_CHECKS,
+            [
+                Alert(
+                    summary=f"{f.contract}: {f.check} failed on {f.column}",
+                    runbook="data-quality-failures",
+                    measured=f.measured,
+                    threshold=f.threshold,
+                    check=f"{CONTRACT_CHECKS}{f.contract}: {f.check} on {f.column}",
+                    **origin,
+                )
+                for f in exc.report.failures
+            ]
+            + [
+                Alert(
+                    summary=f"contract could not be verified: {error}"[:300],
+                    runbook="data-quality-failures",
+                    measured="error",
+                    threshold="verifies",
+                    check=f"{CONTRACT_CHECKS}{error.split(':', 1)[0]}: verifies",
+                    **origin,
+                )
+                for error in exc.report.errors
+            ],
+            **origin,
+        )
+        return
+    if isinstance(exc, ExportsRefused):
         alerts = [
             Alert(
                 summary=f"{key} was not loaded: {without_values(reason)}",
@@ -219,29 +255,39 @@ def alert_on_failure(context: Any) -> None:
     else:
         # The first line of the error: the rest (a traceback, a dbt log) is in the task log.
         first = one_line(str(exc).splitlines()[0]) if str(exc).strip() else ""
-        alerts = [
-            Alert(
-                summary=f"task {ti.task_id} failed: {type(exc).__name__}: {first}"[:300],
-                runbook="dag-failures",
-                measured=f"failed after {ti.try_number} tries",
-                threshold="succeeds",
-                **origin,
-            )
-        ]
+        failed = Alert(
+            summary=f"task {ti.task_id} failed: {type(exc).__name__}: {first}"[:300],
+            runbook="dag-failures",
+            measured=f"failed after {ti.try_number} tries",
+            threshold="succeeds",
+            check=_task_checks(ti),
+            **origin,
+        )
+        settle(settings(), _task_checks(ti), [failed], **origin)
+        return
     # Each sent on its own: send_alert never raises, so one refused publish loses no other.
     for alert in alerts:
         send_alert(settings(), alert)
 
 
+def recover_on_success(context: Any) -> None:
+    """A task that succeeds after it had failed for good says so once ("recovered")."""
+    settle(settings(), _task_checks(context["task_instance"]), [], **where(context))
+
+
 def verify_contracts() -> int:
-    """Every public mart's Soda contract. Publishes the failure count (zero included, so the
-    alarm sees checks running) and fails the task, with one alert per broken check."""
+    """Every public mart's Soda contract, over whole tables (the data-quality DAG's schedule, not
+    the minute's). Publishes the failure count (zero included, so the alarm sees checks running)
+    and fails the task, with one alert per check that started failing."""
+    from airflow.sdk import get_current_context
+
     from ingestion.operations import checks, metrics
 
     report = checks.run_checks(settings())
     metrics.publish(settings(), data_quality_failures=len(report.failures) + len(report.errors))
     if not report.ok:
         raise ContractsFailed(report)
+    settle(settings(), CONTRACT_CHECKS, [], **where(get_current_context()))
     return report.checks
 
 
@@ -252,4 +298,5 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=5),
     "on_failure_callback": alert_on_failure,
+    "on_success_callback": recover_on_success,
 }

@@ -1,27 +1,39 @@
-"""Minutely streaming refresh: land the stream, build the streaming models, publish freshness
-and the heartbeat, verify the contracts.
+"""The minute: land the stream, build the streaming models, publish them where the dashboards
+read, measure and alert, in one task (ingestion/operations/refresh.py).
 
-Every minute in every operating mode: the 2-minute freshness goal has no quiet-period exception,
-so the modes change capacity (stream shards, warehouse base RPU), never the cadence
-(docs/orchestration.md). The cost model prices the same interval
-(``ingestion.config.constants.REFRESH_INTERVAL_SECONDS``).
+One task, not one per model: each Airflow task is a process that imports Airflow, the DAG and
+its libraries again (seconds each), and a task per model left the build waiting on its own
+watchers. The task runs dbt once, in its own process, and writes each model's result to its log
+and the figures to CloudWatch; Airflow retries it, and every step resumes from what the last
+attempt committed. Cosmos renders the backfill, batch and data-quality DAGs, which run rarely.
+
+The schedule is continuous with one active run: a run starts as soon as the previous one ends,
+so a gift waits for at most one run in progress plus its own, instead of up to a minute for the
+next cron tick (docs/orchestration.md compares the two, measured). Every operating mode runs the
+same way: the 2-minute goal has no quiet-period exception, so the modes change capacity (stream
+shards, warehouse base RPU), never the cadence. The cost model prices a refresh at least every
+``REFRESH_INTERVAL_SECONDS``, which keeps the warehouse billed all day either way.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import accfb_common as common
 from airflow.sdk import DAG, get_current_context, task
-from cosmos import DbtTaskGroup
 
-from ingestion.config.constants import REFRESH_INTERVAL_SECONDS
+from ingestion.config.constants import WAREHOUSE_POOL
 
 common.dbt_environment()
 
+# Back to back, one at a time (Airflow 3's continuous timetable needs max_active_runs=1).
+SCHEDULE = "@continuous"
+
 
 def cron_every(seconds: int) -> str:
-    """The cron schedule of a whole-minute interval (Airflow's cron has minutes, not seconds)."""
+    """The cron schedule of a whole-minute interval (Airflow's cron has minutes, not seconds):
+    the schedule to fall back to where back-to-back runs are not wanted."""
     minutes, rest = divmod(seconds, 60)
     if rest or minutes < 1 or 60 % minutes:
         raise ValueError(f"a refresh interval of {seconds} s is not a whole divisor of an hour")
@@ -30,8 +42,8 @@ def cron_every(seconds: int) -> str:
 
 with DAG(
     dag_id="accfb_refresh",
-    description="Land the stream, build the streaming models, publish freshness, check",
-    schedule=cron_every(REFRESH_INTERVAL_SECONDS),
+    description="Land, build, publish, check and measure the streaming models: the minute",
+    schedule=SCHEDULE,
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
@@ -41,69 +53,20 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
 
-    @task
-    def land() -> int:
-        """Make everything Kinesis holds visible to dbt. Redshift: REFRESH MATERIALIZED VIEW,
-        because auto refresh yields to user queries and may be deferred. Locally: drain the
-        stream into the landing table. Both resume from what already landed: safe to retry."""
-        from ingestion.config import aws, dbt
-        from ingestion.landing.lander import StreamLander
+    @task(pool=WAREHOUSE_POOL)
+    def refresh() -> dict[str, Any]:
+        """Land, build (dbt once, in process), publish, bounded checks, metrics and alerts."""
+        from ingestion.operations.refresh import run_minute
 
-        settings = common.settings()
-        if settings.is_local:
-            return StreamLander(settings, aws.client("kinesis", settings)).land_once()
-        dbt.run_dbt(settings, ["run-operation", "refresh_stream_landing"])
-        return 0
-
-    transform = DbtTaskGroup(
-        group_id="transform",
-        project_config=common.project_config(),
-        profile_config=common.profile_config(),
-        execution_config=common.EXECUTION_CONFIG,
-        render_config=common.render_config(common.STREAMING_SELECTOR),
-        default_args=common.DEFAULT_ARGS,
-        operator_args=common.WATCHER_OPERATOR_ARGS,
-    )
-
-    @task
-    def publish_freshness(data_interval_start: datetime | None = None) -> dict[str, float]:
-        """Freshness, lag, quarantine, conflicting-redelivery and archive-failure figures and
-        the completed-refresh heartbeat to CloudWatch; over-target figures, a conflicting
-        redelivery and a record the archive failed alert too. Runs before the checks so a failed
-        check never silences the heartbeat."""
-        from ingestion.operations import metrics
-        from ingestion.operations.alerts import send_alert
-
-        settings = common.settings()
-        since = data_interval_start or datetime.now(UTC)
-        figures = metrics.measure_in_warehouse(settings, since)
-        archive_failed = metrics.archive_processing_failed(settings, since)
-        # Reaching here means the stream landed and the models built: the heartbeat.
-        metrics.publish(
-            settings, figures, archive_processing_failed=archive_failed, refresh_completed=True
-        )
-        origin = common.where(get_current_context())
-        for alert in metrics.refresh_alerts(figures, archive_failed, **origin):
-            send_alert(settings, alert)
+        report = run_minute(common.settings(), origin=common.where(get_current_context()))
+        figures = report.figures
         return {
-            "quarantined_events": figures.quarantined_events,
-            "conflicting_redeliveries": figures.conflicting_redeliveries,
-            "archive_processing_failed": archive_failed,
-            **figures.over_target(),
+            "landed": report.landed,
+            "built_nodes": report.built_nodes,
+            "rows_published": report.rows_published,
+            "freshness_p95_seconds": figures.freshness_p95_seconds if figures else None,
+            "alerts_sent": report.alerts_sent,
+            "seconds": {step: round(s, 3) for step, s in report.seconds.items()},
         }
 
-    check_contracts = task(common.verify_contracts, task_id="check_contracts")
-
-    @task
-    def publish_serving_copy() -> None:
-        """Locally: the marts' read-only serving copy, for live SQL and the dashboards while the
-        pipeline holds the warehouse (ingestion/serving/). Redshift serves its marts itself."""
-        from ingestion.serving import copy as serving
-
-        settings = common.settings()
-        if settings.is_local:
-            serving.publish(settings)
-
-    land() >> transform >> publish_freshness() >> check_contracts()
-    transform >> publish_serving_copy()
-    common.one_writer(dag, "land", "publish_serving_copy")
+    refresh()

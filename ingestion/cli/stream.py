@@ -9,16 +9,16 @@ from typing import Annotated
 import typer
 
 from ingestion.cli.app import app, console, follow, load_settings, print_produce
-from ingestion.config import aws, dbt
-from ingestion.landing.lander import StreamLander
-from ingestion.local import localaws
-from ingestion.produce import dead_letters
-from ingestion.serving import copy as serving
+
+# Each command imports what it uses: `accfb --help` and a command that needs no AWS client or
+# warehouse should not pay boto3's, pyarrow's and DuckDB's imports.
 
 
 @app.command()
 def up() -> None:
     """Start the local AWS endpoint and create the stream and bucket (idempotent)."""
+    from ingestion.local import localaws
+
     settings = load_settings()
     created = localaws.ensure_up(settings)
     where = settings.aws_endpoint_url or "AWS"
@@ -28,6 +28,8 @@ def up() -> None:
 @app.command()
 def down() -> None:
     """Stop the local AWS endpoint this project started (idempotent)."""
+    from ingestion.local import localaws
+
     stopped = localaws.stop_endpoint(load_settings())
     console.print("stopped" if stopped else "nothing to stop")
 
@@ -35,6 +37,8 @@ def down() -> None:
 @app.command()
 def publish(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Publish a JSONL file to the stream, one record per line, exactly as written."""
+    from ingestion.local import localaws
+    from ingestion.produce import dead_letters
     from ingestion.produce.publish import file_records, publish_records
 
     settings = load_settings()
@@ -59,7 +63,10 @@ def simulate(
     ] = None,
 ) -> None:
     """Generate realistic food-bank events (with faults) onto the stream or into a file."""
+    from ingestion.config import aws
     from ingestion.demo.simulator import Simulator, steady
+    from ingestion.local import localaws
+    from ingestion.produce import dead_letters
     from ingestion.produce.producer import KinesisProducer
     from ingestion.produce.publish import publish_paced
 
@@ -91,6 +98,10 @@ def ingest(
     once: Annotated[bool, typer.Option("--once", help="Drain what is there and stop")] = False,
 ) -> None:
     """Land the stream into the warehouse (the local stand-in for Redshift's streaming view)."""
+    from ingestion.config import aws
+    from ingestion.landing.lander import StreamLander
+    from ingestion.local import localaws
+
     settings = load_settings()
     localaws.ensure_up(settings)
     lander = StreamLander(settings, aws.client("kinesis", settings))
@@ -103,14 +114,19 @@ def ingest(
 
 @app.command()
 def refresh() -> None:
-    """Land everything on the stream, then build the streaming models once."""
+    """Land everything on the stream, build the streaming models once, publish and measure."""
+    from ingestion.local import localaws
+    from ingestion.operations.refresh import run_minute
+
     settings = load_settings()
     localaws.ensure_up(settings)
-    landed = StreamLander(settings, aws.client("kinesis", settings)).land_once()
-    result = dbt.build_streaming_models(settings)
-    published = serving.publish(settings)
-    console.print(f"landed {landed:,} records; built {result.nodes} dbt nodes")
-    console.print(f"published the serving copy {published.path}")
+    report = run_minute(settings)
+    console.print(f"landed {report.landed:,} records; built {report.built_nodes} dbt nodes")
+    if report.published and settings.is_local:
+        console.print(
+            f"published the serving copy ({report.rows_published:,} rows written); "
+            + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in report.seconds.items())
+        )
 
 
 @app.command()

@@ -9,13 +9,23 @@ message is over 256 KB; a refused alert would page nobody, so every alert is fit
 limits, and one that SNS still refuses is logged and kept in the local sink. Alerts travel to
 e-mail and paging services: they name rows and columns, never a value from the data (a donor's
 details can be the value that broke a load).
+
+A check evaluated again and again (a figure each minute, a contract every 15 minutes, a task each
+run) alerts once when it starts failing and once, "recovered", when it passes again: ``settle``
+keeps each check's state in a small ledger beside the local sink (``alert_states.json`` in the
+state dir, locked while it is read and written, so two DAGs' tasks take turns). On MWAA that is
+the one worker's disk (mw1.micro has exactly one); a replaced worker forgets the ledger, which
+costs at most one repeated alert per check still failing.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +58,8 @@ class Alert:
     run_id: str = ""
     window: str = ""
     raised_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    # What ``settle`` deduplicates on: the check this alert is about, whatever the run.
+    check: str = ""
 
     @property
     def runbook_url(self) -> str:
@@ -146,3 +158,72 @@ def read_alerts(settings: Settings) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def ledger_path(settings: Settings) -> Path:
+    return settings.state_dir / "alert_states.json"
+
+
+@contextmanager
+def _ledger(settings: Settings) -> Iterator[dict[str, dict[str, str]]]:
+    """The checks' states, read and written back under an exclusive lock."""
+    path = ledger_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            handle.seek(0)
+            text = handle.read()
+            states: dict[str, dict[str, str]] = json.loads(text) if text.strip() else {}
+            yield states
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(states, indent=1, sort_keys=True))
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def settle(
+    settings: Settings,
+    scope: str,
+    failing: Iterable[Alert],
+    *,
+    passing: Iterable[str] | None = None,
+    **origin: str,
+) -> list[Alert]:
+    """Alert on what changed state within ``scope`` (a prefix of check names): each failing
+    check not already failing, and one "recovered" notice for each check of the scope that was
+    failing and is not now. ``passing`` names the checks that passed when the scope was only
+    partly evaluated; by default every check of the scope not failing passed. Returns what was
+    sent."""
+    now_failing = {alert.check or f"{scope}{alert.summary}": alert for alert in failing}
+    passed = None if passing is None else set(passing)
+    sent: list[Alert] = []
+    with _ledger(settings) as states:
+        for check, alert in now_failing.items():
+            if states.get(check, {}).get("state") != "failing":
+                states[check] = {
+                    "state": "failing",
+                    "since": alert.raised_at,
+                    "runbook": alert.runbook,
+                }
+                sent.append(replace(alert, check=check))
+        for check, state in list(states.items()):
+            if not check.startswith(scope) or check in now_failing:
+                continue
+            if state.get("state") != "failing" or (passed is not None and check not in passed):
+                continue
+            del states[check]
+            sent.append(
+                Alert(
+                    summary=f"recovered: {check.removeprefix(scope)}",
+                    runbook=state.get("runbook", "dag-failures"),
+                    measured="passes",
+                    threshold=f"failing since {state.get('since', '?')}",
+                    check=check,
+                    **origin,
+                )
+            )
+    for alert in sent:
+        send_alert(settings, alert)
+    return sent

@@ -25,6 +25,9 @@ from ingestion.config.constants import FRESHNESS_TARGET_SECONDS, METRIC_NAMESPAC
 from ingestion.config.settings import Settings
 from ingestion.operations.alerts import Alert
 
+# The scope of the refresh's own checks in the alert ledger (alerts.settle).
+REFRESH_CHECKS = "refresh:"
+
 
 class _Connection(Protocol):
     def execute(self, query: str, parameters: Any = ...) -> Any: ...
@@ -160,6 +163,114 @@ def _figures(row: Any) -> RefreshFigures:
     )
 
 
+# Source to dashboard: the latest refresh's gifts (loaded after the refresh before it) became
+# visible where the dashboards read at `visible_at`: the serving copy's publish locally, the
+# build's commit on Redshift. Stamped on the refresh's row of ops.pipeline_freshness.
+_STAMP_SQL = """
+with latest as (
+    select invocation_id, refreshed_at
+    from ops.pipeline_freshness
+    where refreshed_at = (select max(refreshed_at) from ops.pipeline_freshness)
+        and published_at is null
+),
+
+window_start as (
+    select coalesce(max(refreshed_at), '-infinity'::timestamp) as after
+    from ops.pipeline_freshness
+    where refreshed_at < (select refreshed_at from latest)
+),
+
+visible as (
+    select
+        quantile_cont(epoch($visible_at) - epoch(fct_donations.emitted_at), 0.5) as p50,
+        quantile_cont(epoch($visible_at) - epoch(fct_donations.emitted_at), 0.95) as p95
+    from marts.fct_donations, latest, window_start
+    where fct_donations.first_loaded_at > window_start.after
+        and fct_donations.first_loaded_at <= latest.refreshed_at
+)
+
+update ops.pipeline_freshness
+set
+    published_at = $visible_at,
+    dashboard_freshness_p50_seconds = visible.p50,
+    dashboard_freshness_p95_seconds = visible.p95
+from latest, visible
+where pipeline_freshness.invocation_id = latest.invocation_id
+returning pipeline_freshness.invocation_id, dashboard_freshness_p95_seconds
+"""
+
+
+@dataclass(frozen=True)
+class Stamped:
+    invocation_id: str
+    dashboard_freshness_p95_seconds: float | None
+
+
+def stamp_visible(con: _Connection, visible_at: datetime) -> Stamped | None:
+    """Stamp the latest refresh's row with when its gifts became visible and their P50/P95
+    source-to-dashboard seconds (DuckDB); None when the latest row is stamped already (nothing
+    was built since the last publish)."""
+    naive = visible_at.astimezone(UTC).replace(tzinfo=None)
+    row = con.execute(_STAMP_SQL, {"visible_at": naive}).fetchone()
+    return None if row is None else Stamped(str(row[0]), None if row[1] is None else float(row[1]))
+
+
+# The same on Redshift, read then written (redshift_connector binds %s in order).
+REDSHIFT_VISIBLE_SQL = """
+select
+    latest.invocation_id,
+    percentile_cont(0.5) within group (
+        order by datediff(millisecond, fct_donations.emitted_at, %s) / 1000.0
+    ) as p50,
+    percentile_cont(0.95) within group (
+        order by datediff(millisecond, fct_donations.emitted_at, %s) / 1000.0
+    ) as p95
+from ops.pipeline_freshness as latest
+left join marts.fct_donations
+    on fct_donations.first_loaded_at <= latest.refreshed_at
+    and fct_donations.first_loaded_at > (
+        select coalesce(max(earlier.refreshed_at), '1900-01-01'::timestamp)
+        from ops.pipeline_freshness as earlier
+        where earlier.refreshed_at < latest.refreshed_at
+    )
+where latest.published_at is null
+    and latest.refreshed_at = (select max(refreshed_at) from ops.pipeline_freshness)
+group by latest.invocation_id
+"""
+REDSHIFT_STAMP_SQL = """
+update ops.pipeline_freshness
+set published_at = %s, dashboard_freshness_p50_seconds = %s, dashboard_freshness_p95_seconds = %s
+where invocation_id = %s
+"""
+
+
+def stamp_visible_redshift(settings: Settings, visible_at: datetime) -> float | None:
+    """``stamp_visible`` on the Redshift target; returns the P95 it stamped."""
+    import redshift_connector
+
+    from ingestion.operations.checks import redshift_data_source
+
+    login = redshift_data_source(settings)["connection"]
+    naive = visible_at.astimezone(UTC).replace(tzinfo=None)
+    with redshift_connector.connect(
+        host=login["host"],
+        port=int(login["port"]),
+        database=login["database"],
+        user=login["user"],
+        password=login["password"],
+        timeout=login["connect_timeout"],
+    ) as con:
+        cursor = con.cursor()
+        cursor.execute(REDSHIFT_VISIBLE_SQL, (naive, naive))
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        invocation_id, p50, p95 = row
+        cursor.execute(REDSHIFT_STAMP_SQL, (naive, p50, p95, invocation_id))
+        con.commit()
+        return None if p95 is None else float(p95)
+
+
 def archive_processing_failed(settings: Settings, since: datetime) -> int:
     """Records the archive's transform failed (Firehose's errors/ prefix) in objects written
     since ``since``: each is a hole in the archive no replay can fill."""
@@ -179,6 +290,7 @@ def refresh_alerts(figures: RefreshFigures, archive_failed: int = 0, **origin: s
             runbook="freshness-p95" if name == "FreshnessP95Seconds" else "landing-lag",
             measured=f"{value:.1f} s",
             threshold=f"<= {FRESHNESS_TARGET_SECONDS:.0f} s",
+            check=f"{REFRESH_CHECKS}{name}",
             **origin,
         )
         for name, value in figures.over_target().items()
@@ -190,6 +302,7 @@ def refresh_alerts(figures: RefreshFigures, archive_failed: int = 0, **origin: s
                 runbook="conflicting-redeliveries",
                 measured=f"{figures.conflicting_redeliveries} redelivery(ies)",
                 threshold="0 (ops.conflicting_redeliveries names them)",
+                check=f"{REFRESH_CHECKS}ConflictingRedeliveries",
                 **origin,
             )
         )
@@ -200,6 +313,7 @@ def refresh_alerts(figures: RefreshFigures, archive_failed: int = 0, **origin: s
                 runbook="archive-processing-failed",
                 measured=f"{archive_failed} record(s)",
                 threshold="0",
+                check=f"{REFRESH_CHECKS}ArchiveProcessingFailed",
                 **origin,
             )
         )

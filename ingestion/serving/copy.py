@@ -1,8 +1,33 @@
-"""The serving copy: the public marts of the local warehouse, published atomically per refresh."""
+"""The serving copy: the public marts of the local warehouse, published per refresh by writing
+only what changed.
+
+Two files take turns (``serving.a.duckdb``, ``serving.b.duckdb``); ``serving.duckdb`` is a
+symbolic link to the one last published. A publish brings the other file up to date and then
+swaps the link with ``os.replace``, so a reader opening ``serving.duckdb`` gets one whole
+refresh, and a reader already open keeps the refresh it opened (DuckDB readers lock the file
+they hold, and a publish never writes the file the link points at).
+
+The file being brought up to date is two publishes behind, so it is brought forward by the rows
+that changed since its own cursor, table by table:
+
+- a mart with ``landed_batch`` (the newest batch behind each row) and a unique key: the keys
+  with rows past the file's batch are deleted and their rows inserted again from the warehouse;
+  a key the warehouse no longer holds (a withdrawn row) is deleted when the counts disagree;
+- a mart with a unique key but no batch column (reports such as reconciliation, open orders,
+  the refresh log): the rows that differ (``except`` both ways) are replaced by key;
+- anything else (small aggregates, the alerts, a table whose columns changed): copied whole.
+
+So the publish writes the changed rows, not the history. A file that is missing, from an
+older layout, or held by a reader for longer than a publish waits is written whole afresh (a
+reader of the old file keeps it: it is unlinked, never overwritten).
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,11 +37,19 @@ import duckdb
 from ingestion.config import warehouse
 from ingestion.config.settings import Settings
 from ingestion.operations.alerts import read_alerts
+from ingestion.operations.metrics import Stamped, stamp_visible
 
 PUBLIC_SCHEMA = "marts"
 # Operations logs the operations dashboard reads; neither holds donor data (quarantined_events
 # keeps each record's raw text, so it stays out).
 OPS_TABLES = ("pipeline_freshness", "agg_quarantine_reasons")
+FRESHNESS_LOG = "ops.pipeline_freshness"
+GENERATIONS = ("a", "b")
+# How long a publish waits for readers to let go of the file it is about to update.
+READER_WAIT_SECONDS = 2.0
+BATCH_COLUMN = "landed_batch"
+
+log = logging.getLogger(__name__)
 
 
 def serving_path(settings: Settings) -> Path:
@@ -24,63 +57,260 @@ def serving_path(settings: Settings) -> Path:
     return settings.state_dir / "serving.duckdb"
 
 
+def generation_path(settings: Settings, generation: str) -> Path:
+    return settings.state_dir / f"serving.{generation}.duckdb"
+
+
 @dataclass(frozen=True)
 class Published:
     path: Path
     tables: tuple[str, ...]
     published_at: datetime
+    # Rows written into the copy per table (inserted plus deleted); whole copies count all rows.
+    rows_written: dict[str, int]
+    whole: bool
+    # P95 seconds from emitted_at to this publish over the latest refresh's gifts, when this
+    # publish made a new refresh visible (ops.pipeline_freshness).
+    dashboard_freshness_p95_seconds: float | None = None
 
 
 def _quoted(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def publish(settings: Settings) -> Published:
-    """Copy the public marts, the operations logs and the local alerts into a new file, then
-    swap it in place of the serving copy: a reader sees the previous refresh or this one."""
-    target = serving_path(settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staged = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    staged.unlink(missing_ok=True)
-    published_at = datetime.now(UTC)
-    with warehouse.connect(settings.warehouse_path) as con:
-        tables = [
-            f"{schema}.{name}"
-            for schema, name in con.execute(
-                """
-                select table_schema, table_name from information_schema.tables
-                where table_catalog = current_database() and (
-                    table_schema = ? or (table_schema = 'ops' and list_contains(?, table_name))
-                )
-                order by 1, 2
-                """,
-                [PUBLIC_SCHEMA, list(OPS_TABLES)],
-            ).fetchall()
-        ]
-        con.execute(f"attach {_quoted(staged)} as serving")
+def _next_generation(settings: Settings) -> Path:
+    link = serving_path(settings)
+    current = os.readlink(link) if link.is_symlink() else None
+    for generation in GENERATIONS:
+        path = generation_path(settings, generation)
+        if path.name != current:
+            return path
+    raise AssertionError("unreachable: two generations, one current")
+
+
+def _unique_keys(settings: Settings) -> dict[str, list[str]]:
+    """Each model's unique key, from the manifest the last dbt invocation wrote."""
+    manifest = settings.dbt_target_dir / "manifest.json"
+    if not manifest.exists():
+        return {}
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
+    keys: dict[str, list[str]] = {}
+    for node in nodes:
+        key = node.get("config", {}).get("unique_key")
+        if node.get("resource_type") == "model" and key:
+            keys[f"{node['schema']}.{node['alias'] or node['name']}"] = (
+                [key] if isinstance(key, str) else list(key)
+            )
+    return keys
+
+
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> list[tuple[str, str]]:
+    schema, name = table.split(".")
+    return [
+        (column, str(kind))
+        for column, kind in con.execute(
+            """
+            select column_name, data_type from information_schema.columns
+            where table_catalog = ? and table_schema = ? and table_name = ?
+            order by ordinal_position
+            """,
+            [catalog, schema, name],
+        ).fetchall()
+    ]
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    # S608: table names come from the warehouse catalog, not from input.
+    row = con.execute(f"select count(*) from {table}").fetchone()  # noqa: S608
+    return int(row[0]) if row else 0
+
+
+def _attach(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Attach ``path`` as ``serving``; False when a reader holds it past the wait."""
+    deadline = time.monotonic() + READER_WAIT_SECONDS
+    while True:
         try:
-            for schema in (PUBLIC_SCHEMA, "ops"):
-                con.execute(f"create schema serving.{schema}")
-            for table in tables:
-                # S608: table names come from the warehouse catalog, not from input.
-                con.execute(f"create table serving.{table} as select * from {table}")  # noqa: S608
-            _copy_alerts(con, settings)
+            con.execute(f"attach {_quoted(path)} as serving")
+            return True
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                if "lock" in str(error).lower():
+                    return False
+                raise
+            time.sleep(0.05)
+
+
+def _batch_cursors(con: duckdb.DuckDBPyConnection) -> dict[str, int] | None:
+    """The copy's batch per table, or None when the file is not a copy this code wrote."""
+    try:
+        rows = con.execute("select table_name, landed_batch from serving.ops.serving_cursors")
+        return {name: int(batch) for name, batch in rows.fetchall()}
+    except duckdb.CatalogException:
+        return None
+
+
+def publish(settings: Settings) -> Published:
+    """Bring the other generation up to date with the warehouse and swap the link to it."""
+    link = serving_path(settings)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    target = _next_generation(settings)
+    keys = _unique_keys(settings)
+    with warehouse.connect(settings.warehouse_path) as con:
+        tables = _public_tables(con)
+        whole = not target.exists() or not _attach(con, target)
+        if whole:
+            # Missing, or held by a reader: a new file under the same name; the reader keeps
+            # the old one's inode.
+            target.unlink(missing_ok=True)
+            target.with_name(target.name + ".wal").unlink(missing_ok=True)
+            con.execute(f"attach {_quoted(target)} as serving")
+        try:
+            cursors = None if whole else _batch_cursors(con)
+            if cursors is None:
+                whole = True
+                _reset(con)
+            written = {
+                table: _bring_forward(con, table, keys.get(table), cursors) for table in tables
+            }
+            written["ops.alerts"] = _copy_alerts(con, settings)
+            published_at = datetime.now(UTC)
+            stamped = _stamp_visible(con, published_at)
             con.execute(
-                "create table serving.ops.serving_published as "
+                "create or replace table serving.ops.serving_published as "
                 "select ?::varchar as warehouse_path, ?::timestamptz as published_at",
                 [str(settings.warehouse_path), published_at],
             )
         finally:
             con.execute("detach serving")
-    os.replace(staged, target)
-    return Published(target, tuple(tables), published_at)
+    staged = link.with_name(f".{link.name}.{os.getpid()}.link")
+    staged.unlink(missing_ok=True)
+    staged.symlink_to(target.name)
+    os.replace(staged, link)
+    log.info("published %s: %s", target.name, written)
+    return Published(
+        link,
+        tuple(tables),
+        published_at,
+        written,
+        whole,
+        stamped.dashboard_freshness_p95_seconds if stamped else None,
+    )
 
 
-def _copy_alerts(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+def _public_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            """
+            select table_schema, table_name from information_schema.tables
+            where table_catalog = current_database() and table_type = 'BASE TABLE' and (
+                table_schema = ? or (table_schema = 'ops' and list_contains(?, table_name))
+            )
+            order by 1, 2
+            """,
+            [PUBLIC_SCHEMA, list(OPS_TABLES)],
+        ).fetchall()
+    ]
+
+
+def _reset(con: duckdb.DuckDBPyConnection) -> None:
+    """An empty copy: the schemas and the cursor table, every table to be copied whole."""
+    for schema in (PUBLIC_SCHEMA, "ops"):
+        con.execute(f"drop schema if exists serving.{schema} cascade")
+        con.execute(f"create schema serving.{schema}")
+    con.execute(
+        "create table serving.ops.serving_cursors (table_name varchar primary key, "
+        "landed_batch bigint not null)"
+    )
+
+
+def _bring_forward(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    key: list[str] | None,
+    cursors: dict[str, int] | None,
+) -> int:
+    """Make ``serving.<table>`` equal to the warehouse's; returns the rows written."""
+    columns = _columns(con, con.execute("select current_database()").fetchone()[0], table)  # type: ignore[index]
+    names = [name for name, _ in columns]
+    same_shape = _columns(con, "serving", table) == columns
+    if not (key and same_shape and set(key) <= set(names)):
+        con.execute(f"create or replace table serving.{table} as select * from {table}")  # noqa: S608
+        _record_batch(con, table, names)
+        return _count(con, table)
+    keyed = ", ".join(key)
+    on = " and ".join(f"kept.{k} = changed_keys.{k}" for k in key)
+    batch = cursors.get(table) if cursors is not None else None
+    if BATCH_COLUMN in names and batch is not None:
+        # The keys with rows past the copy's batch, and every row of those keys (a key's older
+        # rows are rewritten with it by delete+insert).
+        changed = f"select distinct {keyed} from {table} where {BATCH_COLUMN} > {int(batch)}"  # noqa: S608
+    else:
+        changed = (
+            f"select distinct {keyed} from (select * from {table} "  # noqa: S608
+            f"except select * from serving.{table})"
+        )
+    # S608 below: table and column names come from the warehouse catalog and the manifest.
+    con.execute(f"create or replace temp table changed_keys as {changed}")
+    deleted = _rows(
+        con,
+        f"delete from serving.{table} as kept using changed_keys where {on}",  # noqa: S608
+    )
+    inserted = _rows(
+        con,
+        f"insert into serving.{table} select kept.* from {table} as kept "  # noqa: S608
+        f"semi join changed_keys on {on}",
+    )
+    if _count(con, f"serving.{table}") != _count(con, table):
+        # A key withdrawn from the warehouse (the copy holds every key it holds, and more).
+        gone = " and ".join(f"current.{k} = kept.{k}" for k in key)
+        deleted += _rows(
+            con,
+            f"delete from serving.{table} as kept where not exists "  # noqa: S608
+            f"(select 1 from {table} as current where {gone})",
+        )
+    _record_batch(con, table, names)
+    return deleted + inserted
+
+
+def _record_batch(con: duckdb.DuckDBPyConnection, table: str, names: list[str]) -> None:
+    if BATCH_COLUMN in names:
+        con.execute(
+            "insert or replace into serving.ops.serving_cursors "  # noqa: S608
+            f"select ?, coalesce(max({BATCH_COLUMN}), 0) from {table}",
+            [table],
+        )
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _stamp_visible(con: duckdb.DuckDBPyConnection, published_at: datetime) -> Stamped | None:
+    """Source to dashboard for the latest refresh: its gifts become visible with this publish.
+    Written in the warehouse's refresh log and in the copy's."""
+    if not any(name == "published_at" for name, _ in _columns(con, "serving", FRESHNESS_LOG)):
+        return None
+    stamped = stamp_visible(con, published_at)
+    if stamped is not None:
+        con.execute(
+            "delete from serving.ops.pipeline_freshness where invocation_id = ?",
+            [stamped.invocation_id],
+        )
+        con.execute(
+            "insert into serving.ops.pipeline_freshness "
+            "select * from ops.pipeline_freshness where invocation_id = ?",
+            [stamped.invocation_id],
+        )
+    return stamped
+
+
+def _copy_alerts(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     """The local alert sink's data-quality and reconcile failures (SNS carries them in AWS)."""
     con.execute(
         """
-        create table serving.ops.alerts (
+        create or replace table serving.ops.alerts (
             raised_at timestamptz, dag_id varchar, task_id varchar, summary varchar,
             measured varchar, threshold varchar, runbook varchar
         )
@@ -100,3 +330,4 @@ def _copy_alerts(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     ]
     if rows:
         con.executemany("insert into serving.ops.alerts values (?, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)

@@ -3,6 +3,9 @@
     donations mart is (seconds from the producer's emitted_at to the gift's first load into
     fct_donations, P50/P95/max) and how long records waited between Kinesis and the landing.
     A log, not a mart: it grows by one row per refresh and a rebuild does not reproduce it.
+    `published_at` and the dashboard_freshness columns are null here: the refresh stamps them
+    when its gifts become visible where the dashboards read (ingestion/operations/metrics.py,
+    stamp_visible), so they measure source to dashboard.
     Cursor: `landed_batch` of the events (macros/batch_cursor.sql), kept as max_landed_batch.
 -#}
 {{
@@ -87,7 +90,10 @@ final as (
             {% else %}
             event_lag.max_landed_batch
             {% endif %} as bigint
-        ) as max_landed_batch
+        ) as max_landed_batch,
+        cast(null as timestamp) as published_at,
+        cast(null as double precision) as dashboard_freshness_p50_seconds,
+        cast(null as double precision) as dashboard_freshness_p95_seconds
     from event_lag
     cross join donation_freshness
 

@@ -13,7 +13,7 @@ from ingestion.operations.checks import CONTRACTS_DIR, contract_paths
 from tests.dags.dagbag import dagbag
 
 EXPECTED_DAGS = {
-    "accfb_refresh": "* * * * *",
+    "accfb_refresh": "@continuous",
     "accfb_data_quality": "*/15 * * * *",
     "accfb_backfill": None,
     "accfb_batch_crm": "0 13 * * *",
@@ -55,21 +55,14 @@ def test_every_task_retries_with_exponential_backoff_and_alerts_when_it_gives_up
             assert task.on_failure_callback, where
 
 
-def test_the_refresh_builds_once_and_shows_every_streaming_model(
+def test_the_refresh_is_one_task_per_run_that_runs_dbt_in_process(
     dags: dict[str, Any],
 ) -> None:
-    tasks = {t.task_id for t in dags["accfb_refresh"].tasks}
-    assert "transform.dbt_producer_watcher" in tasks
-    for model in (
-        "stg_stream__records",
-        "stg_stream__events",
-        "fct_donations",
-        "quarantined_events",
-    ):
-        assert f"transform.{model}_run" in tasks
-    land = dags["accfb_refresh"].get_task("land")
-    # No gate: every run refreshes, in every operating mode.
-    assert land.upstream_list == []
+    refresh = dags["accfb_refresh"]
+    # One task instance per run: no per-model sensors, no Cosmos operator in the minute.
+    assert [t.task_id for t in refresh.tasks] == ["refresh"]
+    assert type(refresh.get_task("refresh")).__module__.startswith("airflow.")
+    assert refresh.max_active_runs == 1
 
 
 @pytest.mark.parametrize(
@@ -108,15 +101,16 @@ def test_every_public_mart_has_a_soda_contract_and_every_contract_a_mart(airflow
     assert contracts - marts == set(), "contracts for models that no longer exist"
 
 
-def test_the_refresh_runs_at_the_cadence_the_cost_model_prices(dags: dict[str, Any]) -> None:
+def test_the_cost_model_prices_a_refresh_at_least_as_often_as_the_fallback_cron(
+    dags: dict[str, Any],
+) -> None:
     from accfb_refresh import cron_every
 
     from ingestion.config.constants import REFRESH_INTERVAL_SECONDS
     from ingestion.operations.cost.model import Workload
 
-    assert dags["accfb_refresh"].schedule == cron_every(REFRESH_INTERVAL_SECONDS)
     assert Workload(modes=()).refresh_interval_seconds == REFRESH_INTERVAL_SECONDS
-    assert cron_every(60) == "* * * * *"
+    assert cron_every(REFRESH_INTERVAL_SECONDS) == "* * * * *"
     assert cron_every(300) == "*/5 * * * *"
     with pytest.raises(ValueError, match="whole divisor"):
         cron_every(90)
@@ -129,8 +123,8 @@ def test_every_task_that_writes_the_warehouse_takes_the_one_writer_pool(
 
     from ingestion.config.constants import WAREHOUSE_POOL
 
-    # publish_serving_copy holds the local warehouse file while it copies the marts out.
-    writers = {"land", "load_window", "load", "publish_serving_copy", "close"}
+    # The refresh lands, builds and publishes the local serving copy in its one task.
+    writers = {"refresh", "load_window", "load", "close"}
     pooled: dict[str, set[str]] = {}
     for dag in dags.values():
         for task in dag.tasks:
@@ -140,9 +134,9 @@ def test_every_task_that_writes_the_warehouse_takes_the_one_writer_pool(
                 pooled.setdefault(dag.dag_id, set()).add(task.task_id)
     # Every DAG that builds has its dbt build and its load in the pool; data quality only reads.
     assert set(pooled) == set(EXPECTED_DAGS) - {"accfb_data_quality"}
-    # A build and its load in each; the refresh also publishes the local serving copy, and the
-    # settlement load closes the day before.
-    extra = {"accfb_refresh", "accfb_batch_settlements"}
+    # A build and its load in each (the settlement load closes the day before); the refresh's
+    # one task does both.
+    expected = {"accfb_refresh": 1, "accfb_batch_settlements": 3}
     assert {dag: len(tasks) for dag, tasks in pooled.items()} == {
-        dag: 3 if dag in extra else 2 for dag in pooled
+        dag: expected.get(dag, 2) for dag in pooled
     }, pooled
