@@ -1,9 +1,12 @@
 """The refresh and data-quality DAGs run for real with ``dag.test()``: the local endpoint's
-stream, the lander, dbt through Cosmos, Soda, and CloudWatch on the endpoint."""
+stream, the lander, dbt in the refresh's one task (through Cosmos in the data-quality DAG's
+siblings), Soda, and CloudWatch on the endpoint."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+
+import duckdb
 
 from ingestion.config import aws, warehouse
 from ingestion.config.settings import Settings
@@ -34,7 +37,7 @@ def _donations(settings: Settings) -> dict[str, int]:
     return dict(rows)
 
 
-def test_refresh_runs_land_build_check_and_publish_freshness_run_after_run(
+def test_refresh_runs_land_build_publish_and_measure_in_one_task_run_after_run(
     dag_env: Settings,
 ) -> None:
     localaws_provision(dag_env)
@@ -47,6 +50,8 @@ def test_refresh_runs_land_build_check_and_publish_freshness_run_after_run(
     run = load_dag("accfb_refresh").test()
 
     assert run.state == "success"
+    # One task instance per run: the minute's orchestration is one process start.
+    assert [ti.task_id for ti in run.get_task_instances()] == ["refresh"]
     expected = expected_outcome(first + second)
     assert _donations(dag_env) == {
         d.donation_id: d.net_amount_cents for d in expected.donations.values()
@@ -64,7 +69,24 @@ def test_refresh_runs_land_build_check_and_publish_freshness_run_after_run(
         "DataQualityFailures",
     } <= published
     assert read_alerts(dag_env) == []
-    assert serving_path(dag_env).exists()
+    # What the dashboards read holds the second run's gifts, and its refresh is stamped with
+    # when they became visible there: source to dashboard.
+    with duckdb.connect(str(serving_path(dag_env)), read_only=True) as served:
+        served_gifts = dict(
+            served.execute(
+                "select donation_id, net_amount_cents from marts.fct_donations"
+            ).fetchall()
+        )
+        stamped = served.execute(
+            """
+            select published_at, dashboard_freshness_p95_seconds, freshness_p95_seconds
+            from ops.pipeline_freshness order by refreshed_at desc limit 1
+            """
+        ).fetchone()
+    assert served_gifts == _donations(dag_env)
+    assert stamped is not None and stamped[0] is not None
+    # Visible after it was built: source to dashboard is at least source to mart.
+    assert stamped[1] >= stamped[2] > 0
 
 
 def localaws_provision(settings: Settings) -> None:
