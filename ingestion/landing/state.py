@@ -88,3 +88,12 @@ def record_build(settings: Settings, current: str | None) -> None:
     if current is not None:
         _path(settings).parent.mkdir(parents=True, exist_ok=True)
         _path(settings).write_text(current)
+
+
+def upstream_of_last_build(settings: Settings) -> str | None:
+    """The project, file and batch landings the last build saw (not the stream's): what, when it
+    changes, can change rows without a new stream batch (ingestion/serving/copy.py)."""
+    path = _path(settings)
+    if not path.exists():
+        return None
+    return "|".join(path.read_text().split("|")[:_UPSTREAM_FIELDS])

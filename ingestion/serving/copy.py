@@ -10,11 +10,14 @@ they hold, and a publish never writes the file the link points at).
 The file being brought up to date is two publishes behind, so it is brought forward by the rows
 that changed since its own cursor, table by table:
 
-- a mart with ``landed_batch`` (the newest batch behind each row) and a unique key: the keys
-  with rows past the file's batch are deleted and their rows inserted again from the warehouse;
-  a key the warehouse no longer holds (a withdrawn row) is deleted when the counts disagree;
+- a mart with ``landed_batch`` (the newest batch behind each row) and a unique key, while only
+  the stream landed since the file's publish: the keys with rows past the file's batch are
+  deleted and their rows inserted again from the warehouse; a key the warehouse no longer holds
+  (a withdrawn row) is deleted when the counts disagree;
 - a mart with a unique key but no batch column (reports such as reconciliation, open orders,
-  the refresh log): the rows that differ (``except`` both ways) are replaced by key;
+  the refresh log), or any keyed mart after a batch export loaded or the project changed (a CRM
+  export rewrites donors without a stream batch): the rows that differ (``except`` both ways)
+  are replaced by key, which reads both copies and writes only the difference;
 - anything else (small aggregates, the alerts, a table whose columns changed): copied whole.
 
 So the publish writes the changed rows, not the history. A file that is missing, from an
@@ -36,6 +39,7 @@ import duckdb
 
 from ingestion.config import warehouse
 from ingestion.config.settings import Settings
+from ingestion.landing import state as landing_state
 from ingestion.operations.alerts import read_alerts
 from ingestion.operations.metrics import Stamped, stamp_visible
 
@@ -125,6 +129,12 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
+def _held(error: duckdb.Error) -> bool:
+    # Another process's reader holds its lock; a reader in this process has it attached.
+    text = str(error).lower()
+    return "lock" in text or "already attached" in text
+
+
 def _attach(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     """Attach ``path`` as ``serving``; False when a reader holds it past the wait."""
     deadline = time.monotonic() + READER_WAIT_SECONDS
@@ -132,21 +142,26 @@ def _attach(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
         try:
             con.execute(f"attach {_quoted(path)} as serving")
             return True
-        except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or time.monotonic() > deadline:
-                if "lock" in str(error).lower():
-                    return False
+        except (duckdb.IOException, duckdb.BinderException) as error:
+            if not _held(error):
                 raise
+            if time.monotonic() > deadline:
+                return False
             time.sleep(0.05)
 
 
-def _batch_cursors(con: duckdb.DuckDBPyConnection) -> dict[str, int] | None:
-    """The copy's batch per table, or None when the file is not a copy this code wrote."""
+def _batch_cursors(con: duckdb.DuckDBPyConnection, upstream: str | None) -> dict[str, int] | None:
+    """The copy's batch per table ({} when something besides the stream changed since its
+    publish), or None when the file is not a copy this code wrote."""
     try:
         rows = con.execute("select table_name, landed_batch from serving.ops.serving_cursors")
-        return {name: int(batch) for name, batch in rows.fetchall()}
-    except duckdb.CatalogException:
+        cursors = {name: int(batch) for name, batch in rows.fetchall()}
+        (before,) = con.execute(
+            "select upstream from serving.ops.serving_published"
+        ).fetchone() or (None,)
+    except duckdb.Error:
         return None
+    return cursors if upstream is not None and before == upstream else {}
 
 
 def publish(settings: Settings) -> Published:
@@ -155,6 +170,7 @@ def publish(settings: Settings) -> Published:
     link.parent.mkdir(parents=True, exist_ok=True)
     target = _next_generation(settings)
     keys = _unique_keys(settings)
+    upstream = landing_state.upstream_of_last_build(settings)
     with warehouse.connect(settings.warehouse_path) as con:
         tables = _public_tables(con)
         whole = not target.exists() or not _attach(con, target)
@@ -165,7 +181,7 @@ def publish(settings: Settings) -> Published:
             target.with_name(target.name + ".wal").unlink(missing_ok=True)
             con.execute(f"attach {_quoted(target)} as serving")
         try:
-            cursors = None if whole else _batch_cursors(con)
+            cursors = None if whole else _batch_cursors(con, upstream)
             if cursors is None:
                 whole = True
                 _reset(con)
@@ -176,9 +192,9 @@ def publish(settings: Settings) -> Published:
             published_at = datetime.now(UTC)
             stamped = _stamp_visible(con, published_at)
             con.execute(
-                "create or replace table serving.ops.serving_published as "
-                "select ?::varchar as warehouse_path, ?::timestamptz as published_at",
-                [str(settings.warehouse_path), published_at],
+                "create or replace table serving.ops.serving_published as select ?::varchar "
+                "as warehouse_path, ?::timestamptz as published_at, ?::varchar as upstream",
+                [str(settings.warehouse_path), published_at, upstream],
             )
         finally:
             con.execute("detach serving")

@@ -4,11 +4,13 @@ the warehouse, and that a refresh swaps it whole."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from ingestion.config import warehouse
 from ingestion.config.settings import Settings
@@ -43,6 +45,7 @@ def test_the_copy_holds_the_public_marts_and_the_ops_logs_without_donor_data(
             "ops.agg_quarantine_reasons",
             "ops.alerts",
             "ops.serving_published",
+            "ops.serving_cursors",
         }
         assert {t: copy.execute(f"select count(*) from {t}").fetchone() for t in marts} == counts
         # Two refreshes of the corpus, each logged; the alert sink's one alert.
@@ -143,3 +146,120 @@ def test_a_publish_swaps_the_copy_whole_under_a_reader(served: Settings) -> None
     assert after.published_at[0].to_pydatetime() == published.published_at
     assert after.published_at[0] > before.published_at[0]
     assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+@pytest.fixture
+def own_copy(served: Settings, tmp_path: Path) -> Settings:
+    """The served warehouse and state dir copied, so a test may change them."""
+    state = tmp_path / "state"
+    shutil.copytree(served.state_dir, state, symlinks=True)
+    warehouse_path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(served.warehouse_path, warehouse_path)
+    return served.model_copy(update={"state_dir": state, "warehouse_path": warehouse_path})
+
+
+def _differences(settings: Settings, tables: tuple[str, ...]) -> dict[str, int]:
+    """Rows in the warehouse and not the copy, or the other way round, per table."""
+    with warehouse.connect(settings.warehouse_path) as con:
+        con.execute(f"attach '{serving.serving_path(settings)}' as served (read_only)")
+        try:
+            return {
+                table: sum(
+                    int((con.execute(f"select count(*) from ({query})").fetchone() or (0,))[0])
+                    for query in (
+                        f"select * from {table} except all select * from served.{table}",
+                        f"select * from served.{table} except all select * from {table}",
+                    )
+                )
+                for table in tables
+            }
+        finally:
+            con.execute("detach served")
+
+
+def test_a_publish_writes_the_changed_and_withdrawn_rows_not_the_history(
+    own_copy: Settings,
+) -> None:
+    serving.publish(own_copy)  # both generations now exist and carry their cursors
+    with warehouse.connect(own_copy.warehouse_path) as con:
+        changed, withdrawn = (
+            row[0]
+            for row in con.execute(
+                "select donation_id from marts.fct_donations order by donation_id limit 2"
+            ).fetchall()
+        )
+        # A refund that arrived in a new batch, a gift withdrawn, and a report row (no batch
+        # column) whose status moved.
+        con.execute(
+            """
+            update marts.fct_donations
+            set net_amount_cents = net_amount_cents - 1,
+                landed_batch = (select max(landed_batch) + 1 from marts.fct_donations)
+            where donation_id = ?
+            """,
+            [changed],
+        )
+        con.execute("delete from marts.fct_donations where donation_id = ?", [withdrawn])
+        (settlement,) = con.execute(
+            "select processor_txn_id from marts.rpt_settlement_reconciliation "
+            "where processor_txn_id is not null order by 1 limit 1"
+        ).fetchone() or (None,)
+        con.execute(
+            "update marts.rpt_settlement_reconciliation set reconciliation_status = 'pending' "
+            "where processor_txn_id = ?",
+            [settlement],
+        )
+        (gifts,) = con.execute("select count(*) from marts.fct_donations").fetchone() or (0,)
+
+    published = serving.publish(own_copy)
+
+    assert not published.whole
+    assert _differences(own_copy, published.tables) == dict.fromkeys(published.tables, 0)
+    # The gift table: one row rewritten, one deleted; not the ~gifts rows a whole copy writes.
+    assert published.rows_written["marts.fct_donations"] == 3
+    assert gifts > 1000
+    assert published.rows_written["marts.rpt_settlement_reconciliation"] == 2
+    served_gifts = source.query(own_copy, "select donation_id from marts.fct_donations")
+    assert withdrawn not in set(served_gifts.donation_id) and changed in set(
+        served_gifts.donation_id
+    )
+
+
+READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+query = "select published_at from ops.serving_published"
+print(con.execute(query).fetchone()[0], flush=True)
+sys.stdin.readline()
+print(con.execute(query).fetchone()[0], flush=True)
+"""
+
+
+def test_a_reader_holding_the_next_generation_keeps_its_snapshot_and_the_publish_goes_on(
+    own_copy: Settings,
+) -> None:
+    serving.publish(own_copy)
+    current = os.readlink(serving.serving_path(own_copy))
+    (other,) = (
+        path
+        for g in serving.GENERATIONS
+        if (path := serving.generation_path(own_copy, g)).name != current
+    )
+    # Another process holds the file the next publish would bring up to date.
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(other)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert reader.stdout is not None and reader.stdin is not None
+    before = reader.stdout.readline()
+    try:
+        published = serving.publish(own_copy)
+    finally:
+        after, _ = reader.communicate("\n", timeout=60)
+    # The reader's file was replaced, never written: it still reads the refresh it opened.
+    assert after == before and before.strip()
+    assert published.whole
+    assert os.readlink(serving.serving_path(own_copy)) == other.name
+    assert _differences(own_copy, published.tables) == dict.fromkeys(published.tables, 0)
