@@ -216,7 +216,7 @@ def settle(
             del states[check]
             sent.append(
                 Alert(
-                    summary=f"recovered: {check.removeprefix(scope)}",
+                    summary=f"recovered: {check.removeprefix(scope) or check}",
                     runbook=state.get("runbook", "dag-failures"),
                     measured="passes",
                     threshold=f"failing since {state.get('since', '?')}",

@@ -95,7 +95,7 @@ def localaws_provision(settings: Settings) -> None:
     localaws.provision(settings)
 
 
-def test_a_broken_contract_fails_the_check_run_and_alerts_with_measured_and_threshold(
+def test_a_broken_contract_alerts_once_while_broken_and_once_when_it_recovers(
     dag_env: Settings,
 ) -> None:
     localaws_provision(dag_env)
@@ -123,3 +123,20 @@ def test_a_broken_contract_fails_the_check_run_and_alerts_with_measured_and_thre
     assert "duplicate_count: 1" in alert["measured"]
     assert alert["threshold"] == "= 0"
     assert alert["runbook_url"] == "docs/runbooks.md#data-quality-failures"
+
+    # A standing failure: the next run fails again and sends nothing new.
+    assert load_dag("accfb_data_quality").test().state == "failed"
+    assert [a["summary"] for a in read_alerts(dag_env) if a["task_id"] == "check_contracts"] == [
+        "fct_donations: No duplicate values failed on donation_id"
+    ]
+    with warehouse.connect(dag_env.warehouse_path) as con:
+        con.execute(
+            "create or replace table marts.fct_donations as "
+            "select distinct * from marts.fct_donations"
+        )
+    assert load_dag("accfb_data_quality").test().state == "success"
+    summaries = [a["summary"] for a in read_alerts(dag_env)]
+    assert summaries.count("recovered: fct_donations: No duplicate values on donation_id") == 1
+    # The whole-table dbt test failed with it, and recovered with it.
+    assert summaries.count("recovered: task:accfb_data_quality.dbt_tests") == 1
+    assert len([a for a in read_alerts(dag_env) if a["task_id"] == "dbt_tests"]) == 2

@@ -17,6 +17,7 @@ from ingestion.operations.alerts import (
     Alert,
     read_alerts,
     send_alert,
+    settle,
     sns_message,
     sns_subject,
     without_values,
@@ -128,3 +129,59 @@ def test_a_header_reason_keeps_no_names() -> None:
     assert without_values("something else broke: 'jane@example.org'") == (
         "refused (the reason is in the task log)"
     )
+
+
+def test_a_check_alerts_once_while_failing_and_once_when_it_recovers(settings: Settings) -> None:
+    failing = Alert(
+        summary="FreshnessP95Seconds over the 2-minute target",
+        runbook="freshness-p95",
+        measured="150.0 s",
+        threshold="<= 120 s",
+        check="refresh:FreshnessP95Seconds",
+    )
+    other = Alert(
+        summary="LandingLagSeconds over the 2-minute target",
+        runbook="landing-lag",
+        measured="130.0 s",
+        threshold="<= 120 s",
+        check="refresh:LandingLagSeconds",
+    )
+
+    minutes = [
+        settle(settings, "refresh:", [failing]),
+        settle(settings, "refresh:", [failing, other]),  # only the new one
+        settle(settings, "refresh:", [failing, other]),  # nothing new
+        settle(settings, "refresh:", [other]),  # freshness recovered
+        settle(settings, "refresh:", []),  # lag recovered
+        settle(settings, "refresh:", []),  # quiet
+    ]
+
+    assert [[a.summary for a in sent] for sent in minutes] == [
+        ["FreshnessP95Seconds over the 2-minute target"],
+        ["LandingLagSeconds over the 2-minute target"],
+        [],
+        ["recovered: FreshnessP95Seconds"],
+        ["recovered: LandingLagSeconds"],
+        [],
+    ]
+    assert [a["summary"] for a in read_alerts(settings)] == [
+        a.summary for sent in minutes for a in sent
+    ]
+    recovered = minutes[3][0]
+    assert recovered.runbook == "freshness-p95" and recovered.measured == "passes"
+
+
+def test_settling_one_scope_leaves_another_scopes_failing_checks_alone(settings: Settings) -> None:
+    contract = Alert(
+        summary="fct_donations: No duplicate values failed on donation_id",
+        runbook="data-quality-failures",
+        measured="duplicate_count: 1",
+        threshold="= 0",
+        check="contract:fct_donations: duplicate on donation_id",
+    )
+    assert len(settle(settings, "contract:", [contract])) == 1
+    assert settle(settings, "refresh:", []) == []
+    # Still failing: not sent again, and not recovered by the other scope.
+    assert settle(settings, "contract:", [contract]) == []
+    (recovered,) = settle(settings, "contract:", [])
+    assert recovered.summary == "recovered: fct_donations: duplicate on donation_id"
