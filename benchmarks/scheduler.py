@@ -1,24 +1,30 @@
 """Benchmark: the refresh DAG under Airflow's real scheduler, as `accfb airflow` runs it.
 
-    .venv/bin/python benchmarks/scheduler.py                 # 10 minutes at 800 events/s
-    .venv/bin/python benchmarks/scheduler.py --minutes 15 --rate 800
+    .venv/bin/python benchmarks/scheduler.py                    # 10 minutes at 800 events/s
+    .venv/bin/python benchmarks/scheduler.py --spike            # the same, 8,000/s in minute 5
+    .venv/bin/python benchmarks/scheduler.py --minutes 3 --schedule "* * * * *"   # cron instead
 
 It starts its own local endpoint and `accfb airflow` on free loopback ports with their own
 state dir, builds the models once (the first, full build), sends campaign traffic paced in
-real time, unpauses `accfb_refresh` in campaign mode
-(a run every minute), and when the traffic ends and the last run is done, stops Airflow and
-prints per run: the scheduled minute, how late the run started, its duration by task, and the
-minutes that got no run; then freshness P95 (emitted_at to fct_donations) of the gifts sent.
-Everything comes from Airflow's own metadata database and the warehouse.
+real time (with ``--spike``, one minute in the middle at ``--spike-rate``), unpauses
+`accfb_refresh` (its schedule from ``--schedule``: the DAG's own, continuous, by default), and
+when the traffic ends and the runs after it are done, stops Airflow and prints, per wall-clock
+minute: the runs that started, their median duration by step (the task's own timings, from its
+return value), and the P95 source-to-dashboard seconds of the gifts emitted in that minute
+(emitted_at to the publish that made each visible, ``ops.pipeline_freshness.published_at``);
+then the minutes without a run and the P95 over the whole run. Everything comes from Airflow's
+own metadata database and the warehouse.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,10 +50,8 @@ from ingestion.produce.publish import publish_paced
 
 DAG_ID = "accfb_refresh"
 BIN = Path(sys.executable).parent
-# Task columns of the table, in run order; the transform group is shown as its dbt build
-# (the watcher's producer) and the span of the whole group (its sensors report after it).
-TASKS = ("cadence_gate", "land", "transform.dbt_producer_watcher")
-AFTER = ("publish_freshness", "check_contracts", "publish_serving_copy")
+# The refresh task's steps (ingestion/operations/refresh.py), in run order.
+STEPS = ("land", "build", "publish", "checks and metrics")
 
 
 def _free_port() -> int:
@@ -70,17 +74,12 @@ class Run:
     started: datetime | None
     ended: datetime | None
     state: str
-    tasks: dict[str, tuple[datetime, datetime]]
+    tasks: int
+    steps: dict[str, float]
 
-    def seconds(self, task_id: str) -> float | None:
-        span = self.tasks.get(task_id)
-        return (span[1] - span[0]).total_seconds() if span else None
-
-    def transform_span(self) -> float | None:
-        spans = [v for k, v in self.tasks.items() if k.startswith("transform.")]
-        if not spans:
-            return None
-        return (max(e for _, e in spans) - min(s for s, _ in spans)).total_seconds()
+    @property
+    def seconds(self) -> float | None:
+        return (self.ended - self.started).total_seconds() if self.started and self.ended else None
 
 
 def _read_runs(database: Path) -> list[Run]:
@@ -91,6 +90,7 @@ def _read_runs(database: Path) -> list[Run]:
                 _when(start),
                 _when(end),
                 state,
+                0,
                 {},
             )
             for run_id, after, start, end, state in con.execute(
@@ -99,14 +99,21 @@ def _read_runs(database: Path) -> list[Run]:
                 [DAG_ID],
             )
         }
-        for run_id, task_id, start, end in con.execute(
-            "select run_id, task_id, start_date, end_date from task_instance "
-            "where dag_id = ? and start_date is not null and end_date is not null",
+        for run_id, count in con.execute(
+            "select run_id, count(*) from task_instance where dag_id = ? group by run_id",
             [DAG_ID],
         ):
             if run_id in runs:
-                runs[run_id].tasks[task_id] = (_when(start), _when(end))  # type: ignore[assignment]
-    return sorted(runs.values(), key=lambda r: r.scheduled)
+                runs[run_id].tasks = int(count)
+        for run_id, value in con.execute(
+            "select run_id, value from xcom where dag_id = ? and key = 'return_value'", [DAG_ID]
+        ):
+            if run_id in runs:
+                returned = json.loads(value) if isinstance(value, (str, bytes)) else value
+                if isinstance(returned, str):
+                    returned = json.loads(returned)
+                runs[run_id].steps = dict(returned.get("seconds", {}))
+    return sorted(runs.values(), key=lambda r: r.started or r.scheduled)
 
 
 def _wait_for(what: str, check: object, timeout: float) -> None:
@@ -133,17 +140,27 @@ def _dag_registered(database: Path) -> bool:
 
 
 def _done_until(database: Path, cutoff: datetime) -> bool:
-    """No run scheduled before the cutoff is still queued or running."""
+    """No run that started before the cutoff is still running."""
     return all(
         run.state not in {"queued", "running"}
         for run in _read_runs(database)
-        if run.scheduled <= cutoff
+        if run.started and run.started <= cutoff
     )
 
 
-def _traffic(settings: Settings, rate: int, seconds: float, start: datetime) -> threading.Thread:
-    profile = replace(PROFILES["campaign"], events_per_second=rate)
-    records = Simulator(seed=16, start=start).generate([Phase(profile, seconds)])
+def _phases(rate: int, seconds: float, spike_rate: int | None) -> list[Phase]:
+    """Campaign traffic at ``rate``; with a spike, its one minute in the middle at
+    ``spike_rate``."""
+    steady = replace(PROFILES["campaign"], events_per_second=rate)
+    if spike_rate is None:
+        return [Phase(steady, seconds)]
+    before = max(0.0, (seconds - 60) / 2)
+    spike = replace(PROFILES["emergency"], events_per_second=spike_rate)
+    return [Phase(steady, before), Phase(spike, 60), Phase(steady, seconds - before - 60)]
+
+
+def _traffic(settings: Settings, phases: list[Phase], start: datetime) -> threading.Thread:
+    records = Simulator(seed=16, start=start).generate(phases)
     producer = KinesisProducer(
         aws.client("kinesis", settings), settings.stream_name, max_in_flight=1
     )
@@ -159,61 +176,101 @@ def _traffic(settings: Settings, rate: int, seconds: float, start: datetime) -> 
     return thread
 
 
-def _freshness_p95(warehouse: Path, since: datetime) -> tuple[int, float | None]:
+# Each gift's source-to-dashboard seconds: emitted_at to the publish of the refresh that first
+# loaded it (the first refresh row at or after its first load).
+_VISIBLE_SQL = """
+select
+    date_trunc('minute', gifts.emitted_at) as emitted_minute,
+    epoch(refreshes.published_at) - epoch(gifts.emitted_at) as seconds
+from marts.fct_donations as gifts
+asof join ops.pipeline_freshness as refreshes
+    on gifts.first_loaded_at <= refreshes.refreshed_at
+where gifts.emitted_at >= ? and refreshes.published_at is not null
+"""
+
+
+def _visible(warehouse: Path, since: datetime) -> list[tuple[datetime, float]]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        row = con.execute(
-            """
-            select count(*), quantile_cont(epoch(first_loaded_at - emitted_at), 0.95)
-            from marts.fct_donations where emitted_at >= ?
-            """,
-            [since.replace(tzinfo=None)],
-        ).fetchone()
-    assert row is not None
-    return int(row[0]), row[1]
+        return [
+            (minute.replace(tzinfo=UTC), float(seconds))
+            for minute, seconds in con.execute(
+                _VISIBLE_SQL, [since.astimezone(UTC).replace(tzinfo=None)]
+            ).fetchall()
+        ]
+
+
+def _p95(values: list[float]) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
 
 
 def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def _table(runs: list[Run], rate: int, minutes: float) -> Table:
-    table = Table(title=f"{DAG_ID} under the scheduler, campaign mode, {rate:,} events/s")
+def _table(
+    runs: list[Run], visible: list[tuple[datetime, float]], title: str, start: datetime
+) -> Table:
+    table = Table(title=title)
     for column in (
-        "scheduled",
-        "start delay s",
-        "state",
-        "run s",
-        "gate s",
-        "land s",
-        "dbt build s",
-        "transform s",
-        "freshness s",
-        "contracts s",
-        "serving s",
+        "minute",
+        "runs started",
+        "tasks/run",
+        "median run s",
+        *(f"{step} s" for step in STEPS),
+        "max gap s",
+        "gifts",
+        "P95 source-to-dashboard s",
     ):
         table.add_column(column, justify="right")
+    by_minute: dict[datetime, list[Run]] = {}
     for run in runs:
-        delay = (run.started - run.scheduled).total_seconds() if run.started else None
-        total = (run.ended - run.started).total_seconds() if run.started and run.ended else None
+        if run.started:
+            by_minute.setdefault(run.started.replace(second=0, microsecond=0), []).append(run)
+    seconds: dict[datetime, list[float]] = {}
+    for minute, value in visible:
+        seconds.setdefault(minute, []).append(value)
+    first = start.replace(second=0, microsecond=0)
+    last = max([*by_minute, *seconds, first])
+    ends = [r.ended for r in runs if r.ended]
+    minute = first
+    while minute <= last:
+        started = by_minute.get(minute, [])
+        gaps = [
+            (
+                r.started - max((e for e in ends if e <= r.started), default=r.started)
+            ).total_seconds()
+            for r in started
+            if r.started
+        ]
         table.add_row(
-            f"{run.scheduled:%H:%M}",
-            _cell(delay),
-            run.state,
-            _cell(total),
-            *(_cell(run.seconds(t)) for t in TASKS[:2]),
-            _cell(run.seconds(TASKS[2])),
-            _cell(run.transform_span()),
-            *(_cell(run.seconds(t)) for t in AFTER),
+            f"{minute:%H:%M}",
+            str(len(started)),
+            ",".join(sorted({str(r.tasks) for r in started})) or "-",
+            _cell(_median([r.seconds for r in started if r.seconds is not None])),
+            *(
+                _cell(_median([r.steps[step] for r in started if step in r.steps]))
+                for step in STEPS
+            ),
+            _cell(max(gaps, default=None)),
+            f"{len(seconds.get(minute, [])):,}",
+            _cell(_p95(seconds.get(minute, []))),
         )
+        minute += timedelta(minutes=1)
     return table
 
 
-def _skipped(runs: list[Run], until: datetime) -> list[datetime]:
-    """Minutes from the first run to ``until`` that got no run (catchup=False skips them)."""
-    if not runs:
-        return []
-    have = {r.scheduled.replace(second=0, microsecond=0) for r in runs}
-    minute = min(have)
+def _skipped(runs: list[Run], start: datetime, until: datetime) -> list[datetime]:
+    """Minutes from the start to ``until`` in which no run started."""
+    have = {r.started.replace(second=0, microsecond=0) for r in runs if r.started}
+    minute = start.replace(second=0, microsecond=0)
     missing = []
     while minute <= until:
         if minute not in have:
@@ -230,6 +287,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=10.0, help="how long traffic flows")
     parser.add_argument("--rate", type=int, default=800, help="events per second")
+    parser.add_argument("--spike", action="store_true", help="one minute mid-run at --spike-rate")
+    parser.add_argument("--spike-rate", type=int, default=8_000)
+    parser.add_argument(
+        "--schedule", default=None, help="the refresh DAG's schedule (default: the DAG's own)"
+    )
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="accfb-scheduler-bench-"))
@@ -245,11 +307,11 @@ def main() -> None:
         **os.environ,
         **airflow_environment(settings, port),
         "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")]),
-        # The refresh DAG's cadence gate reads the operating mode from this Variable.
-        "AIRFLOW_VAR_ACCFB_OPERATING_MODE": "campaign",
     }
+    if args.schedule:
+        env["ACCFB_REFRESH_SCHEDULE"] = args.schedule
     database = Path(env["AIRFLOW_HOME"]) / "airflow.db"
-    console = Console(width=160)
+    console = Console(width=200)
     console.print(f"state under {home}; Airflow at http://127.0.0.1:{port}")
     # `kill` (SIGTERM) stops Airflow and the endpoint too, as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -262,6 +324,7 @@ def main() -> None:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    phases = _phases(args.rate, args.minutes * 60, args.spike_rate if args.spike else None)
     try:
         localaws.provision(settings)
         _wait_for("the API server", lambda: _served(f"http://127.0.0.1:{port}/api/v2/version"), 300)
@@ -270,7 +333,7 @@ def main() -> None:
         # clock starts, as `refresh_dag.py` does, so the table shows the steady state.
         subprocess.run([str(BIN / "accfb"), "refresh"], env=env, check=True, capture_output=True)
         start = datetime.now(UTC)
-        traffic = _traffic(settings, args.rate, args.minutes * 60, start)
+        traffic = _traffic(settings, phases, start)
         subprocess.run(
             [str(BIN / "airflow"), "dags", "unpause", DAG_ID],
             env=env,
@@ -280,9 +343,8 @@ def main() -> None:
         console.print(f"{start:%H:%M:%S} traffic and {DAG_ID} started; {args.minutes} minutes")
         traffic.join()
         sent_until = datetime.now(UTC)
-        # The runs scheduled up to a minute and a half after the traffic land what is left of
-        # it; the table covers those, and Airflow stops once they are done. (Pausing the DAG
-        # would not do: a paused DAG's running runs get no more tasks scheduled.)
+        # The runs in the minute and a half after the traffic land what is left of it; Airflow
+        # stops once the runs started by then are done.
         cutoff = sent_until + timedelta(seconds=90)
         time.sleep(90)
         _wait_for("the last runs to finish", lambda: _done_until(database, cutoff), 900)
@@ -291,19 +353,20 @@ def main() -> None:
         airflow.wait(timeout=120)
         localaws.stop_endpoint(settings)
 
-    runs = [
-        r for r in _read_runs(database) if start - timedelta(minutes=1) <= r.scheduled <= cutoff
-    ]
-    console.print(_table(runs, args.rate, args.minutes))
-    skipped = _skipped(runs, cutoff)
+    runs = [r for r in _read_runs(database) if r.started and start <= r.started <= cutoff]
+    visible = _visible(settings.warehouse_path, start)
+    spike = f", {args.spike_rate:,}/s spike in the middle minute" if args.spike else ""
+    schedule = args.schedule or "the DAG's schedule"
+    title = f"{DAG_ID} under the scheduler ({schedule}), {args.rate:,} events/s{spike}"
+    console.print(_table(runs, visible, title, start))
+    skipped = _skipped(runs, start, sent_until)
     console.print(
-        f"runs: {len(runs)}; skipped minutes: {len(skipped)}"
+        f"runs: {len(runs)}; minutes of traffic without a run: {len(skipped)}"
         + (f" ({', '.join(f'{m:%H:%M}' for m in skipped)})" if skipped else "")
     )
-    gifts, p95 = _freshness_p95(settings.warehouse_path, start)
     console.print(
-        f"traffic {start:%H:%M:%S}-{sent_until:%H:%M:%S}; gifts in fct_donations: {gifts:,}; "
-        f"freshness P95 (emitted_at to fct_donations): {_cell(p95)} s"
+        f"traffic {start:%H:%M:%S}-{sent_until:%H:%M:%S}; gifts visible: {len(visible):,}; "
+        f"P95 source-to-dashboard over the run: {_cell(_p95([s for _, s in visible]))} s"
     )
 
 
