@@ -9,9 +9,11 @@ straight into the landing table (`lander.kinesis_records`, as the lander writes 
 the endpoint, as many times as needed, each copy with its own ids (the fourth group of every UUID
 in the record is the copy's number, so a refund still names its copy's gift) and its own stream
 positions. The history is built by `dbt build`s of a million events at a time (timed, but not a
-target). Then, `--repeats`
-times each, in this order, it times one refresh (`build_streaming_models` in-process, the minute's
-build: models and the batch-bounded tests):
+target), then published to the serving copy twice (both generations written whole, untimed
+in the table, printed). Then, `--repeats` times each, in this order, it times one whole
+minute in-process (`run_minute`, what the refresh DAG's one task runs: land from the local
+endpoint's stream, dbt build of the models and the batch-bounded tests, the serving copy's
+incremental publish, the figures, metrics and alerts):
 
 - with nothing new (the refresh's fixed cost),
 - after a normal minute landed (48,000 events: 800/s),
@@ -20,11 +22,14 @@ build: models and the batch-bounded tests):
 The minutes are simulated a day after the history, and each repeat lands another copy of the
 same minute (new ids and positions) an hour after the one before (every time in it that falls
 in the minute's hour moves), so every size times the same new data, and no minute's events share
-their emitted_at window with another's, as no two real minutes do. Landing is not
-timed: the figure is dbt's. It prints one table of medians (min-max in brackets) and the ratio
-of the largest history's medians to the smallest's, then, per minute, the dbt nodes whose median
-time grew most between those histories (from each refresh's run_results.json). Warehouses live
-in a temporary directory (`--dir` to choose; 10M events take ~15 GB).
+their emitted_at window with another's, as no two real minutes do. The minute's events are
+inserted into the landing table before the clock starts (the stream stays empty, so the
+minute's land step is the lander's poll of an empty stream). It prints one table of medians
+(min-max in brackets) and the ratio of the largest history's medians to the smallest's, a
+table of the minutes' steps, then, per minute, the dbt nodes whose median time grew most
+between those histories (from each refresh's run_results.json). It starts its own local
+endpoint on a free loopback port. Warehouses live in a temporary directory (`--dir` to choose;
+10M events take ~15 GB).
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ from ingestion.config.dbt import TELEMETRY_OFF
 from ingestion.config.settings import Settings
 from ingestion.demo.simulator import FaultRates, Simulator, steady
 from ingestion.landing.lander import ensure_landing_table
+from ingestion.local import localaws
+from ingestion.operations.refresh import run_minute
 
 HISTORY_START = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 MINUTE_START = HISTORY_START + timedelta(days=1)
@@ -157,11 +164,24 @@ class Measured:
     nodes: dict[str, list[dict[str, float]]] = field(
         default_factory=lambda: {"normal": [], "peak": []}
     )
+    # Seconds per step of the minute (land, build, publish, checks and metrics), per refresh.
+    steps: dict[str, list[dict[str, float]]] = field(
+        default_factory=lambda: {"idle": [], "normal": [], "peak": []}
+    )
+    first_publish: float = 0.0
 
 
-def _refresh(settings: Settings) -> float:
+def _build(settings: Settings) -> float:
     started = time.perf_counter()
     dbt.build_streaming_models(settings)
+    return time.perf_counter() - started
+
+
+def _minute(settings: Settings, steps: list[dict[str, float]]) -> float:
+    """One whole minute, as the refresh DAG's task runs it; wall seconds."""
+    started = time.perf_counter()
+    report = run_minute(settings)
+    steps.append(dict(report.seconds))
     return time.perf_counter() - started
 
 
@@ -186,9 +206,22 @@ def _forced_build(settings: Settings) -> float:
 
 
 def _measure(
-    root: Path, size: int, templates: dict[str, pa.Table], repeats: int, minutes: list[str]
+    root: Path,
+    size: int,
+    templates: dict[str, pa.Table],
+    repeats: int,
+    minutes: list[str],
+    endpoint: Settings,
 ) -> Measured:
-    settings = Settings(state_dir=root / "state", warehouse_path=root / "warehouse.duckdb")
+    settings = endpoint.model_copy(
+        update={
+            "state_dir": root / "state",
+            "warehouse_path": root / "warehouse.duckdb",
+            "stream_name": f"history-{size}",
+            "raw_bucket": f"history-{size}",
+        }
+    )
+    localaws.provision(settings)
     landing = Landing(settings.warehouse_path)
     copies = -(-size // templates["history"].num_rows)
     # In chunks of at most a million events, each built before the next lands: one build of
@@ -199,22 +232,28 @@ def _measure(
         started = time.perf_counter()
         events += landing.insert(templates["history"], min(chunk, copies - first))
         inserted += time.perf_counter() - started
-        build += _refresh(settings)
+        build += _build(settings)
     print(f"{events:,} events: inserted in {inserted:.0f} s, built in {build:.0f} s", flush=True)
     measured = Measured(events, build, [], [], [], [])
+    # The serving copy's two generations, each written whole once: not a minute's cost.
+    started = time.perf_counter()
+    _minute(settings, [])
+    _minute(settings, [])
+    measured.first_publish = time.perf_counter() - started
+    print(f"  first two publishes (whole): {measured.first_publish:.1f} s", flush=True)
     minutes_landed = 0
     for _ in range(repeats):
-        measured.idle.append(_refresh(settings))
+        measured.idle.append(_minute(settings, measured.steps["idle"]))
         measured.idle_dbt.append(_forced_build(settings))
         if "normal" in minutes:
             landing.insert(templates["normal"], 1, hours_later=minutes_landed)
             minutes_landed += 1
-            measured.normal.append(_refresh(settings))
+            measured.normal.append(_minute(settings, measured.steps["normal"]))
             measured.nodes["normal"].append(_node_times(settings))
         if "peak" in minutes:
             landing.insert(templates["peak"], 1, hours_later=minutes_landed)
             minutes_landed += 1
-            measured.peak.append(_refresh(settings))
+            measured.peak.append(_minute(settings, measured.steps["peak"]))
             measured.nodes["peak"].append(_node_times(settings))
         print(
             f"  refresh: nothing new {measured.idle[-1]:.1f} s "
@@ -259,14 +298,28 @@ def main() -> None:
     print(f"simulated the templates in {time.perf_counter() - started:.0f} s", flush=True)
 
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        rows = [
-            _measure(Path(tmp) / f"history-{size}", size, templates, args.repeats, args.minutes)
-            for size in args.history
-        ]
+        endpoint = Settings(
+            aws_endpoint_url=f"http://127.0.0.1:{_free_port()}", state_dir=Path(tmp) / "endpoint"
+        )
+        localaws.start_endpoint(endpoint)
+        try:
+            rows = [
+                _measure(
+                    Path(tmp) / f"history-{size}",
+                    size,
+                    templates,
+                    args.repeats,
+                    args.minutes,
+                    endpoint,
+                )
+                for size in args.history
+            ]
+        finally:
+            localaws.stop_endpoint(endpoint)
 
     print()
     print(
-        "| history (events) | history build s | nothing new s | nothing new, dbt forced s "
+        "| history (events) | history build s | minute, nothing new s | nothing new, dbt forced s "
         "| normal minute (48k) s | peak minute (480k) s |"
     )
     print("|---:|---:|---:|---:|---:|---:|")
@@ -290,10 +343,39 @@ def main() -> None:
             f"| {ratio(lambda r: r.idle_dbt)} "
             f"| {ratio(lambda r: r.normal)} | {ratio(lambda r: r.peak)} |"
         )
-    print("medians of", args.repeats, "(min-max); dbt time only, landing excluded")
+    print(
+        "medians of",
+        args.repeats,
+        "(min-max); the whole minute: land, build, publish, checks and metrics",
+    )
+    _print_steps(rows, args.minutes)
     if len(rows) > 1:
         for minute in args.minutes:
             _print_growth(rows[0], rows[-1], minute)
+
+
+def _print_steps(rows: list[Measured], minutes: list[str]) -> None:
+    """Median seconds per step of the minute, per history and kind of minute."""
+    steps = ("land", "build", "publish", "checks and metrics")
+    print()
+    print("| history (events) | minute | " + " | ".join(f"{s} s" for s in steps) + " |")
+    print("|---:|---|" + "---:|" * len(steps))
+    for row in rows:
+        for kind in ["idle", *minutes]:
+            runs = row.steps[kind]
+            if not runs:
+                continue
+            cells = [_cell([run.get(step, 0.0) for run in runs]) for step in steps]
+            print(f"| {row.events:,} | {kind} | " + " | ".join(cells) + " |")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _print_growth(small: Measured, large: Measured, minute: str, top: int = 12) -> None:

@@ -46,12 +46,15 @@ def cost(
     ] = "by_mode",
     orchestration: Annotated[
         str,
-        typer.Option(help="dedicated (an mw1.small MWAA environment) or shared (existing)."),
+        typer.Option(help="dedicated (an MWAA environment of its own) or shared (existing)."),
     ] = "dedicated",
-    mwaa_class: Annotated[str, typer.Option(help="MWAA environment class.")] = "mw1.small",
+    mwaa_class: Annotated[str, typer.Option(help="MWAA environment class.")] = "mw1.micro",
     mwaa_extra_workers: Annotated[
         float, typer.Option(help="Workers above the one the environment includes.")
-    ] = 1,
+    ] = 0,
+    reserved_rpu: Annotated[
+        int, typer.Option(help="Redshift Serverless RPUs reserved for a year (0: on demand).")
+    ] = 4,
     prices: Annotated[Path, typer.Option(help="Dated price list (JSON).")] = PRICES_FILE,
 ) -> Estimate:
     """Monthly AWS cost per service and in total, beside an always-on provisioned cluster."""
@@ -73,6 +76,7 @@ def cost(
         orchestration=orchestration,
         mwaa_class=mwaa_class,
         mwaa_extra_workers=mwaa_extra_workers,
+        warehouse_reserved_rpu=reserved_rpu,
         webhook_share=webhook_share,
     )
     result = estimate(workload, load_prices(prices))

@@ -73,13 +73,22 @@ class Workload:
     webhook_share: float = 0.02  # share of events that arrive through the donation webhook
     # The warehouse's base capacity follows the mode too ("by_mode"), or stays at 8 RPU.
     warehouse_base: str = "by_mode"  # or "fixed"
+    # RPUs committed for a year (Redshift Serverless Reservations, billed every hour): the base
+    # capacity, which the refresh keeps billed every hour of the month anyway (0: on demand).
+    warehouse_reserved_rpu: int = 4
     # "dedicated": an MWAA environment of its own; "shared": the DAGs on the Food Bank's existing
     # Airflow (MWAA), adding worker hours to it.
     orchestration: str = "dedicated"
-    mwaa_class: str = "mw1.small"
-    # Above the one the environment price includes: prod keeps two, one per AZ.
-    mwaa_extra_workers: float = 1.0
+    # The minute is one task a run (dags/accfb_refresh.py), with the data-quality and batch DAGs
+    # beside it now and then: mw1.micro's one scheduler/worker container runs 3 tasks at once,
+    # and its class has no extra workers to buy. Its cost: no second scheduler or worker, so a
+    # replaced container pauses the refresh for minutes (the heartbeat alarm pages; Kinesis keeps
+    # the data for 7 days). docs/capacity-and-cost.md.
+    mwaa_class: str = "mw1.micro"
+    # Above the one the environment price includes (none on mw1.micro, which cannot add any).
+    mwaa_extra_workers: float = 0.0
     shared_airflow_workers: float = 1.0  # added to the existing environment when shared
+    shared_airflow_class: str = "mw1.small"  # the existing environment's class
 
     @property
     def hours(self) -> float:
@@ -233,18 +242,29 @@ def estimate(workload: Workload, prices: Mapping[str, Any] | None = None) -> Est
     add("S3", "audit exports (7 years)", CURATED_GB * GZIP_RATIO * s["deep_archive_gb_month"])
     add("S3", "PUT requests", objects / 1000 * s["put_per_1000"])
 
-    # Redshift Serverless: RPU per mode x billed share of the hour.
+    # Redshift Serverless: the reserved RPUs every hour, then RPU per mode above them x billed
+    # share of the hour.
     r = p["redshift"]
     fraction = billed_fraction(workload.refresh_interval_seconds, workload.refresh_busy_seconds)
     base_rpu = 4 if workload.warehouse_base == "by_mode" else 8
-    for mode in workload.modes:
-        if mode.hours <= 0:
-            continue
-        rpu = rpu_for(mode.events_per_second, base_rpu=base_rpu)
+    reserved = workload.warehouse_reserved_rpu
+    if reserved:
+        discount = r["serverless_reservation_no_upfront_discount"]
         add(
             "Redshift Serverless",
-            f"{mode.name}: {rpu} RPU x {mode.hours:g} h x {fraction:.0%} billed",
-            rpu * mode.hours * fraction * r["serverless_rpu_hour"],
+            f"{reserved} RPU reserved x {hours:g} h (1 year, no upfront, {discount:.0%} off)",
+            reserved * hours * r["serverless_rpu_hour"] * (1 - discount),
+        )
+    for mode in workload.modes:
+        rpu = rpu_for(mode.events_per_second, base_rpu=base_rpu)
+        above = rpu - reserved
+        if mode.hours <= 0 or above <= 0:
+            continue
+        add(
+            "Redshift Serverless",
+            f"{mode.name}: {rpu} RPU x {mode.hours:g} h x {fraction:.0%} billed"
+            + (f", {above} above the reservation" if reserved else ""),
+            above * mode.hours * fraction * r["serverless_rpu_hour"],
         )
     storage_gb = (
         workload.average_gb_per_day * WAREHOUSE_COMPRESSION * WAREHOUSE_RAW_DAYS + CURATED_GB
@@ -276,10 +296,11 @@ def estimate(workload: Workload, prices: Mapping[str, Any] | None = None) -> Est
     # MWAA
     m = p["mwaa"][workload.mwaa_class]
     if workload.orchestration == "shared":
+        shared = p["mwaa"][workload.shared_airflow_class]
         add(
             "MWAA",
             f"{workload.shared_airflow_workers:g} worker added to the existing environment",
-            workload.shared_airflow_workers * hours * m["additional_worker_hour"],
+            workload.shared_airflow_workers * hours * shared["additional_worker_hour"],
         )
     else:
         add("MWAA", f"{workload.mwaa_class} environment", hours * m["environment_hour"])

@@ -111,7 +111,31 @@ def test_the_levers_bring_a_minutely_month_down_and_each_is_priced() -> None:
     assert before.by_service()["Kinesis"] > 5 * after.by_service()["Kinesis"]
     assert after.by_service()["Redshift Serverless"] < before.by_service()["Redshift Serverless"]
     assert "JQ" not in " ".join(line.item for line in after.lines)  # the archive uses a Lambda
-    assert shared.by_service()["MWAA"] < after.by_service()["MWAA"] / 5
+    assert shared.by_service()["MWAA"] < after.by_service()["MWAA"] / 4
     assert shared.total < after.total < before.total
     # Every mode is priced at the minute cadence: Redshift bills every hour of the month.
     assert all("100% billed" in line.item for line in after.lines if " RPU x " in line.item)
+
+
+def test_a_typical_month_with_a_refresh_every_minute_is_within_2500_dollars() -> None:
+    result = estimate(TYPICAL_MINUTELY)
+    assert result.total <= 2_500
+    # One task a minute: the smallest MWAA class, which has no extra workers to buy.
+    assert [line.item for line in result.lines if line.service == "MWAA"] == [
+        "mw1.micro environment"
+    ]
+
+
+def test_the_reserved_base_is_billed_every_hour_and_only_the_rpus_above_it_by_mode() -> None:
+    prices = load_prices()
+    rpu_hour = prices["redshift"]["serverless_rpu_hour"]
+    discount = prices["redshift"]["serverless_reservation_no_upfront_discount"]
+    reserved = estimate(TYPICAL_MINUTELY)
+    on_demand = estimate(Workload(modes=TYPICAL_MINUTELY.modes, warehouse_reserved_rpu=0))
+    compute = [line for line in reserved.lines if "RPU" in line.item]
+    assert compute[0].monthly_usd == pytest.approx(4 * 730 * rpu_hour * (1 - discount))
+    # Normal hours need only the base: no on-demand line; a campaign's 16 RPU bill 12 above it.
+    assert [line.item.split(":")[0] for line in compute[1:]] == ["campaign"]
+    assert compute[1].monthly_usd == pytest.approx(12 * 30 * rpu_hour)
+    saving = on_demand.serverless_warehouse - reserved.serverless_warehouse
+    assert saving == pytest.approx(4 * 730 * rpu_hour * discount)
