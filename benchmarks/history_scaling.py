@@ -152,7 +152,7 @@ class Landing:
         return rows
 
 
-@dataclass(frozen=True)
+@dataclass
 class Measured:
     events: int
     build: float

@@ -6,6 +6,7 @@ The dashboards' SQL is written once, in the dialect both warehouses share (``dat
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,12 +22,22 @@ class NotPublished(RuntimeError):
     """No refresh has published a serving copy under this state dir yet."""
 
 
+# Redshift's marts change with every refresh and have no publish to watch: read them again once
+# a minute.
+REDSHIFT_VERSION_SECONDS = 60
+
+
 def version(settings: Settings) -> float:
-    """Changes whenever a refresh publishes (the copy's mtime; Redshift is always live: 0)."""
+    """Changes whenever a refresh publishes: the modification time of the generation the serving
+    copy's link points at (each publish writes the other one and swaps the link). On Redshift
+    the current minute."""
     if settings.dbt_target != "local":
-        return 0.0
+        return float(time.time() // REDSHIFT_VERSION_SECONDS)
     path = serving_path(settings)
-    return path.stat().st_mtime if path.exists() else -1.0
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return -1.0
 
 
 @contextmanager

@@ -8,7 +8,9 @@ open what.
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +35,13 @@ def served(aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Setti
     builder.join()
     assert builder.exitcode == 0
     return settings
+
+
+@pytest.fixture
+def own_copy(served: Settings, tmp_path: Path) -> Settings:
+    """The served warehouse and state dir copied, so a test may change them."""
+    state = tmp_path / "state"
+    shutil.copytree(served.state_dir, state, symlinks=True)
+    warehouse_path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(served.warehouse_path, warehouse_path)
+    return served.model_copy(update={"state_dir": state, "warehouse_path": warehouse_path})

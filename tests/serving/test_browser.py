@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
+from ingestion.config import warehouse
 from ingestion.config.settings import Settings
+from ingestion.serving import copy as serving
 from ingestion.serving import source
 from tests.conftest import free_port
 from tests.serving.browser import chromium, open_page, screenshot_dir, server, settings_env
@@ -95,6 +97,39 @@ def test_each_dashboard_page_draws_its_charts_from_the_corpus(
     )
     assert watched.console_errors() == []
     page.close()
+
+
+def test_an_open_page_shows_the_next_publish_without_anyone_reloading_it(
+    own_copy: Settings, browser: Browser
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    command = [ACCFB, "dashboard", "--port", url.rsplit(":", 1)[1]]
+    with server(command, settings_env(own_copy), f"{url}/_stcore/health"):
+        watched = open_page(browser)
+        page = watched.page
+        page.goto(url)  # Fundraising, the default page
+        gifts = page.get_by_test_id("stMetric").filter(has_text="Gifts")
+        before = _count(own_copy, "select count(*) from marts.fct_donations")
+        expect(gifts.get_by_test_id("stMetricValue")).to_have_text(f"{before:,}", timeout=LOAD_MS)
+        with warehouse.connect(own_copy.warehouse_path) as con:
+            # A new gift in a new batch, as the next refresh would build it.
+            con.execute(
+                """
+                insert into marts.fct_donations
+                select * replace (
+                    donation_id || '-next' as donation_id,
+                    landed_batch + 1000 as landed_batch
+                )
+                from marts.fct_donations
+                limit 1
+                """
+            )
+        serving.publish(own_copy)
+        expect(gifts.get_by_test_id("stMetricValue")).to_have_text(
+            f"{before + 1:,}", timeout=30_000
+        )
+        assert watched.console_errors() == []
+        page.close()
 
 
 LINEAGE_JS = """() => {

@@ -4,13 +4,11 @@ the warehouse, and that a refresh swaps it whole."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from ingestion.config import warehouse
 from ingestion.config.settings import Settings
@@ -146,16 +144,6 @@ def test_a_publish_swaps_the_copy_whole_under_a_reader(served: Settings) -> None
     assert after.published_at[0].to_pydatetime() == published.published_at
     assert after.published_at[0] > before.published_at[0]
     assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
-
-
-@pytest.fixture
-def own_copy(served: Settings, tmp_path: Path) -> Settings:
-    """The served warehouse and state dir copied, so a test may change them."""
-    state = tmp_path / "state"
-    shutil.copytree(served.state_dir, state, symlinks=True)
-    warehouse_path = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(served.warehouse_path, warehouse_path)
-    return served.model_copy(update={"state_dir": state, "warehouse_path": warehouse_path})
 
 
 def _differences(settings: Settings, tables: tuple[str, ...]) -> dict[str, int]:

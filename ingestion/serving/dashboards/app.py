@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from ingestion.serving import source
-from ingestion.serving.dashboards.common import query, settings
+from ingestion.serving.dashboards.common import follow_publishes, query, settings
 
 PAGES = Path(__file__).parent / "pages"
 
@@ -32,5 +32,5 @@ with st.sidebar:
         st.caption(f"published {row.published_at:%Y-%m-%d %H:%M:%S} UTC")
     else:
         st.caption(f"Redshift marts, target {settings().dbt_target}")
-    st.button("Reload data")
+    follow_publishes()
 page.run()
