@@ -134,12 +134,14 @@ PROD: Final = EnvironmentConfig(
     redshift_max_rpu=64,
     redshift_daily_rpu_hours_limit=800,
     redshift_monthly_rpu_hours_limit=12_000,
-    # The minute refresh is one dbt build and a sensor per model: small workers run it. Two
-    # (one per AZ) so a lost AZ does not stop it; up to four for a backfill beside it.
-    mwaa_environment_class="mw1.small",
-    mwaa_min_workers=2,
-    mwaa_max_workers=4,
-    mwaa_schedulers=2,
+    # The minute is one task a run (dags/accfb_refresh.py): mw1.micro's one scheduler/worker
+    # container runs it beside a data-quality run and a batch load (3 tasks at once; the class
+    # has one scheduler and no worker scaling). A replaced container pauses the refresh for
+    # minutes and the heartbeat alarm pages; docs/capacity-and-cost.md weighs it.
+    mwaa_environment_class="mw1.micro",
+    mwaa_min_workers=1,
+    mwaa_max_workers=1,
+    mwaa_schedulers=1,
     mwaa_airflow_version="3.0.6",
     webhook_rate_limit_per_second=2_000,
     webhook_burst_limit=4_000,

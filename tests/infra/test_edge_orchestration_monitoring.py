@@ -78,14 +78,15 @@ def test_each_api_source_is_polled_every_minute_with_retries_and_a_dead_letter_q
     )
 
 
-def test_airflow_runs_two_schedulers_privately_with_secrets_manager_connections(
+def test_airflow_runs_the_configured_schedulers_privately_with_secrets_manager_connections(
     prod: PipelineStage,
 ) -> None:
     options = Capture()
     Template.from_stack(prod.orchestration).has_resource_properties(
         "AWS::MWAA::Environment",
         {
-            "Schedulers": 2,
+            "EnvironmentClass": PROD.mwaa_environment_class,
+            "Schedulers": PROD.mwaa_schedulers,
             "MinWorkers": PROD.mwaa_min_workers,
             "WebserverAccessMode": "PRIVATE_ONLY",
             "RequirementsS3Path": "config/requirements.txt",
