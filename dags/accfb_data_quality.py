@@ -1,7 +1,8 @@
-"""Data quality on a schedule, independently of the refresh: every whole-table dbt test (they
-never run in the minute's build, so a failing one alerts without stopping any mart) and every
-public mart's Soda contract, so a mart that stops refreshing (a paused DAG, a stuck build) still
-trips its freshness check."""
+"""Data quality on a schedule, independently of the refresh: every whole-table dbt test and
+every public mart's Soda contract over whole tables. Neither runs in the minute (its checks are
+the tests bounded by the new batches), since their cost follows the history; a failing one
+alerts once, and once more when it recovers, without stopping any mart. Staleness is the
+refresh heartbeat's alarm, not a contract's."""
 
 from __future__ import annotations
 
