@@ -268,8 +268,8 @@ def _table(
 
 
 def _skipped(runs: list[Run], start: datetime, until: datetime) -> list[datetime]:
-    """Minutes from the start to ``until`` in which no run started."""
-    have = {r.started.replace(second=0, microsecond=0) for r in runs if r.started}
+    """Minutes from the start to ``until`` in which no run finished (published a refresh)."""
+    have = {r.ended.replace(second=0, microsecond=0) for r in runs if r.ended}
     minute = start.replace(second=0, microsecond=0)
     missing = []
     while minute <= until:
@@ -361,7 +361,7 @@ def main() -> None:
     console.print(_table(runs, visible, title, start))
     skipped = _skipped(runs, start, sent_until)
     console.print(
-        f"runs: {len(runs)}; minutes of traffic without a run: {len(skipped)}"
+        f"runs: {len(runs)}; minutes of traffic in which no run finished: {len(skipped)}"
         + (f" ({', '.join(f'{m:%H:%M}' for m in skipped)})" if skipped else "")
     )
     console.print(
