@@ -552,3 +552,34 @@ def test_staging_types_super_values_only_when_they_are_of_that_type(compiled: Pa
         and c.find_ancestor(exp.Case) is None
     ]  # fmt: skip
     assert unguarded == []
+
+
+def test_the_refresh_stamps_source_to_dashboard_freshness_in_redshift_sql(
+    compiled: Path,
+) -> None:
+    from ingestion.operations.metrics import REDSHIFT_STAMP_SQL, REDSHIFT_VISIBLE_SQL
+
+    at = "'2026-12-01 00:00:00'::timestamp"
+    visible = sqlglot.parse_one(REDSHIFT_VISIBLE_SQL.replace("%s", at), read="redshift")
+    stamp = sqlglot.parse_one(REDSHIFT_STAMP_SQL.replace("%s", at), read="redshift")
+
+    assert {(t.db, t.name) for t in visible.find_all(exp.Table)} == {
+        ("ops", "pipeline_freshness"),
+        ("marts", "fct_donations"),
+    }
+    built = _output_columns(compiled, "fct_donations") | _output_columns(
+        compiled, "pipeline_freshness"
+    )
+    used = {c.name for c in visible.find_all(exp.Column)} | {
+        c.name for c in stamp.find_all(exp.Column)
+    }
+    assert used <= built, used - built
+    assert isinstance(stamp, exp.Update)
+    assert {e.this.name for e in stamp.args["expressions"]} == {
+        "published_at",
+        "dashboard_freshness_p50_seconds",
+        "dashboard_freshness_p95_seconds",
+    }
+    # DuckDB's quantile_cont and epoch() do not exist on Redshift.
+    assert "quantile_cont" not in REDSHIFT_VISIBLE_SQL and "epoch(" not in REDSHIFT_VISIBLE_SQL
+    assert visible.find(exp.PercentileCont) is not None
