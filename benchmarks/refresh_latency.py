@@ -17,8 +17,10 @@ command reports.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -38,6 +40,7 @@ from ingestion.produce.publish import publish_records
 ACCFB = str(Path(sys.executable).parent / "accfb")
 HISTORY_CHUNK = 1_000_000
 _STEP = re.compile(r"(land|build|publish|checks and metrics) ([0-9.]+) s")
+_LANDED = re.compile(r"landed ([0-9,]+) records")
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -50,19 +53,26 @@ def _env(settings: Settings) -> dict[str, str]:
         "ACCFB_WAREHOUSE_PATH": str(settings.warehouse_path),
         "ACCFB_STREAM_NAME": settings.stream_name,
         "ACCFB_RAW_BUCKET": settings.raw_bucket,
+        # One line per message: the steps are parsed from the command's own report.
+        "COLUMNS": "1000",
     }
 
 
 def _refresh(settings: Settings) -> tuple[float, dict[str, float]]:
     started = time.perf_counter()
-    done = subprocess.run(
-        [ACCFB, "refresh"], env=_env(settings), check=True, capture_output=True, text=True
-    )
+    done = subprocess.run([ACCFB, "refresh"], env=_env(settings), capture_output=True, text=True)
     wall = time.perf_counter() - started
-    return wall, {step: float(s) for step, s in _STEP.findall(done.stdout)}
+    if done.returncode:
+        raise SystemExit(f"accfb refresh failed:\n{done.stdout}\n{done.stderr}")
+    steps = {step: float(s) for step, s in _STEP.findall(done.stdout)}
+    steps["landed"] = float(_LANDED.search(done.stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
+    return wall, steps
 
 
 def _history(settings: Settings, size: int, template_size: int) -> None:
+    """Run in a child process: dbt in-process holds the warehouse file for the life of its
+    process, and `accfb refresh` must open it next."""
+    os.environ.update(TELEMETRY_OFF)
     template = _template_table(_records(HISTORY_START, template_size, seed=1), HISTORY_START)
     landing = Landing(settings.warehouse_path)
     copies = -(-size // template.num_rows)
@@ -78,6 +88,10 @@ def _new_records(settings: Settings, count: int, seed: int) -> int:
     return report.accepted
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--history", type=int, nargs="+", default=[3_000, 2_000_000])
@@ -86,6 +100,8 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
     os.environ.update(TELEMETRY_OFF)
+    # `kill` (SIGTERM) stops the endpoint too, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
 
     rows = []
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -106,7 +122,13 @@ def main() -> None:
                 )
                 localaws.provision(settings)
                 started = time.perf_counter()
-                _history(settings, size, min(size, 200_000))
+                builder = multiprocessing.get_context("spawn").Process(
+                    target=_history, args=(settings, size, min(size, 200_000))
+                )
+                builder.start()
+                builder.join()
+                if builder.exitcode:
+                    raise SystemExit(f"building {size:,} events of history failed")
                 _refresh(settings)
                 _refresh(settings)
                 print(f"{size:,} events of history ready in {time.perf_counter() - started:.0f} s")
@@ -116,7 +138,8 @@ def main() -> None:
                     wall, step = _refresh(settings)
                     walls.append(wall)
                     steps.append(step)
-                    print(f"  {accepted:,} new records: accfb refresh {wall:.1f} s {step}")
+                    steps_text = ", ".join(f"{name} {sec:.1f} s" for name, sec in step.items())
+                    print(f"  {accepted:,} new records: accfb refresh {wall:.1f} s ({steps_text})")
                 rows.append((size, walls, steps))
                 settings.warehouse_path.unlink()
         finally:
