@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import tempfile
 import time
@@ -274,6 +275,10 @@ def _cell(times: list[float]) -> str:
     return f"{statistics.median(times):.1f} ({min(times):.1f}-{max(times):.1f})"
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--history", type=int, nargs="+", default=[1_000_000, 10_000_000])
@@ -285,6 +290,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.environ.update(TELEMETRY_OFF)
+    # `kill` (SIGTERM) stops the endpoint and removes the warehouses too, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
 
     started = time.perf_counter()
     sizes = {"normal": NORMAL_MINUTE, "peak": PEAK_MINUTE}
