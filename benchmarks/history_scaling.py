@@ -214,15 +214,7 @@ def _measure(
     minutes: list[str],
     endpoint: Settings,
 ) -> Measured:
-    settings = endpoint.model_copy(
-        update={
-            "state_dir": root / "state",
-            "warehouse_path": root / "warehouse.duckdb",
-            "stream_name": f"history-{size}",
-            "raw_bucket": f"history-{size}",
-        }
-    )
-    localaws.provision(settings)
+    settings = warehouse_beside(endpoint, root, f"history-{size}")
     landing = Landing(settings.warehouse_path)
     copies = -(-size // templates["history"].num_rows)
     # In chunks of at most a million events, each built before the next lands: one build of
@@ -374,6 +366,20 @@ def _print_steps(rows: list[Measured], minutes: list[str]) -> None:
                 continue
             cells = [_cell([run.get(step, 0.0) for run in runs]) for step in steps]
             print(f"| {row.events:,} | {kind} | " + " | ".join(cells) + " |")
+
+
+def warehouse_beside(endpoint: Settings, root: Path, name: str) -> Settings:
+    """Settings for a warehouse under ``root`` with its own stream and bucket on the endpoint."""
+    settings = endpoint.model_copy(
+        update={
+            "state_dir": root / "state",
+            "warehouse_path": root / "warehouse.duckdb",
+            "stream_name": name,
+            "raw_bucket": name,
+        }
+    )
+    localaws.provision(settings)
+    return settings
 
 
 def _free_port() -> int:

@@ -29,7 +29,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from history_scaling import HISTORY_START, Landing, _build, _free_port, _records, _template_table
+from history_scaling import (
+    HISTORY_START,
+    Landing,
+    _build,
+    _free_port,
+    _records,
+    _template_table,
+    warehouse_beside,
+)
 
 from ingestion.config.dbt import TELEMETRY_OFF
 from ingestion.config.settings import Settings
@@ -112,15 +120,7 @@ def main() -> None:
         try:
             for size in args.history:
                 root = Path(tmp) / f"history-{size}"
-                settings = endpoint.model_copy(
-                    update={
-                        "state_dir": root / "state",
-                        "warehouse_path": root / "warehouse.duckdb",
-                        "stream_name": f"refresh-{size}",
-                        "raw_bucket": f"refresh-{size}",
-                    }
-                )
-                localaws.provision(settings)
+                settings = warehouse_beside(endpoint, root, f"refresh-{size}")
                 started = time.perf_counter()
                 builder = multiprocessing.get_context("spawn").Process(
                     target=_history, args=(settings, size, min(size, 200_000))

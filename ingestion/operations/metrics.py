@@ -119,23 +119,28 @@ def measure(con: _Connection, since: datetime) -> RefreshFigures:
     return _figures(row)
 
 
-def measure_redshift(settings: Settings, since: datetime) -> RefreshFigures:
-    """The same figures on the Redshift target, as the session's IAM identity (temporary
-    database credentials, as ``accfb check``)."""
+def _redshift(settings: Settings) -> Any:
+    """A connection to the Redshift target as the session's IAM identity (temporary database
+    credentials, as ``accfb check``)."""
     import redshift_connector
 
     from ingestion.operations.checks import redshift_data_source
 
     login = redshift_data_source(settings)["connection"]
-    naive = since.astimezone(UTC).replace(tzinfo=None)
-    with redshift_connector.connect(
+    return redshift_connector.connect(
         host=login["host"],
         port=int(login["port"]),
         database=login["database"],
         user=login["user"],
         password=login["password"],
         timeout=login["connect_timeout"],
-    ) as con:
+    )
+
+
+def measure_redshift(settings: Settings, since: datetime) -> RefreshFigures:
+    """The same figures on the Redshift target."""
+    naive = since.astimezone(UTC).replace(tzinfo=None)
+    with _redshift(settings) as con:
         cursor = con.cursor()
         cursor.execute(REDSHIFT_FIGURES_SQL, (naive, naive, naive))
         return _figures(cursor.fetchone())
@@ -246,20 +251,8 @@ where invocation_id = %s
 
 def stamp_visible_redshift(settings: Settings, visible_at: datetime) -> float | None:
     """``stamp_visible`` on the Redshift target; returns the P95 it stamped."""
-    import redshift_connector
-
-    from ingestion.operations.checks import redshift_data_source
-
-    login = redshift_data_source(settings)["connection"]
     naive = visible_at.astimezone(UTC).replace(tzinfo=None)
-    with redshift_connector.connect(
-        host=login["host"],
-        port=int(login["port"]),
-        database=login["database"],
-        user=login["user"],
-        password=login["password"],
-        timeout=login["connect_timeout"],
-    ) as con:
+    with _redshift(settings) as con:
         cursor = con.cursor()
         cursor.execute(REDSHIFT_VISIBLE_SQL, (naive, naive))
         row = cursor.fetchone()
