@@ -17,7 +17,6 @@ shards, warehouse base RPU), never the cadence. The cost model prices a refresh 
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,9 +27,10 @@ from ingestion.config.constants import WAREHOUSE_POOL
 
 common.dbt_environment()
 
-# Back to back, one at a time (Airflow 3's continuous timetable needs max_active_runs=1). The
-# environment override exists for benchmarks/scheduler.py's comparison with a cron schedule.
-SCHEDULE = os.environ.get("ACCFB_REFRESH_SCHEDULE", "@continuous")
+# Back to back, one at a time, by default (Airflow 3's continuous timetable needs
+# max_active_runs=1); ACCFB_REFRESH_SCHEDULE may name a cron instead (benchmarks/scheduler.py
+# compares the two).
+SCHEDULE = common.settings().refresh_schedule
 
 
 def cron_every(seconds: int) -> str:

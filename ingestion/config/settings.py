@@ -78,6 +78,10 @@ class Settings(BaseSettings):
         gt=0,
         description="Cadence of the streaming refresh in `accfb demo` (the DAG's, by default).",
     )
+    refresh_schedule: str = Field(
+        default="@continuous",
+        description="The refresh DAG's schedule: back to back, or a cron (dags/accfb_refresh.py).",
+    )
     landing_records_per_call: int = Field(
         default=10_000,
         ge=1,
