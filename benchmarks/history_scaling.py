@@ -96,8 +96,11 @@ def _template_table(records: list[bytes], start: datetime) -> pa.Table:
 class Landing:
     """Bulk inserts into the warehouse's landing table, each copy with new ids and positions."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, shard_prefix: str = "shardId-") -> None:
+        """``shard_prefix``: other than a real stream's, when the lander will follow one, so the
+        history's made-up positions are not taken for that stream's."""
         self._path = path
+        self._shard_prefix = shard_prefix
         self._copies = 0
         self._positions = 0
 
@@ -115,7 +118,8 @@ class Landing:
                 select
                     template.arrived_at + to_microseconds(copy.n * 37) + to_hours($hours),
                     'pk-' || cast(template.position % 1000 as varchar),
-                    'shardId-' || lpad(cast(template.position % {SHARDS} as varchar), 12, '0'),
+                    $shard_prefix
+                    || lpad(cast(template.position % {SHARDS} as varchar), 12, '0'),
                     lpad(cast($base + copy.n * $rows + template.position as varchar), 56, '0'),
                     now(),
                     replace(
@@ -144,6 +148,7 @@ class Landing:
                     "hours": hours_later,
                     "hour": hour,
                     "later": later,
+                    "shard_prefix": self._shard_prefix,
                 },
             )
             con.unregister("template")

@@ -82,7 +82,7 @@ def _history(settings: Settings, size: int, template_size: int) -> None:
     process, and `accfb refresh` must open it next."""
     os.environ.update(TELEMETRY_OFF)
     template = _template_table(_records(HISTORY_START, template_size, seed=1), HISTORY_START)
-    landing = Landing(settings.warehouse_path)
+    landing = Landing(settings.warehouse_path, shard_prefix="history-shardId-")
     copies = -(-size // template.num_rows)
     chunk = max(1, HISTORY_CHUNK // template.num_rows)
     for first in range(0, copies, chunk):
