@@ -138,8 +138,12 @@ def main() -> None:
                     wall, step = _refresh(settings)
                     walls.append(wall)
                     steps.append(step)
+                    landed = int(step.pop("landed"))
                     steps_text = ", ".join(f"{name} {sec:.1f} s" for name, sec in step.items())
-                    print(f"  {accepted:,} new records: accfb refresh {wall:.1f} s ({steps_text})")
+                    print(
+                        f"  {accepted:,} new records, {landed:,} landed: "
+                        f"accfb refresh {wall:.1f} s ({steps_text})"
+                    )
                 rows.append((size, walls, steps))
                 settings.warehouse_path.unlink()
         finally:
