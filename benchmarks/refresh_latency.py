@@ -93,7 +93,7 @@ def _history(settings: Settings, size: int, template_size: int) -> None:
 def _new_records(settings: Settings, count: int, seed: int) -> int:
     records = _records(datetime.now(UTC), count, seed=seed)
     report = publish_records(settings, ((r, partition_key(r)) for r in records))
-    return report.accepted
+    return int(report.accepted)
 
 
 def _interrupt(signum: int, frame: object) -> None:
