@@ -56,11 +56,15 @@ with DAG(
 ) as dag:
 
     @task(pool=WAREHOUSE_POOL)
-    def refresh() -> dict[str, Any]:
+    def refresh(data_interval_start: datetime | None = None) -> dict[str, Any]:
         """Land, build (dbt once, in process), publish, bounded checks, metrics and alerts."""
         from ingestion.operations.refresh import run_minute
 
-        report = run_minute(common.settings(), origin=common.where(get_current_context()))
+        report = run_minute(
+            common.settings(),
+            since=data_interval_start,
+            origin=common.where(get_current_context()),
+        )
         figures = report.figures
         return {
             "landed": report.landed,

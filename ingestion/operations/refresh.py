@@ -112,13 +112,20 @@ def land(settings: Settings) -> int:
     return 0
 
 
-def run_minute(settings: Settings, *, origin: Mapping[str, str] | None = None) -> MinuteReport:
+def run_minute(
+    settings: Settings,
+    *,
+    since: datetime | None = None,
+    origin: Mapping[str, str] | None = None,
+) -> MinuteReport:
     """One refresh: land, build, publish (locally: the serving copy), stamp source-to-dashboard
-    freshness, publish the figures and the heartbeat, alert on what changed state."""
+    freshness, publish the figures and the heartbeat, alert on what changed state. ``since``:
+    where the counts of new quarantines, conflicts and archive failures start (the run's data
+    interval, so consecutive runs leave no gap); by default this run's start."""
     origin = dict(origin or {})
     report = MinuteReport()
     clock = _Clock(report)
-    started = datetime.now(UTC)
+    started = since or datetime.now(UTC)
 
     report.landed = land(settings)
     clock.lap("land")
