@@ -135,8 +135,8 @@ def _inside_hash(node: exp.Expression) -> bool:
     return False
 
 
-def _sql(node: exp.Expression) -> str:
-    text = " ".join(node.sql().split())
+def _sql(node: exp.Expression, dialect: str = "") -> str:
+    text = " ".join(node.sql(dialect).split())
     return text if len(text) <= 120 else text[:117] + "..."
 
 
@@ -211,11 +211,11 @@ def _unbounded_listagg(tree: exp.Expression) -> Iterator[str]:
         gap = len(separator.name.encode()) if isinstance(separator, exp.Literal) else 0
         bound = _bounded_listagg_input(value)
         if bound is None:
-            yield f"`{_sql(agg)}` joins any number of values: past 65,535 bytes it fails"
+            yield f"`{_sql(agg, 'redshift')}` joins any number of values: past 65,535 bytes it fails"
             continue
         rows, width = bound
         if rows * (width + gap) > MAX_VARCHAR_BYTES:
-            yield f"`{_sql(agg)}` may join {rows} values of {width} bytes: over 65,535"
+            yield f"`{_sql(agg, 'redshift')}` may join {rows} values of {width} bytes: past 65,535"
 
 
 _ORDERED_WINDOW_FUNCTIONS = (
