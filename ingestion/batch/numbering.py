@@ -63,18 +63,21 @@ def numbered_key(source: str, key: str, etag: str) -> str:
 
 
 def numbered_copy(s3: Any, bucket: str, source: str, key: str, etag: str) -> str:
-    """The key of the numbered copy of ``key`` (at ``etag``), written if it is not there yet."""
+    """The key of the numbered copy of ``key`` (at ``etag``), written if it is not there yet.
+    Found by listing, as Airflow's role may list the bucket and write the manifests but not
+    read them back; written only if absent (a second writer at once changes nothing)."""
     target = numbered_key(source, key, etag)
-    try:
-        s3.head_object(Bucket=bucket, Key=target)
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=target, MaxKeys=1).get("Contents", [])
+    if any(item["Key"] == target for item in listed):
         return target
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in {"404", "NoSuchKey", "NotFound"}:
-            raise
     body = s3.get_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')["Body"]
     with tempfile.TemporaryFile() as copy:
         for record in numbered_records(lines(body.iter_chunks())):
             copy.write(record)
         copy.seek(0)
-        s3.put_object(Bucket=bucket, Key=target, Body=copy)
+        try:
+            s3.put_object(Bucket=bucket, Key=target, Body=copy, IfNoneMatch="*")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "PreconditionFailed":
+                raise
     return target
