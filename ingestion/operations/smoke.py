@@ -134,16 +134,7 @@ def _corpus(now: datetime) -> _Corpus:
     from ingestion.demo.simulator import Simulator, steady
     from ingestion.demo.simulator.faults import FaultRates
 
-    clean = FaultRates(
-        redelivery=0,
-        resend_new_event_id=0,
-        out_of_order=0,
-        late=0,
-        refund_before_gift=0,
-        malformed=0,
-        schema_drift=0,
-    )
-    simulator = Simulator(seed=int(now.timestamp()), start=now, faults=clean)
+    simulator = Simulator(seed=int(now.timestamp()), start=now, faults=FaultRates.none())
     records: list[tuple[bytes, str]] = []
     donations: dict[str, int] = {}
     for record in simulator.generate(steady(CORPUS_PROFILE, CORPUS_SECONDS)):

@@ -205,13 +205,13 @@ def _bounded_listagg_input(value: exp.Expression) -> tuple[int, int] | None:
 
 
 def _unbounded_listagg(tree: exp.Expression) -> Iterator[str]:
-    for agg in tree.find_all(exp.GroupConcat):
+    for agg in tree.find_all(exp.GroupConcat):  # sqlglot's name for LISTAGG
         value = agg.this.this if isinstance(agg.this, exp.Order) else agg.this
         separator = agg.args.get("separator")
         gap = len(separator.name.encode()) if isinstance(separator, exp.Literal) else 0
         bound = _bounded_listagg_input(value)
         if bound is None:
-            yield f"`{_sql(agg, 'redshift')}` joins any number of values: past 65,535 bytes it fails"
+            yield f"`{_sql(agg, 'redshift')}` joins any number of values: fails past 65,535 bytes"
             continue
         rows, width = bound
         if rows * (width + gap) > MAX_VARCHAR_BYTES:
