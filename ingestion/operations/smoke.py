@@ -80,12 +80,12 @@ def _sql_text(value: str) -> str:
 
 
 def reconcile_sql(scratch: str, donation_ids: Sequence[str]) -> str:
-    """The corpus's gifts in the scratch fct_donations: rows, distinct gifts, cents."""
+    """The corpus's gifts in the scratch fct_donations: rows, distinct gifts, gross cents."""
     listed = ", ".join(_sql_text(i) for i in donation_ids) or "''"
     # S608: the schema is scratch_name()'s and every id a quoted literal.
     return (
         "select count(*) as gift_rows, count(distinct donation_id) as gifts, "  # noqa: S608
-        "coalesce(sum(amount_cents), 0) as amount_cents "
+        "coalesce(sum(gross_amount_cents), 0) as gross_amount_cents "
         f"from {scratch}_marts.fct_donations "
         f"where donation_id in ({listed})"
     )

@@ -100,3 +100,22 @@ def test_the_contracts_are_verified_on_the_scratch_schemas() -> None:
         (dataset,) = [line for line in moved.splitlines() if line.startswith("dataset:")]
         assert dataset.startswith("dataset: accfb/smoke_x_"), dataset
         assert "/marts/" not in dataset and "/ops/" not in dataset
+
+
+def test_the_reconcile_reads_columns_fct_donations_has() -> None:
+    import sqlglot
+    import yaml
+    from sqlglot import exp
+
+    from ingestion.config.settings import REPO_ROOT
+    from ingestion.operations.smoke import reconcile_sql
+
+    models = yaml.safe_load(
+        (REPO_ROOT / "models/marts/fundraising/_fundraising__models.yml").read_text()
+    )["models"]
+    (fct,) = [m for m in models if m["name"] == "fct_donations"]
+    declared = {c["name"] for c in fct["columns"]}
+    tree = sqlglot.parse_one(reconcile_sql("smoke_x", ["d-1"]), read="redshift")
+
+    assert {t.sql() for t in tree.find_all(exp.Table)} == {"smoke_x_marts.fct_donations"}
+    assert {c.name for c in tree.find_all(exp.Column)} <= declared
