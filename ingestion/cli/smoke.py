@@ -14,7 +14,8 @@ def smoke() -> None:
     """On the deployed workgroup: a small corpus on the real stream, the streaming view
     refreshed, the minute built into scratch schemas (never marts), reconciled and checked
     against the contracts there, one table of what passed, the scratch schemas dropped.
-    Exits 1 on any failed step, 2 when the settings are not a deployment's."""
+    Exits 1 on any failed step, 2 when it refuses to start (local settings, no AWS
+    credentials)."""
     from rich.table import Table
 
     from ingestion.operations.smoke import SmokeRefused, run_smoke

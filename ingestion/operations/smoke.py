@@ -8,8 +8,8 @@ into scratch schemas (`<scratch>_staging`, `<scratch>_marts`, ...: never `marts`
 apart from the real models' by macros/batch_cursor.sql), reconciles the corpus's gifts against
 the scratch `fct_donations` (each once, cents equal), verifies the marts' Soda contracts on the
 scratch schemas, and drops them, whatever failed. The events stay on the stream and in the
-streaming view (the view keeps what the stream holds): the next real minute lands them too,
-as the gifts of campaign run that the report names.
+streaming view (the view keeps what the stream holds): the next real minute lands them too
+(docs/operating-manual.md says when to run it).
 
 Its SQL is checked with every other Redshift statement (tests/warehouse/redshift_rules.py).
 """
