@@ -204,7 +204,9 @@ class ServingStack(Stack):
             removal=removal,
         )
         self.alarms = _alarms(self, config, self.dashboards, topics)
-        self.availability = _AvailabilityObjective(self, "Availability", config=config, topics=topics)
+        self.availability = _AvailabilityObjective(
+            self, "Availability", config=config, topics=topics
+        )
         self.alarms.update(self.availability.alarms)
 
         CfnOutput(
@@ -504,16 +506,14 @@ class _LineageSite(Construct):
             on_update=cr.AwsSdkCall(
                 service="EC2",
                 action="describeNetworkInterfaces",
-                parameters={"NetworkInterfaceIds": self.endpoint.vpc_endpoint_network_interface_ids},
+                parameters={
+                    "NetworkInterfaceIds": self.endpoint.vpc_endpoint_network_interface_ids
+                },
                 physical_resource_id=cr.PhysicalResourceId.of(self.endpoint.vpc_endpoint_id),
                 output_paths=[f"NetworkInterfaces.{i}.PrivateIpAddress" for i in range(2)],
             ),
             policy=cr.AwsCustomResourcePolicy.from_statements(
-                [
-                    iam.PolicyStatement(
-                        actions=["ec2:DescribeNetworkInterfaces"], resources=["*"]
-                    )
-                ]
+                [iam.PolicyStatement(actions=["ec2:DescribeNetworkInterfaces"], resources=["*"])]
             ),
             install_latest_aws_sdk=False,
         )

@@ -41,8 +41,8 @@ def show_availability() -> None:
         "it and its freshness P95 was under 2 minutes.",
     )
     budget.metric(
-        "Error budget left",
-        f"{result.budget_left_minutes:,.1f} of {BUDGET_MINUTES:.1f} min",
+        f"Error budget left, of {BUDGET_MINUTES:.1f} min",
+        f"{result.budget_left_minutes:,.1f} min",
         delta=f"{result.bad_minutes:,} bad minute(s)",
         delta_color="inverse",
         help="0.05% of a 30-day window may be bad minutes: 21.6 minutes a month.",
