@@ -59,7 +59,9 @@ def project_fingerprint(root: Path = REPO_ROOT) -> str:
 
 
 def build_site(settings: Settings) -> Path:
-    """The static page, from the project and the settings' warehouse (its catalog)."""
+    """The static page, from the project and the settings' warehouse (its catalog). Without
+    compiling, docs generate reads the manifest a parse of this same project just wrote."""
+    run_dbt(settings, ["parse"])
     run_dbt(settings, ["docs", "generate", "--static", "--no-compile"])
     return settings.dbt_target_dir / "static_index.html"
 

@@ -18,6 +18,7 @@ EXPECTED_DAGS = {
     "accfb_backfill": None,
     "accfb_batch_crm": "0 13 * * *",
     "accfb_batch_settlements": "0 14 * * *",
+    "accfb_lineage_site": "@hourly",
 }
 
 
