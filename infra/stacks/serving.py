@@ -464,7 +464,6 @@ class _LineageSite(Construct):
             server_access_logs_prefix="lineage/",
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))],
             removal_policy=removal,
-            auto_delete_objects=False,
         )
         endpoint_sg = ec2.SecurityGroup(
             self,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,9 +60,16 @@ def project_fingerprint(root: Path = REPO_ROOT) -> str:
 
 
 def build_site(settings: Settings) -> Path:
-    """The static page, from the project and the settings' warehouse (its catalog). Without
-    compiling, docs generate reads the manifest a parse of this same project just wrote."""
-    run_dbt(settings, ["parse"])
+    """The static page, from the project's manifest and the settings' warehouse (its catalog).
+    Without compiling, docs generate reads the manifest in dbt's target folder: the deployed one
+    CI built (``ACCFB_DBT_MANIFEST``, as on MWAA) when there is one, else a parse of the project."""
+    target = settings.dbt_target_dir / "manifest.json"
+    deployed = Path(os.environ.get("ACCFB_DBT_MANIFEST", target))
+    if deployed != target and deployed.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(deployed, target)
+    else:
+        run_dbt(settings, ["parse"])
     run_dbt(settings, ["docs", "generate", "--static", "--no-compile"])
     return settings.dbt_target_dir / "static_index.html"
 

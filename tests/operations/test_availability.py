@@ -7,9 +7,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
+import sqlglot
+import yaml  # type: ignore[import-untyped]  (no stubs in the lock)
+from sqlglot import exp
 
 from ingestion.config import aws
 from ingestion.config.constants import FRESHNESS_TARGET_SECONDS, METRIC_NAMESPACE
@@ -17,6 +21,7 @@ from ingestion.config.settings import Settings
 from ingestion.operations.availability import (
     BUDGET_MINUTES,
     BURN_RATE_ALERTS,
+    REFRESH_LOG_SQL,
     WINDOW,
     Refresh,
     evaluate,
@@ -25,6 +30,9 @@ from ingestion.operations.availability import (
 )
 
 # Naive UTC, as refreshed_at is in the warehouse.
+MODELS_YML = (
+    Path(__file__).resolve().parents[2] / "models" / "operations" / "_operations__models.yml"
+)
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC).replace(tzinfo=None)
 
 
@@ -178,3 +186,13 @@ def test_the_evaluator_publishes_each_judged_minute_and_the_budget_left(
     assert silent.budget_left_minutes == pytest.approx(BUDGET_MINUTES - 2)
     budget = _published(cloudwatch, environment, "ErrorBudgetRemainingMinutes", since)
     assert min(budget) == pytest.approx(BUDGET_MINUTES - 2)
+
+
+def test_the_refresh_log_query_is_redshift_sql_over_the_models_contracted_columns() -> None:
+    # The operations page runs it on Redshift too; no Redshift is reachable from the tests.
+    tree = sqlglot.parse_one(REFRESH_LOG_SQL, read="redshift")
+    assert {t.name for t in tree.find_all(exp.Table)} == {"pipeline_freshness"}
+    contract = yaml.safe_load(MODELS_YML.read_text())
+    (model,) = [m for m in contract["models"] if m["name"] == "pipeline_freshness"]
+    columns = {c["name"] for c in model["columns"]}
+    assert {c.name for c in tree.find_all(exp.Column)} <= columns
