@@ -5,17 +5,20 @@ alarms; the image's build context holds what its Dockerfile copies."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from aws_cdk.assertions import Capture, Match, Template
 
 from infra.pipeline import PipelineStage
 from infra.settings import PROD
 from infra.stacks.serving import DASHBOARD_DB_ROLES, DOCKERFILE, HEALTH_PATH
+from ingestion.config.settings import Settings
 from ingestion.operations.availability import BURN_RATE_ALERTS
 from tests.infra.conftest import Synthesised
 
@@ -363,3 +366,22 @@ def test_the_evaluator_asset_imports_its_handler_with_nothing_else_of_the_reposi
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_containers_environment_is_a_valid_deployed_settings(
+    prod: PipelineStage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment = Capture()
+    _template(prod).has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {"ContainerDefinitions": [Match.object_like({"Environment": environment})]},
+    )
+    for name in [n for n in os.environ if n.startswith("ACCFB_")]:
+        monkeypatch.delenv(name)
+    for item in environment.as_array():
+        # A CloudFormation reference (the topic, the workgroup's address) stands in as a name.
+        value = item["Value"] if isinstance(item["Value"], str) else "resolved-at-deploy"
+        monkeypatch.setenv(item["Name"], value)
+    settings = Settings.from_environment()
+    assert (settings.environment.value, settings.dbt_target) == ("prod", "prod")
+    assert settings.aws_endpoint_url is None
