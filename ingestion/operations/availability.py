@@ -64,7 +64,8 @@ class BurnRateAlert:
     def bad_minutes_to_fire(self, window_minutes: int) -> int:
         """Bad minutes in a window that mean at least ``burn_rate`` times the sustainable rate:
         the error rate burn_rate x (1 - target), as whole minutes of that window (at least 1)."""
-        # round: 6 x 0.0005 x 360 is 1.0800000000000003 in floating point, not 2 minutes' worth.
+        # round: floating-point noise on a product that is a whole number of minutes (1 - 0.9995
+        # is not exactly 0.0005) must not add a minute to it.
         minutes = round(self.burn_rate * (1 - SLO_TARGET) * window_minutes, 9)
         return max(1, math.ceil(minutes))
 
