@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlglot
-import yaml  # type: ignore[import-untyped]
+import yaml  # type: ignore[import-untyped, unused-ignore]
 from sqlglot import exp
 
 from ingestion.config import aws
