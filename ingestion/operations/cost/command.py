@@ -55,6 +55,9 @@ def cost(
     reserved_rpu: Annotated[
         int, typer.Option(help="Redshift Serverless RPUs reserved for a year (0: on demand).")
     ] = 4,
+    reservation_payment: Annotated[
+        str, typer.Option(help="The reservation paid all_upfront or no_upfront.")
+    ] = "all_upfront",
     prices: Annotated[Path, typer.Option(help="Dated price list (JSON).")] = PRICES_FILE,
 ) -> Estimate:
     """Monthly AWS cost per service and in total, beside an always-on provisioned cluster."""
@@ -62,6 +65,8 @@ def cost(
         raise typer.BadParameter("by_mode, provisioned or on_demand", param_hint="--stream-mode")
     if warehouse_base not in {"by_mode", "fixed"}:
         raise typer.BadParameter("by_mode or fixed", param_hint="--warehouse-base")
+    if reservation_payment not in {"all_upfront", "no_upfront"}:
+        raise typer.BadParameter("all_upfront or no_upfront", param_hint="--reservation-payment")
     if orchestration not in {"dedicated", "shared"}:
         raise typer.BadParameter("dedicated or shared", param_hint="--orchestration")
     workload = Workload(
@@ -77,6 +82,7 @@ def cost(
         mwaa_class=mwaa_class,
         mwaa_extra_workers=mwaa_extra_workers,
         warehouse_reserved_rpu=reserved_rpu,
+        reservation_payment=reservation_payment,
         webhook_share=webhook_share,
     )
     result = estimate(workload, load_prices(prices))

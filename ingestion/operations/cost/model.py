@@ -76,6 +76,8 @@ class Workload:
     # RPUs committed for a year (Redshift Serverless Reservations, billed every hour): the base
     # capacity, which the refresh keeps billed every hour of the month anyway (0: on demand).
     warehouse_reserved_rpu: int = 4
+    # "all_upfront" (the year paid at the start, shown here as its monthly share) or "no_upfront".
+    reservation_payment: str = "all_upfront"
     # "dedicated": an MWAA environment of its own; "shared": the DAGs on the Food Bank's existing
     # Airflow (MWAA), adding worker hours to it.
     orchestration: str = "dedicated"
@@ -249,10 +251,12 @@ def estimate(workload: Workload, prices: Mapping[str, Any] | None = None) -> Est
     base_rpu = 4 if workload.warehouse_base == "by_mode" else 8
     reserved = workload.warehouse_reserved_rpu
     if reserved:
-        discount = r["serverless_reservation_no_upfront_discount"]
+        payment = workload.reservation_payment
+        discount = r["serverless_reservation_discount"][payment]
         add(
             "Redshift Serverless",
-            f"{reserved} RPU reserved x {hours:g} h (1 year, no upfront, {discount:.0%} off)",
+            f"{reserved} RPU reserved x {hours:g} h (1 year, {payment.replace('_', ' ')}, "
+            f"{discount:.0%} off)",
             reserved * hours * r["serverless_rpu_hour"] * (1 - discount),
         )
     for mode in workload.modes:
@@ -352,6 +356,12 @@ def estimate(workload: Workload, prices: Mapping[str, Any] | None = None) -> Est
         AVAILABILITY_ZONES * hours * n["interface_endpoint_az_hour"]
         + gb_in * n["interface_endpoint_per_gb"],
     )
+
+    # The dashboards, the lineage site and the availability objective: priced in their own
+    # module (imported here, as it builds on this one's Line).
+    from ingestion.operations.cost.serving import serving_lines
+
+    lines.extend(serving_lines(p))
 
     # The small fixed costs.
     c = p["cloudwatch"]

@@ -129,7 +129,7 @@ def test_a_typical_month_with_a_refresh_every_minute_is_within_2500_dollars() ->
 def test_the_reserved_base_is_billed_every_hour_and_only_the_rpus_above_it_by_mode() -> None:
     prices = load_prices()
     rpu_hour = prices["redshift"]["serverless_rpu_hour"]
-    discount = prices["redshift"]["serverless_reservation_no_upfront_discount"]
+    discount = prices["redshift"]["serverless_reservation_discount"]["all_upfront"]
     reserved = estimate(TYPICAL_MINUTELY)
     on_demand = estimate(Workload(modes=TYPICAL_MINUTELY.modes, warehouse_reserved_rpu=0))
     compute = [line for line in reserved.lines if "RPU" in line.item]
