@@ -16,7 +16,9 @@ app = typer.Typer(
     help="Alameda County Community Food Bank data pipeline.",
     no_args_is_help=True,
     add_completion=False,
-    pretty_exceptions_show_locals=False,  # locals can hold donor records
+    # Errors are one or two lines (ingestion/cli/errors.py); the trace is behind
+    # ACCFB_LOG_LEVEL=DEBUG, never a screen of locals that can hold donor records.
+    pretty_exceptions_enable=False,
 )
 console = Console()
 
