@@ -176,8 +176,12 @@ def airflow(port: Annotated[int, typer.Option(help="API server and UI port")] = 
     """Run Airflow 3 on 127.0.0.1 with the DAGs wired to the local default (Ctrl-C stops)."""
     from ingestion.local.airflow import run_local
 
-    console.print(f"Airflow at http://127.0.0.1:{port} (DAGs in dags/, state under .accfb/airflow)")
-    run_local(load_settings(), port)
+    settings = load_settings()
+    console.print(
+        f"Airflow at http://127.0.0.1:{port} "
+        f"(DAGs in dags/, state under {settings.state_dir / 'airflow'})"
+    )
+    run_local(settings, port)
 
 
 def _day(text: str) -> date:
