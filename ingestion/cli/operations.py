@@ -171,6 +171,17 @@ def contract_sql(
     console.print("rewritten" if write_macro(schemas) else "up to date")
 
 
+@app.command("rehash-pii")
+def rehash_pii() -> None:
+    """Rebuild every model that stores a keyed PII hash with the current key: the last step of
+    rotating the key (docs/runbooks.md, "Rotating the PII hash key")."""
+    from ingestion.config import dbt
+    from ingestion.pii.keyed_hash import HASHED_MODELS
+
+    result = dbt.run_dbt(load_settings(), ["build", "--full-refresh", "--select", HASHED_MODELS])
+    console.print(f"rebuilt {result.nodes} dbt nodes ({HASHED_MODELS}) with the current key")
+
+
 @app.command()
 def airflow(port: Annotated[int, typer.Option(help="API server and UI port")] = 8080) -> None:
     """Run Airflow 3 on 127.0.0.1 with the DAGs wired to the local default (Ctrl-C stops)."""

@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingestion.config.constants import REFRESH_INTERVAL_SECONDS
@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     alert_topic_arn: str | None = Field(
         default=None,
         description="SNS topic for alerts in AWS. Unset: the state dir's alerts.jsonl.",
+    )
+    pii_hash_key: SecretStr = Field(
+        default=SecretStr("local-only-not-a-secret"),
+        description=(
+            "Key of the donor-email hash on the local warehouse (ingestion/pii/). Deployed, the "
+            "Redshift Lambda UDF reads its own from Secrets Manager and no worker holds it."
+        ),
     )
     producer_max_in_flight: int = Field(
         default=4, ge=1, description="PutRecords calls a producer keeps in flight against AWS."

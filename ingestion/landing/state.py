@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no types; dbt installs it
+import yaml  # type: ignore[import-untyped, unused-ignore]  # stubs are not installed
 
 from ingestion.config import warehouse
 from ingestion.config.settings import REPO_ROOT, Settings

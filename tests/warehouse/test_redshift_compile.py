@@ -76,8 +76,6 @@ def _compile_for_redshift(target: Path, *args: str) -> str:
         "DBT_PROFILES_DIR": str(REPO_ROOT / "profiles"),
         "DBT_TARGET_PATH": str(target),
         "DBT_LOG_PATH": str(target / "logs"),
-        # Deployed targets refuse to hash PII without a key; this one only compiles.
-        "ACCFB_PII_HASH_KEY": "compile-only",
         # The deployed stream's name, whatever an earlier test of this process left in the
         # environment (run_dbt exports its settings' stream).
         "ACCFB_STREAM_NAME": "accfb-events",
