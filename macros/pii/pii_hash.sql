@@ -21,7 +21,7 @@
 
 {% macro redshift__pii_hash_function() -%}
     create or replace external function f_accfb_pii_hmac(varchar(max))
-    returns char(64)
+    returns varchar(64)
     stable
     lambda {{ sql_literal(var('pii_hash_lambda')) }}
     iam_role {{ sql_literal(var('pii_hash_lambda_role')) }}

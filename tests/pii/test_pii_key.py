@@ -153,7 +153,7 @@ def test_redshift_calls_the_lambda_udf_and_its_sql_holds_no_key(tmp_path: Path) 
     )
 
     assert " ".join(declared.split()) == (
-        "create or replace external function f_accfb_pii_hmac(varchar(max)) returns char(64) "
+        "create or replace external function f_accfb_pii_hmac(varchar(max)) returns varchar(64) "
         "stable lambda 'accfb-dev-pii-hmac' "
         "iam_role 'arn:aws:iam::000000000000:role/accfb-redshift-pii-hmac'"
     )
