@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from ingestion.cli import errors
 from ingestion.cli.app import app, console, load_settings, window
+from ingestion.config.settings import Settings
 from ingestion.local import localaws
 from ingestion.operations.cost.command import cost
 
@@ -63,6 +65,7 @@ def trace(
     or every gift, refund and raw record behind a figure (--campaign C --day D, or
     --closed-day D), with their sum beside the figure. Exit 1 when nothing is found or the sum
     differs from the figure."""
+    _trace_reads_the_local_warehouse(load_settings())
     if campaign or closed_day:
         _trace_figure(campaign, day, closed_day)
         return
@@ -97,6 +100,18 @@ def trace(
             console.print(row)
     if not found.records and not found.failed:
         raise typer.Exit(1)
+
+
+def _trace_reads_the_local_warehouse(settings: Settings) -> None:
+    """Say so rather than open an empty local file: trace's SQL is DuckDB's alone so far."""
+    if settings.dbt_target == "local":
+        return
+    raise errors.Unavailable(
+        f"accfb trace reads the local DuckDB warehouse and has no Redshift form yet; the target "
+        f"is {settings.dbt_target!r}",
+        hint="on Redshift, `accfb sql` over marts.fct_donations and ops.quarantined_events "
+        "(docs/runbooks.md), and `accfb reconcile` for a window",
+    )
 
 
 def _trace_figure(campaign: str | None, day: str | None, closed_day: str | None) -> None:
