@@ -80,7 +80,8 @@ _REDSHIFT_LANDED = f"""
     where approximate_arrival_timestamp >= %s and approximate_arrival_timestamp < %s
 """  # noqa: S608 - module constants; values are bound parameters
 
-# Records and cents per event type; %s: start, end, then "all sources" and the sources' list.
+# Records and cents per event type; %s: start, end, then "all sources" and the sources as
+# ",a,b," (plain text matching: no array type to bind).
 REDSHIFT_LANDED_BY_TYPE = f"""
 with
 
@@ -94,7 +95,7 @@ typed as (
         end as event_type,
         record.payload.amount_cents as amount
     from landed
-    where %s or record_source = any(string_to_array(%s, ','))
+    where %s or position(',' || record_source || ',' in %s) > 0
 )
 
 select
@@ -357,7 +358,7 @@ def _reconcile_on_redshift(
     settings: Settings, window: Window, sources: Sequence[str]
 ) -> list[ReconcileRow]:
     bounds = (window.start, window.end)
-    narrowed = (*bounds, not sources, ",".join(sources))
+    narrowed = (*bounds, not sources, f",{','.join(sources)},")
     landed_types = {
         event_type: (int(records), None if cents is None else int(cents))
         for event_type, records, cents in redshift.read(settings, REDSHIFT_LANDED_BY_TYPE, narrowed)

@@ -17,7 +17,7 @@ PARAMS = {
     "start": "'2026-11-20 17:00:00+00'",
     "end": "'2026-11-20 18:00:00+00'",
     "all": "false",
-    "sources": "'donation_platform,crm'",
+    "sources": "',donation_platform,crm,'",
 }
 
 

@@ -166,11 +166,12 @@ def test_staging_navigates_super_instead_of_reparsing(compiled: Path) -> None:
     assert "json_extract_path_text" not in sql.lower()
 
 
-def test_donor_email_hash_uses_redshift_sha2_with_the_deployed_key(compiled: Path) -> None:
+def test_donor_email_hash_calls_the_lambda_udf_and_holds_no_key(compiled: Path) -> None:
     sql = _model_sql(compiled, "dim_donors").lower()
 
-    assert "sha2('compile-only' || lower(trim(email)), 256)" in sql
-    assert "sha256(" not in sql
+    # The key lives in the function (ingestion/pii/), never in the SQL text.
+    assert "f_accfb_pii_hmac(email) as email_hash" in sql
+    assert "sha2(" not in sql and "sha256(" not in sql
 
 
 @pytest.mark.parametrize(
