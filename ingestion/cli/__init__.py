@@ -2,9 +2,10 @@
 
 ``stream`` (endpoint, publishing, landing, refresh, demo), ``archive`` (archive, replay, batch
 loads), ``operations`` (reconcile, trace, checks, cost, contract SQL, local Airflow),
-``serving`` (live SQL, dashboards, the lineage site). Each command is a thin shell over the
-stage that does the work. Whatever a command raises, ``errors.handled`` turns into one or two
-lines and an exit code (2 usage or configuration, 1 run time).
+``serving`` (live SQL, dashboards, the lineage site), ``smoke`` (the first real
+workgroup's end-to-end check). Each command is a thin shell over the stage that does the work.
+Whatever a command raises, ``errors.handled`` turns into one or two lines and an exit code (2
+usage or configuration, 1 run time).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from ingestion.cli import stream
 from ingestion.cli import archive
 from ingestion.cli import operations
 from ingestion.cli import serving
+from ingestion.cli import smoke
 
 # isort: on
 
-__all__ = ["app", "archive", "main", "operations", "serving", "stream"]
+__all__ = ["app", "archive", "main", "operations", "serving", "smoke", "stream"]
 
 
 def main() -> None:

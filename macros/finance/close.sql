@@ -128,16 +128,13 @@ moved as (
 
 -- The ledger entries of a moved day that landed after its previous revision, each named by
 -- the event behind it (the gift's, or the refund's).
-causes as (
+{%- set cause = dbt.concat(['ledger.entry_type', "':'", 'coalesce(refunds.event_id, donations.event_id)']) %}
+cause_events as (
 
     select
         ledger.entry_date as close_date,
-        count(*) as cause_count,
-        {{ dbt.listagg(
-            dbt.concat(['ledger.entry_type', "':'", 'coalesce(refunds.event_id, donations.event_id)']),
-            "','",
-            "order by " ~ dbt.concat(['ledger.entry_type', "':'", 'coalesce(refunds.event_id, donations.event_id)']),
-        ) }} as caused_by
+        {{ cause }} as cause,
+        row_number() over (partition by ledger.entry_date order by {{ cause }}) as cause_rank
     from {{ ref('fct_donation_ledger') }} as ledger
     inner join moved
         on ledger.entry_date = moved.close_date
@@ -147,7 +144,17 @@ causes as (
     left join {{ ref('int_refunds_deduplicated') }} as refunds
         on ledger.refund_id = refunds.refund_id
     where ledger.entry_type <> 'fee'
-    group by ledger.entry_date
+
+),
+
+causes as (
+
+    select
+        close_date,
+        count(*) as cause_count,
+        {{ close_causes_list('cause', 'cause_rank') }} as caused_by
+    from cause_events
+    group by close_date
 
 ),
 
@@ -174,4 +181,21 @@ final as (
 )
 
 select * from final
+{%- endmacro %}
+
+{#- The causes of an adjustment, in order. Redshift's LISTAGG fails once its result passes
+    65,535 bytes (about 1,400 causes: a replay of a closed day reaches it), so there it lists
+    the first 1,000, each cut to 64 bytes (an event_id is a UUID); cause_count counts them all.
+    DuckDB lists every one. -#}
+{% macro close_causes_list(cause, rank) -%}
+    {{ return(adapter.dispatch('close_causes_list', 'accfb')(cause, rank)) }}
+{%- endmacro %}
+
+{% macro default__close_causes_list(cause, rank) -%}
+    {{ dbt.listagg(cause, "','", "order by " ~ cause) }}
+{%- endmacro %}
+
+{% macro redshift__close_causes_list(cause, rank) -%}
+    listagg(case when {{ rank }} <= 1000 then cast({{ cause }} as varchar(64)) end, ',')
+        within group (order by {{ cause }})
 {%- endmacro %}
