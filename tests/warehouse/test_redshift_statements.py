@@ -40,9 +40,9 @@ def _operations() -> dict[str, str]:
     """Name -> Jinja for every statement outside the models and their hooks: the
     run-operations and the loads."""
     operations: dict[str, str] = {}
-    for create_role in (True, False):
-        operations[f"analyst_access/{create_role}"] = (
-            "{{ analyst_access_sql(" + str(create_role).lower() + ") | join(';\n') }}"
+    for missing in ("reading_roles() | map(attribute=0) | list", "[]"):
+        operations[f"analyst_access/{'create' if missing != '[]' else 'existing'}"] = (
+            "{{ analyst_access_sql(" + missing + ") | join(';\n') }}"
         )
     for name in (
         "lander_schema()",
