@@ -35,6 +35,8 @@ class Revision:
     net_amount_cents: int
     gross_amount_cents: int
     refunded_amount_cents: int
+    fee_cents: int
+    settled_net_cents: int
     gift_count: int
     refund_count: int
     cause_count: int
@@ -73,7 +75,8 @@ def revisions(settings: Settings, day: date | None = None) -> list[Revision]:
             settings,
             f"""
             select close_date, revision, entry_kind, net_amount_cents, gross_amount_cents,
-                refunded_amount_cents, gift_count, refund_count, cause_count, caused_by
+                refunded_amount_cents, fee_cents, settled_net_cents, gift_count, refund_count,
+                cause_count, caused_by
             from {CLOSED_DAYS} {where}
             order by close_date, revision
             """,  # noqa: S608  (a module constant; the day is a bound parameter)
