@@ -378,11 +378,13 @@ def exported_revisions(settings: Settings, day: date) -> list[int]:
     """The day's revisions whose export is whole (its manifest is there), from the bucket."""
     s3 = aws.client("s3", settings)
     found = re.compile(rf"^{re.escape(day_prefix(day))}/revision=(\d+)/manifest\.json$")
-    return sorted(
-        int(match.group(1))
-        for key in _objects(s3, settings.audit_bucket, day_prefix(day))
-        if (match := found.match(key))
-    )
+    try:
+        keys = _objects(s3, settings.audit_bucket, day_prefix(day))
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            return []
+        raise
+    return sorted(int(match.group(1)) for key in keys if (match := found.match(key)))
 
 
 def _package_checks(s3: Any, bucket: str, day: date, revision: int) -> list[Check]:
