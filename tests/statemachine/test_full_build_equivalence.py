@@ -235,7 +235,9 @@ class FullBuildEquivalence(RuleBasedStateMachine):
         """The same event_id and emitted_at again, with another amount."""
         gift = self.gifts[which % len(self.gifts)]
         payload = {**gift["payload"], "amount_cents": gift["payload"]["amount_cents"] + cents}
-        emitted = [json.loads(r) for r in self.sent if json.loads(r)["event_id"] == gift["event_id"]]
+        emitted = [
+            json.loads(r) for r in self.sent if json.loads(r)["event_id"] == gift["event_id"]
+        ]
         stamp = datetime.fromisoformat(emitted[0]["emitted_at"]) if emitted else self._now()
         self._send([_emitted({**gift, "payload": payload}, stamp)])
         self._refresh()
@@ -336,7 +338,15 @@ class FullBuildEquivalence(RuleBasedStateMachine):
         if action == "withdraw":
             del rows[index]
         elif action == "lower":
-            rows[index] = (processor, txn, gross - 100, fee, gross - 100 - fee, payout, settled_text)
+            rows[index] = (
+                processor,
+                txn,
+                gross - 100,
+                fee,
+                gross - 100 - fee,
+                payout,
+                settled_text,
+            )
         else:
             settled = datetime.fromisoformat(settled_text) + timedelta(days=1)
             rows[index] = (processor, txn, gross, fee, gross - fee, payout, settled.isoformat())
