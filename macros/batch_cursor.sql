@@ -97,14 +97,15 @@ create table if not exists lander.rewritten_batches (
     {{ return(unmarked if unmarked is not none else batch_cursor()) }}
 {%- endmacro %}
 
-{#- The model's post-hooks, in this order: `input` is the relation its cursor filters. -#}
+{#- The model's post-hooks, in this order: `input` is the relation its cursor filters, `column`
+    the batch column of `input` the cursor compares (a parts model's is `computed_batch`). -#}
 {% macro forget_processed_batches(mark=none) -%}
     delete from lander.processed_batches where model = {{ sql_literal(mark or this.identifier) }}
 {%- endmacro %}
 
-{% macro record_processed_batches(input, mark=none) -%}
+{% macro record_processed_batches(input, mark=none, column='landed_batch') -%}
     insert into lander.processed_batches
-    select {{ sql_literal(mark or this.identifier) }}, coalesce(max(landed_batch), 0) from {{ input }}
+    select {{ sql_literal(mark or this.identifier) }}, coalesce(max({{ column }}), 0) from {{ input }}
 {%- endmacro %}
 
 {#- The emitted_at range of the valid records past `cursor`, and the filter that probes a table
