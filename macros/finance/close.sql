@@ -205,6 +205,7 @@ settlement_row_causes as (
     inner join moved
         on cast(settlements.settled_at as date) = moved.close_date
         and settlements.load_seq > moved.previous_settlement_load_seq
+    where not settlements.is_withdrawn
 
 ),
 
