@@ -210,7 +210,7 @@ def close_command(
         console.print(f"[red]{refused}[/red]")
         raise typer.Exit(1) from None
     table = Table(title=f"rpt_closed_days{f' {closing}' if closing else ''}")
-    for column in ("day", "revision", "kind", "gifts", "refunds", "net $", "late entries"):
+    for column in ("day", "revision", "kind", "gifts", "refunds", "net $", "settled $", "causes"):
         table.add_column(column, justify="left" if column in {"day", "kind"} else "right")
     for r in revisions(settings, closing):
         table.add_row(
@@ -220,6 +220,7 @@ def close_command(
             f"{r.gift_count:,}",
             f"{r.refund_count:,}",
             f"{r.net_amount_cents / 100:,.2f}",
+            f"{r.settled_net_cents / 100:,.2f}",
             f"{r.cause_count:,}",
         )
     console.print(table)

@@ -277,13 +277,26 @@ all_causes as (
 
 ),
 
+-- Named in order, up to 200 (Redshift's LISTAGG stops at 65,535 bytes); cause_count counts all.
+ranked_causes as (
+
+    select
+        close_date,
+        cause,
+        row_number() over (partition by close_date order by cause) as cause_rank,
+        count(*) over (partition by close_date) as cause_count
+    from all_causes
+
+),
+
 causes as (
 
     select
         close_date,
-        count(*) as cause_count,
+        max(cause_count) as cause_count,
         {{ dbt.listagg('cause', "','", "order by cause") }} as caused_by
-    from all_causes
+    from ranked_causes
+    where cause_rank <= 200
     group by close_date
 
 ),

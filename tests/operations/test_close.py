@@ -23,6 +23,14 @@ from tests.operations.test_reconcile_and_trace import _env
 from tests.support import build, corpus, land, publish, query
 
 DAY = date(2026, 11, 20)
+OLD_CLOSED_DAYS_COLUMNS = (
+    "close_date date not null, revision integer not null, entry_kind varchar(16) not null, "
+    "recorded_at timestamp not null, gift_count bigint not null, refund_count bigint not null, "
+    "gross_amount_cents bigint not null, refunded_amount_cents bigint not null, "
+    "fee_cents bigint not null, net_amount_cents bigint not null, "
+    "settled_net_cents bigint not null, unreconciled_count bigint, pending_count bigint, "
+    "ledger_batch bigint, cause_count bigint, caused_by varchar(65535), invocation_id varchar(64)"
+)
 
 
 def _late_gift(amount_cents: int) -> tuple[str, bytes]:
@@ -147,7 +155,14 @@ def test_a_late_settlement_of_a_closed_day_is_an_adjustment_naming_its_export_ro
     publish(provisioned, corpus(seed=17, seconds=1))
     land(provisioned)
     build(provisioned)
+    # A warehouse closed before revisions recorded their settlement load: the close adds it.
+    query(provisioned, f"create table marts.rpt_closed_days ({OLD_CLOSED_DAYS_COLUMNS})")
     close(provisioned, DAY)
+    [(recorded,)] = query(
+        provisioned,
+        f"select settlement_load_seq from marts.rpt_closed_days where close_date = '{DAY}'",
+    )
+    assert recorded == 0
 
     key = _drop_settlements(
         provisioned, "late-2026-11-20.csv", [("ch_late_settled", 2400, "2026-11-20T21:00:00Z")]
