@@ -333,7 +333,8 @@ def export(settings: Settings, day: date, revision: int | None = None) -> Export
             f"revisions up to {newest} are recorded: export the newest"
         )
         raise AuditRefused(
-            f"{day} revision {revision}: {refused}. Nothing written: {then}"
+            f"{day} revision {revision}: {refused}. Nothing written: {then} "
+            "(docs/runbooks.md#audit-export-refused)"
         ) from None
     written = _objects(s3, settings.audit_bucket, under)
     files = {
