@@ -82,6 +82,18 @@ def test_a_closed_day_is_exported_once_verified_and_a_tampered_file_is_caught(
     assert cli.exit_code == 0, cli.output
 
     # Someone puts a changed ledger over the key (a new version: the locked one stays).
+    _tamper(settings, ledger_key)
+    differing = [c.check for c in verify(settings, DAY).package if not c.ok]
+    assert f"{ledger_key} sha256" in differing
+    assert "ledger gift_cents: file" in differing
+    assert "gross_amount_cents: files = revisions <= 0" in differing
+    cli = CliRunner().invoke(app, ["audit", "verify", "--date", str(DAY)], env=_cli_env(settings))
+    assert cli.exit_code == 1
+    assert "DIFFERS" in cli.output
+
+
+def _tamper(settings: Settings, ledger_key: str) -> None:
+    """A ledger file with every amount a cent higher, put over its key as a new version."""
     tampered = duckdb.sql(
         "select * replace (amount_cents + 1 as amount_cents) from read_parquet(?)",
         params=[_local_copy(settings, ledger_key)],
@@ -91,13 +103,6 @@ def test_a_closed_day_is_exported_once_verified_and_a_tampered_file_is_caught(
     aws.client("s3", settings).put_object(
         Bucket=settings.audit_bucket, Key=ledger_key, Body=out.read_bytes()
     )
-    differing = [c.check for c in verify(settings, DAY).package if not c.ok]
-    assert f"{ledger_key} sha256" in differing
-    assert "ledger gift_cents: file" in differing
-    assert "gross_amount_cents: files = revisions <= 0" in differing
-    cli = CliRunner().invoke(app, ["audit", "verify", "--date", str(DAY)], env=_cli_env(settings))
-    assert cli.exit_code == 1
-    assert "DIFFERS" in cli.output
 
 
 def _local_copy(settings: Settings, key: str) -> str:
@@ -222,15 +227,7 @@ def test_an_earlier_revision_verifies_from_its_package_alone_and_the_warehouse_a
 
     # A changed file of revision 0 fails its package, whatever the warehouse says.
     ledger_key = f"{prefix(DAY, 0)}/ledger000.parquet"
-    tampered = duckdb.sql(
-        "select * replace (amount_cents + 1 as amount_cents) from read_parquet(?)",
-        params=[_local_copy(settings, ledger_key)],
-    )
-    out = settings.state_dir / "tampered-0.parquet"
-    tampered.write_parquet(str(out))
-    aws.client("s3", settings).put_object(
-        Bucket=settings.audit_bucket, Key=ledger_key, Body=out.read_bytes()
-    )
+    _tamper(settings, ledger_key)
     differing = {c.check for c in verify(nowhere, DAY, 0, warehouse=False).package if not c.ok}
     assert f"{ledger_key} sha256" in differing
     assert "gross_amount_cents: files = revisions <= 0" in differing

@@ -13,6 +13,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from ingestion.operations.audit import FIGURES
 from tests.replay.test_redshift_loads import _compile_for_redshift
 
 PREFIX = "s3://accfb-prod-audit-123456789012-us-west-2/finance/close_date=2026-11-20/revision=1"
@@ -111,13 +112,5 @@ def test_the_audit_exports_check_compares_every_close_figure_with_the_files_sele
         for lit in s.expressions[0].find_all(exp.Literal)
         if lit.is_string
     }
-    assert figures == {
-        "gift_count",
-        "refund_count",
-        "gross_amount_cents",
-        "refunded_amount_cents",
-        "fee_cents",
-        "net_amount_cents",
-        "settled_net_cents",
-    }
+    assert figures == set(FIGURES)
     assert "revision <= 1" in sql
