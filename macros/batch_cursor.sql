@@ -62,6 +62,19 @@ create table if not exists lander.rewritten_batches (
 )
 {%- endmacro %}
 
+{#- A post-hook of the models delete_insert_by_hash writes. Rebuilt whole (a full refresh of the
+    model alone), their rows may sit in other batches than the parts summed from them hold: the
+    rebuild is recorded as a rewrite of any batch (a null) under a pass past its newest batch,
+    so the parts' next pass re-sums every batch (they re-sum every batch until a newer batch
+    lands, which a live stream brings within the minute). -#}
+{% macro record_full_rebuild() -%}
+    {%- if not is_incremental() -%}
+insert into lander.rewritten_batches (model, pass_batch, landed_batch)
+select {{ sql_literal(this.identifier) }}, coalesce(max(landed_batch), 0) + 1, cast(null as bigint)
+from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The batches of `model` that its passes past `cursor` deleted rows from, fetched at run time:
     a sorted list, or none for any batch (a pass deleted by key over the whole table, or
     compiling offline). -#}
