@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import Phase, settings as hypothesis_settings
+from hypothesis import Phase
+from hypothesis import settings as hypothesis_settings
 
 from ingestion.config.dbt import TELEMETRY_OFF
 from ingestion.config.settings import Settings
@@ -28,7 +29,7 @@ os.environ.setdefault("ACCFB_ENVIRONMENT", "local")
 hypothesis_settings.register_profile(
     "fast",
     max_examples=2,
-    stateful_step_count=4,
+    stateful_step_count=3,
     derandomize=True,
     phases=[Phase.explicit, Phase.generate],
 )

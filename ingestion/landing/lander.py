@@ -136,7 +136,8 @@ def _next_refresh_time(con: duckdb.DuckDBPyConnection) -> datetime:
     now = datetime.now(UTC)
     if newest is None or now > newest:
         return now
-    return newest + timedelta(microseconds=1)
+    stamp: datetime = newest + timedelta(microseconds=1)
+    return stamp
 
 
 def _decode(data: bytes) -> str:
