@@ -3,7 +3,7 @@
     daily load). Closing a day copies its figures from rpt_daily_close into
     marts.rpt_closed_days as revision 0, once. Every close run then compares each closed day's
     live figures with the sum of its revisions and appends one dated adjustment row per day
-    that moved, with the delta and what caused it (close_causes below): never an adjustment
+    that moved, with the delta and what caused it (listed above close_adjustments_sql): never an adjustment
     without a cause. A row is never updated or deleted. Each revision records the newest
     stream batch (`ledger_batch`) and settlement load (`settlement_load_seq`) its figures
     include, so the next adjustment names what arrived after them.
@@ -152,6 +152,12 @@ live as (
 
 loads as {{ settlement_load_seq_sql() }},
 
+newest as (
+
+    select coalesce(max(landed_batch), 0) as landed_batch from {{ ref('fct_donation_ledger') }}
+
+),
+
 moved as (
 
     select
@@ -159,7 +165,9 @@ moved as (
         recorded.revision,
         recorded.ledger_batch as previous_ledger_batch,
         recorded.settlement_load_seq as previous_settlement_load_seq,
-        coalesce(live.ledger_batch, recorded.ledger_batch) as ledger_batch,
+        -- Never back: a gift that left the day leaves it with older entries only.
+        greatest(coalesce(live.ledger_batch, 0), coalesce(recorded.ledger_batch, 0)) as ledger_batch,
+        newest.landed_batch as newest_ledger_batch,
         greatest(loads.settlement_load_seq, recorded.settlement_load_seq) as settlement_load_seq,
         {% for figure in close_figures() -%}
         coalesce(live.{{ figure }}, 0) - recorded.{{ figure }} as {{ figure }},
@@ -168,6 +176,7 @@ moved as (
         live.pending_count
     from recorded
     cross join loads
+    cross join newest
     left join live
         on recorded.close_date = live.close_date
     where {% for figure in close_figures() -%}
@@ -256,7 +265,7 @@ batch_causes as (
         moved.close_date,
         {{ dbt.concat([
             "'batches:'", dbt.cast('moved.previous_ledger_batch + 1', api.Column.translate_type('string')),
-            "'-'", dbt.cast('moved.ledger_batch', api.Column.translate_type('string')),
+            "'-'", dbt.cast('moved.newest_ledger_batch', api.Column.translate_type('string')),
         ]) }} as cause
     from moved
     where ({% for figure in ledger_figures -%}

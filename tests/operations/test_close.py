@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -216,3 +216,34 @@ def test_a_same_key_correction_of_a_closed_day_is_an_adjustment_naming_the_corre
             f"select settled_net_cents from marts.rpt_daily_close where close_date = '{DAY}'",
         )[0][0]
     )
+
+
+def test_a_gift_a_resend_moves_off_a_closed_day_is_an_adjustment_naming_the_batches(
+    provisioned: Settings,
+) -> None:
+    publish(provisioned, corpus(seed=19, seconds=1))
+    _, gift = _late_gift(777)
+    publish(provisioned, [gift])
+    land(provisioned)
+    build(provisioned)
+    close(provisioned, DAY)
+    [(batch_before,)] = query(provisioned, "select max(landed_batch) from marts.fct_donations")
+
+    # The same gift re-sent under a new event_id, emitted earlier (so it wins), made the next day.
+    resend = json.loads(gift)
+    resend.update(
+        event_id=str(uuid.uuid4()),
+        occurred_at="2026-11-21T00:30:00.000Z",
+        emitted_at=(datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="milliseconds"),
+    )
+    publish(provisioned, [json.dumps(resend).encode()])
+    land(provisioned)
+    build(provisioned)
+    [adjustment] = close(provisioned)
+
+    assert (adjustment.gift_count, adjustment.gross_amount_cents) == (-1, -777)
+    [(batch_after,)] = query(provisioned, "select max(landed_batch) from marts.fct_donations")
+    assert batch_after > batch_before
+    assert adjustment.caused_by is not None and adjustment.caused_by.startswith("batches:")
+    first, last = (int(b) for b in adjustment.caused_by.removeprefix("batches:").split("-"))
+    assert first <= batch_after <= last
