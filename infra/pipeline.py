@@ -14,6 +14,7 @@ from infra.stacks.edge import EdgeStack
 from infra.stacks.monitoring import MonitoringStack, Severity
 from infra.stacks.network import NetworkStack
 from infra.stacks.orchestration import OrchestrationStack
+from infra.stacks.serving import ServingStack
 from infra.stacks.streaming import StreamingStack
 from infra.stacks.warehouse import WarehouseStack
 
@@ -78,4 +79,16 @@ class PipelineStage(Stage):
             # The DAGs' own alerts (a failed check, a slow refresh) open tickets; the alarms
             # page (docs/on-call.md).
             alert_topic=self.monitoring.topics[Severity.TICKET],
+        )
+        self.serving = ServingStack(
+            self,
+            "Serving",
+            config=config,
+            vpc=self.network.vpc,
+            workgroup_arn=self.warehouse.workgroup_arn,
+            workgroup_name=self.warehouse.workgroup_name,
+            workgroup_host=self.warehouse.workgroup.attr_workgroup_endpoint_address,
+            database=self.warehouse.database,
+            # The dashboards being down and a fast burn page; a slow burn opens a ticket.
+            topics=self.monitoring.topics,
         )

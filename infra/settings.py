@@ -76,6 +76,14 @@ class EnvironmentConfig:
     # Data stores survive `cdk destroy` in prod; dev may be torn down (object-locked buckets
     # still cannot be emptied before their retention ends, by design).
     retain_data: bool = True
+    # The staff's entry to the dashboards and the lineage site (Serving stack): a name in the
+    # Food Bank's own DNS, pointed at the internal load balancer; its certificate is validated
+    # by a DNS record there (docs/operating-manual.md).
+    dashboard_domain: str
+    # Fargate tasks of the dashboards: one per AZ in prod, so a lost AZ leaves one serving.
+    dashboard_tasks: int = 2
+    dashboard_cpu: int = 512  # 0.5 vCPU: Streamlit renders a page's queries one at a time
+    dashboard_memory_mib: int = 1024
 
     @property
     def prefix(self) -> str:
@@ -113,6 +121,8 @@ DEV: Final = EnvironmentConfig(
     webhook_burst_limit=200,
     poll_sources=_POLL_SOURCES,
     retain_data=False,
+    dashboard_domain="dashboards-dev.accfb.org",
+    dashboard_tasks=1,
 )
 
 PROD: Final = EnvironmentConfig(
@@ -145,6 +155,8 @@ PROD: Final = EnvironmentConfig(
     webhook_burst_limit=4_000,
     poll_sources=_POLL_SOURCES,
     retain_data=True,
+    dashboard_domain="dashboards.accfb.org",
+    dashboard_tasks=2,
 )
 
 ENVIRONMENTS: Final = (DEV, PROD)

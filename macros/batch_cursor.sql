@@ -101,7 +101,7 @@ from {{ this }}
         {{ return(0) }}
     {%- endif -%}
     {%- set result = run_query(
-        "select max(landed_batch) from lander.processed_batches where model = " ~ sql_literal(mark or this.identifier)
+        "select max(landed_batch) from lander.processed_batches where model = " ~ sql_literal(processed_mark(mark))
     ) -%}
     {%- set processed = result.columns[0].values()[0] -%}
     {%- if processed is not none -%}
@@ -110,15 +110,22 @@ from {{ this }}
     {{ return(unmarked if unmarked is not none else batch_cursor()) }}
 {%- endmacro %}
 
+{#- The name a model's mark is kept under: its own, or `mark`; under `accfb smoke`'s scratch
+    schemas prefixed with them, so a scratch build never moves a real model's mark. -#}
+{% macro processed_mark(mark=none) -%}
+    {%- set scratch = var('scratch_schema', none) -%}
+    {{ return((scratch ~ ':' if scratch else '') ~ (mark or this.identifier)) }}
+{%- endmacro %}
+
 {#- The model's post-hooks, in this order: `input` is the relation its cursor filters, `column`
     the batch column of `input` the cursor compares (a parts model's is `computed_batch`). -#}
 {% macro forget_processed_batches(mark=none) -%}
-    delete from lander.processed_batches where model = {{ sql_literal(mark or this.identifier) }}
+    delete from lander.processed_batches where model = {{ sql_literal(processed_mark(mark)) }}
 {%- endmacro %}
 
 {% macro record_processed_batches(input, mark=none, column='landed_batch') -%}
     insert into lander.processed_batches
-    select {{ sql_literal(mark or this.identifier) }}, coalesce(max({{ column }}), 0) from {{ input }}
+    select {{ sql_literal(processed_mark(mark)) }}, coalesce(max({{ column }}), 0) from {{ input }}
 {%- endmacro %}
 
 {#- The emitted_at range of the valid records past `cursor`, and the filter that probes a table

@@ -67,6 +67,7 @@ from infra.stacks._common import (
     access_log_bucket,
     acknowledge,
     acknowledge_all,
+    bucket_name,
     nag_arn,
     nag_bucket_objects,
     wildcard_resource,
@@ -149,6 +150,8 @@ class OrchestrationStack(Stack):
             "ACCFB_ALERT_TOPIC_ARN": alert_topic.topic_arn,
             "ACCFB_STREAM_NAME": stream.stream_name,
             "ACCFB_RAW_BUCKET": raw_archive.name,
+            # The Serving stack's, by its fixed name: the lineage DAG publishes the docs there.
+            "ACCFB_LINEAGE_BUCKET": bucket_name(config, "lineage"),
             "ACCFB_REDSHIFT_WORKGROUP": workgroup_name,
             "ACCFB_REDSHIFT_HOST": workgroup_host,
             "ACCFB_REDSHIFT_DATABASE": database,
@@ -233,6 +236,13 @@ class OrchestrationStack(Stack):
         raw_bucket.grant_read(role, "raw/*")
         raw_bucket.grant_read(role, "landing/*")
         raw_bucket.grant_put(role, "manifests/*")
+        # The lineage DAG reads the published page's fingerprint and uploads a new one.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"],
+                resources=[f"arn:{self.partition}:s3:::{bucket_name(config, 'lineage')}/lineage/*"],
+            )
+        )
         environment_arn = self.format_arn(
             service="airflow", resource="environment", resource_name=self.environment_name
         )
@@ -427,7 +437,8 @@ class OrchestrationStack(Stack):
             "airflow/* secrets have generated or per-DAG names; PutMetricData has no resource "
             "and is limited by the namespace condition; S3 and KMS are CDK read grants on the "
             "DAGs bucket and the raw bucket's raw/ and landing/, and CDK's put grant on its "
-            "manifests/ (names are content hashes).",
+            "manifests/ (names are content hashes); the lineage site's page under lineage/ of "
+            "the Serving stack's bucket.",
             *KMS_GRANT_WILDCARDS,
             "AwsSolutions-IAM5[Action::s3:GetBucket*]",
             "AwsSolutions-IAM5[Action::s3:GetObject*]",
@@ -438,6 +449,7 @@ class OrchestrationStack(Stack):
             wildcard_resource(nag_bucket_objects(config, "raw", "raw/*")),
             wildcard_resource(nag_bucket_objects(config, "raw", "landing/*")),
             wildcard_resource(nag_bucket_objects(config, "raw", "manifests/*")),
+            wildcard_resource(nag_bucket_objects(config, "lineage", "lineage/*")),
             wildcard_resource(
                 f"arn:<AWS::Partition>:logs:{config.region}:<AWS::AccountId>:log-group:"
                 f"airflow-{self.environment_name}-*"

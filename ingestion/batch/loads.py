@@ -36,6 +36,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from ingestion.batch.numbering import numbered_copy
 from ingestion.batch.sources import BATCH_SOURCES, BatchSource, dropped_exports
 from ingestion.config import aws, s3_access, warehouse
 from ingestion.config.dbt import DbtError
@@ -153,7 +154,13 @@ def load_source(settings: Settings, source: BatchSource) -> BatchLoadReport:
         if known.get(url) == etag:
             skipped += 1
             continue
-        manifest = write_manifest(s3, settings.raw_bucket, f"batch/{source.name}", [key])
+        # Redshift loads the numbered copy (its COPY keeps no file row); DuckDB the export.
+        loaded = (
+            key
+            if settings.dbt_target == "local"
+            else numbered_copy(s3, settings.raw_bucket, source.name, key, etag)
+        )
+        manifest = write_manifest(s3, settings.raw_bucket, f"batch/{source.name}", [loaded])
         args = {"table": source.table, "manifest_url": manifest, "source_url": url, "etag": etag}
         try:
             outcome = _load_one(settings, args)

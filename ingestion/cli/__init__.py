@@ -2,7 +2,8 @@
 
 ``stream`` (endpoint, publishing, landing, refresh, demo), ``archive`` (archive, replay, batch
 loads), ``operations`` (reconcile, trace, checks, cost, contract SQL, local Airflow),
-``serving`` (live SQL, dashboards, the lineage site). Each command is a thin shell over the
+``serving`` (live SQL, dashboards, the lineage site), ``smoke`` (the first real
+workgroup's end-to-end check). Each command is a thin shell over the
 stage that does the work.
 """
 
@@ -20,10 +21,11 @@ from ingestion.cli import stream
 from ingestion.cli import archive
 from ingestion.cli import operations
 from ingestion.cli import serving
+from ingestion.cli import smoke
 
 # isort: on
 
-__all__ = ["app", "archive", "main", "operations", "serving", "stream"]
+__all__ = ["app", "archive", "main", "operations", "serving", "smoke", "stream"]
 
 
 def main() -> None:

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
             "one accfb-<env>-audit-<account>-<region>); locally created with object lock."
         ),
     )
+    lineage_bucket: str = Field(
+        default="accfb-lineage",
+        description=(
+            "Bucket the lineage site is published to (infra/stacks/serving.py names the deployed "
+            "one accfb-<env>-lineage-<account>-<region>; dags/accfb_lineage_site.py)."
+        ),
+    )
     stream_shards: int = Field(
         default=4, ge=1, description="Shards of the stream that `accfb up` creates locally."
     )

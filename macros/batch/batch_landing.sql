@@ -6,24 +6,28 @@
 -#}
 
 {#- Each export's CSV columns, in file order, with the type the load casts them to. The
-    settlement export's are the contract's settlement_row v1 (ingestion/contract/schemas/batch/). -#}
+    settlement export's are the contract's settlement_row v1 (ingestion/contract/schemas/batch/).
+    Text says its length: a bare varchar is VARCHAR(256) on Redshift, and COPY refuses the whole
+    file for one longer value. 65,535 bytes (Redshift's widest) is what the stream path keeps
+    for the same fields; a longer value refuses the file with its line in STL_LOAD_ERRORS
+    rather than landing cut (no TRUNCATECOLUMNS). DuckDB ignores the length. -#}
 {% macro batch_landing_columns(table) -%}
     {% set columns = {
         'lander.crm_donor_exports': {
-            'donor_id': 'varchar',
-            'name': 'varchar',
-            'email': 'varchar',
-            'postal_code': 'varchar',
+            'donor_id': 'varchar(65535)',
+            'name': 'varchar(65535)',
+            'email': 'varchar(65535)',
+            'postal_code': 'varchar(65535)',
             'is_major_donor': 'boolean',
             'updated_at': 'timestamptz',
         },
         'lander.processor_settlements': {
-            'processor': 'varchar',
-            'processor_txn_id': 'varchar',
+            'processor': 'varchar(65535)',
+            'processor_txn_id': 'varchar(65535)',
             'gross_cents': 'bigint',
             'fee_cents': 'bigint',
             'net_cents': 'bigint',
-            'payout_id': 'varchar',
+            'payout_id': 'varchar(65535)',
             'settled_at': 'timestamptz',
         },
     } %}

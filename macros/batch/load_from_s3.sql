@@ -364,13 +364,16 @@ select
 {%- if outcome == 'adopted' -%}
     {{ return(locks + [batch_export_adopt_sql(table, source_url, etag)]) }}
 {%- endif -%}
+{#- The manifest names the export's numbered copy (ingestion/batch/numbering.py): each record
+    led by its file row, which COPY keeps no trace of and row_number() over () would not give
+    (Redshift loads slices in parallel, in no defined order). -#}
 {%- set create -%}
 create temp table csv_batch (
-    {% for name, type in columns.items() %}{{ name }} {{ type }}{{ ", " if not loop.last }}{% endfor %}
+    source_row_number bigint, {% for name, type in columns.items() %}{{ name }} {{ type }}{{ ", " if not loop.last }}{% endfor %}
 )
 {%- endset -%}
 {%- set copy -%}
-copy csv_batch ({{ columns.keys() | join(', ') }})
+copy csv_batch (source_row_number, {{ columns.keys() | join(', ') }})
 from {{ sql_literal(manifest_url) }}
 iam_role {{ sql_literal(copy_iam_role()) }}
 format as csv
@@ -383,7 +386,7 @@ insert into {{ table }}
 select
     {% for name in columns %}csv_batch.{{ name }},
     {% endfor %}{{ sql_literal(source_url) }} as source_key,
-    row_number() over () as source_row_number,
+    csv_batch.source_row_number,
     getdate() as loaded_at,
     csv_load.load_seq
 from csv_batch

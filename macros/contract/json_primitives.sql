@@ -295,6 +295,22 @@
     ({{ column }}.{{ path }})::varchar(65535)
 {%- endmacro %}
 
+{#- A field's value as text that two deliveries of an event can be compared by, whatever its
+    JSON type. DuckDB's extracted text serves. On Redshift a cast of a SUPER number or boolean to
+    VARCHAR is NULL, so a changed amount would compare equal to any other: JSON_SERIALIZE
+    gives every value's JSON text (a string quoted, null as `null`, a missing field NULL). -#}
+{% macro json_compared(column, path) -%}
+    {{ return(adapter.dispatch('json_compared', 'accfb')(column, path)) }}
+{%- endmacro %}
+
+{% macro default__json_compared(column, path) -%}
+    {{ json_field(column, path) }}
+{%- endmacro %}
+
+{% macro redshift__json_compared(column, path) -%}
+    json_serialize({{ column }}.{{ path }})
+{%- endmacro %}
+
 {#- A payload field as a typed value, or null when it is not one: a safe cast on each warehouse,
     so no record can fail a staging model even if it slipped past the contract. The contract
     (which quarantines with a reason) rejects every such value first; this is the last guard.

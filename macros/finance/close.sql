@@ -209,7 +209,7 @@ settlement_row_causes as (
 
     select
         cast(settlements.settled_at as date) as close_date,
-        {{ dbt.concat(["'settlement:'", 'settlements.source_key', "'#'", dbt.cast('settlements.source_row_number', api.Column.translate_type('string'))]) }} as cause
+        {{ dbt.concat(["'settlement:'", 'settlements.source_key', "'#'", dbt.cast('settlements.source_row_number', 'varchar(20)')]) }} as cause
     from {{ ref('stg_processor__settlements') }} as settlements
     inner join moved
         on cast(settlements.settled_at as date) = moved.close_date
@@ -227,7 +227,7 @@ export_versions as (
     select
         moved.close_date,
         exports.outcome,
-        {{ dbt.concat(["'settlement:'", 'exports.source_key', "'@'", dbt.cast('exports.load_seq', api.Column.translate_type('string'))]) }} as cause
+        {{ dbt.concat(["'settlement:'", 'exports.source_key', "'@'", dbt.cast('exports.load_seq', 'varchar(20)')]) }} as cause
     from lander.batch_export_ledger as exports
     inner join moved
         on exports.load_seq > moved.previous_settlement_load_seq
@@ -264,8 +264,8 @@ batch_causes as (
     select
         moved.close_date,
         {{ dbt.concat([
-            "'batches:'", dbt.cast('moved.previous_ledger_batch + 1', api.Column.translate_type('string')),
-            "'-'", dbt.cast('moved.newest_ledger_batch', api.Column.translate_type('string')),
+            "'batches:'", dbt.cast('moved.previous_ledger_batch + 1', 'varchar(20)'),
+            "'-'", dbt.cast('moved.newest_ledger_batch', 'varchar(20)'),
         ]) }} as cause
     from moved
     where ({% for figure in ledger_figures -%}
@@ -286,14 +286,12 @@ all_causes as (
 
 ),
 
--- Named in order, up to 200 (Redshift's LISTAGG stops at 65,535 bytes); cause_count counts all.
 ranked_causes as (
 
     select
         close_date,
         cause,
-        row_number() over (partition by close_date order by cause) as cause_rank,
-        count(*) over (partition by close_date) as cause_count
+        row_number() over (partition by close_date order by cause) as cause_rank
     from all_causes
 
 ),
@@ -302,10 +300,9 @@ causes as (
 
     select
         close_date,
-        max(cause_count) as cause_count,
-        {{ dbt.listagg('cause', "','", "order by cause") }} as caused_by
+        count(*) as cause_count,
+        {{ close_causes_list('cause', 'cause_rank') }} as caused_by
     from ranked_causes
-    where cause_rank <= 200
     group by close_date
 
 ),
@@ -334,4 +331,21 @@ final as (
 )
 
 select * from final
+{%- endmacro %}
+
+{#- The causes of an adjustment, in order. Redshift's LISTAGG fails once its result passes
+    65,535 bytes (a replay of a closed day reaches it), so there it lists the first 200, each
+    cut to 300 bytes (a settlement cause holds its export's key); cause_count counts them all.
+    DuckDB lists every one. -#}
+{% macro close_causes_list(cause, rank) -%}
+    {{ return(adapter.dispatch('close_causes_list', 'accfb')(cause, rank)) }}
+{%- endmacro %}
+
+{% macro default__close_causes_list(cause, rank) -%}
+    {{ dbt.listagg(cause, "','", "order by " ~ cause) }}
+{%- endmacro %}
+
+{% macro redshift__close_causes_list(cause, rank) -%}
+    listagg(case when {{ rank }} <= 200 then cast({{ cause }} as varchar(300)) end, ',')
+        within group (order by {{ cause }})
 {%- endmacro %}

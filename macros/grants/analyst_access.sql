@@ -1,10 +1,15 @@
-{#- Analysts read the marts through one database role that the deployment creates: dbt creates it
-    on its first run against a warehouse (Redshift has no CREATE ROLE IF NOT EXISTS, so the hook
-    looks in svv_roles first), creates the marts schema and grants the role usage on it. Each
-    mart's `+grants` (dbt_project.yml) then grants select to `role:accfb_analyst`: on dbt-redshift
-    an unprefixed grantee is a user, and the prefix is honoured only with the
-    `redshift_grants_extended` behaviour flag on. Analysts' users get the role from the
-    warehouse admin (docs/analysts.md); landing, staging (donor PII) and ops are never granted. -#}
+{#- Analysts read the marts through one database role that the deployment creates; the
+    operations page reads the ops tables it shows through a second. dbt creates each role on its
+    first run against a warehouse (Redshift has no CREATE ROLE IF NOT EXISTS, so the hook looks
+    in svv_roles first), creates the schema and grants the role usage on it. Each model's
+    `+grants` then grants select to its role: the marts (dbt_project.yml) to
+    `role:accfb_analyst`, and only ops.pipeline_freshness and ops.agg_quarantine_reasons
+    (models/operations/) to `role:accfb_operations`. On dbt-redshift an unprefixed grantee is a
+    user, and the prefix is honoured only with the `redshift_grants_extended` behaviour flag on.
+    Analysts' users get their role from the warehouse admin (docs/analysts.md); the deployed
+    dashboards' IAM role gets both at sign-in (its RedshiftDbRoles tag, infra/stacks/serving.py).
+    Landing, staging (donor PII), the other ops tables (raw quarantined records) are never
+    granted. -#}
 
 {% macro analyst_role() -%}
     {{ return('accfb_analyst') }}
@@ -14,25 +19,37 @@
     {{ return(generate_schema_name('marts', none)) }}
 {%- endmacro %}
 
-{#- The statements, in order; `create_role` when the role does not exist yet. -#}
-{% macro analyst_access_sql(create_role) -%}
-    {{ return(adapter.dispatch('analyst_access_sql')(create_role)) }}
+{% macro operations_role() -%}
+    {{ return('accfb_operations') }}
 {%- endmacro %}
 
-{% macro redshift__analyst_access_sql(create_role) -%}
+{#- Each reading role and the schema it is given usage on, in the order they are created. -#}
+{% macro reading_roles() -%}
+    {{ return([
+        (analyst_role(), analyst_schema()),
+        (operations_role(), generate_schema_name('ops', none)),
+    ]) }}
+{%- endmacro %}
+
+{#- The statements, in order; `missing_roles` are created first (those not in svv_roles). -#}
+{% macro analyst_access_sql(missing_roles) -%}
+    {{ return(adapter.dispatch('analyst_access_sql')(missing_roles)) }}
+{%- endmacro %}
+
+{% macro redshift__analyst_access_sql(missing_roles) -%}
     {%- set statements = [] -%}
-    {%- if create_role -%}
-        {%- do statements.append('create role ' ~ analyst_role()) -%}
-    {%- endif -%}
-    {%- do statements.append('create schema if not exists ' ~ analyst_schema()) -%}
-    {%- do statements.append(
-        'grant usage on schema ' ~ analyst_schema() ~ ' to role ' ~ analyst_role()
-    ) -%}
+    {%- for role, schema in reading_roles() -%}
+        {%- if role in missing_roles -%}
+            {%- do statements.append('create role ' ~ role) -%}
+        {%- endif -%}
+        {%- do statements.append('create schema if not exists ' ~ schema) -%}
+        {%- do statements.append('grant usage on schema ' ~ schema ~ ' to role ' ~ role) -%}
+    {%- endfor -%}
     {{ return(statements) }}
 {%- endmacro %}
 
 {#- DuckDB has no roles or grants: the local warehouse is one person's file. -#}
-{% macro default__analyst_access_sql(create_role) -%}
+{% macro default__analyst_access_sql(missing_roles) -%}
     {{ return([]) }}
 {%- endmacro %}
 
@@ -40,10 +57,17 @@
     for the commands that build marts: `dbt compile` renders hooks too (offline, in the tests). -#}
 {% macro analyst_access() -%}
     {%- if execute and target.type == 'redshift' and flags.WHICH in ['run', 'build'] -%}
+        {%- set roles = reading_roles() | map(attribute=0) | list -%}
         {%- set found = run_query(
-            "select count(*) from svv_roles where role_name = '" ~ analyst_role() ~ "'"
+            "select role_name from svv_roles where role_name in ('"
+            ~ roles | join("', '") ~ "')"
         ) -%}
-        {%- for statement in analyst_access_sql(found.columns[0].values()[0] == 0) -%}
+        {%- set existing = found.columns[0].values() -%}
+        {%- set missing = [] -%}
+        {%- for role in roles if role not in existing -%}
+            {%- do missing.append(role) -%}
+        {%- endfor -%}
+        {%- for statement in analyst_access_sql(missing) -%}
             {%- do run_query(statement) -%}
         {%- endfor -%}
     {%- endif -%}

@@ -89,7 +89,7 @@ candidates as (
 earliest_copy as (
 
     select *
-    from candidates
+    from candidates as candidates
     qualify row_number() over (
         partition by shard_id, sequence_number
         order by refresh_time, landed_by desc

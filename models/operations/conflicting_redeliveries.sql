@@ -118,8 +118,8 @@ compared as (
         later.landed_batch,
         {%- for path in compared %}
         {#- coalesce: a field present in one delivery and missing in the other differs too. #}
-        case when coalesce({{ json_field('first_delivery.record', path) }}, '<missing>')
-            <> coalesce({{ json_field('later.record', path) }}, '<missing>')
+        case when coalesce({{ json_compared('first_delivery.record', path) }}, '<missing>')
+            <> coalesce({{ json_compared('later.record', path) }}, '<missing>')
             then '{{ path }},' end as d{{ loop.index }}{{ "," if not loop.last }}
         {%- endfor %}
     from later_texts as later

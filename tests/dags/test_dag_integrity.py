@@ -18,6 +18,7 @@ EXPECTED_DAGS = {
     "accfb_backfill": None,
     "accfb_batch_crm": "0 13 * * *",
     "accfb_batch_settlements": "0 14 * * *",
+    "accfb_lineage_site": "@hourly",
 }
 
 
@@ -138,8 +139,9 @@ def test_every_task_that_writes_the_warehouse_takes_the_one_writer_pool(
             assert (task.pool == WAREHOUSE_POOL) == writes, (dag.dag_id, task.task_id)
             if writes:
                 pooled.setdefault(dag.dag_id, set()).add(task.task_id)
-    # Every DAG that builds has its dbt build and its load in the pool; data quality only reads.
-    assert set(pooled) == set(EXPECTED_DAGS) - {"accfb_data_quality"}
+    # Every DAG that builds has its dbt build and its load in the pool; data quality and the
+    # lineage site only read.
+    assert set(pooled) == set(EXPECTED_DAGS) - {"accfb_data_quality", "accfb_lineage_site"}
     # A build and its load in each; the refresh also publishes the local serving copy, and the
     # settlement load closes the day before.
     extra = {"accfb_refresh", "accfb_batch_settlements"}

@@ -25,7 +25,7 @@ def test_cdk_nag_finds_nothing_unacknowledged(synthesised: Synthesised) -> None:
 
 def test_every_template_passes_cfn_lint(synthesised: Synthesised) -> None:
     templates = sorted(str(p) for p in synthesised.outdir.glob("assembly-*/*.template.json"))
-    assert len(templates) == 16  # 8 component stacks x 2 environments
+    assert len(templates) == 18  # 9 component stacks x 2 environments
     result = subprocess.run(
         [sys.executable, "-m", "cfnlint", "--format", "json", *templates],
         capture_output=True,

@@ -332,3 +332,16 @@ def test_the_batch_export_ledger_ddl_parses_and_keeps_every_versions_identity(
     # Small and read by every load's lookup: a copy on every node, sorted by the key it is
     # looked up by.
     assert "diststyle all" in sql.lower() and "sortkey (source_key)" in sql.lower()
+
+
+def test_a_batch_row_is_numbered_by_its_file_row_not_by_the_load_order(target: Path) -> None:
+    # Redshift loads in parallel and row_number() over () has no defined order: the number is
+    # the first column of the numbered copy the manifest names (ingestion/batch/numbering.py).
+    plans = _csv_load_plans(target, "lander.crm_donor_exports", "s3://accfb-raw/landing/crm/x.csv")
+    create, copy = (sqlglot.parse_one(s, read="redshift") for s in plans["new"][:2])
+    insert = sqlglot.parse_one(plans["new"][6], read="redshift")
+
+    assert next(c.name for c in create.find_all(exp.ColumnDef)) == "source_row_number"
+    assert copy.sql("redshift").lower().startswith("copy csv_batch (source_row_number, donor_id")
+    assert insert.find(exp.Window) is None
+    assert "csv_batch.source_row_number" in insert.sql("redshift").lower()

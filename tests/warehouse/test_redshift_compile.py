@@ -322,22 +322,34 @@ def _analyst_access(compiled: Path) -> list[str]:
 def test_analysts_get_the_marts_through_a_role_the_deployment_creates(compiled: Path) -> None:
     statements = _analyst_access(compiled)
 
-    # Created before anything is granted to it, with usage on the schema (select alone on a
-    # table in a schema the role cannot use reads nothing).
-    assert statements[:3] == [
+    # Each role created before anything is granted to it, with usage on its schema (select
+    # alone on a table in a schema the role cannot use reads nothing).
+    assert statements[:6] == [
         "create role accfb_analyst",
         "create schema if not exists marts",
         "grant usage on schema marts to role accfb_analyst",
+        "create role accfb_operations",
+        "create schema if not exists ops",
+        "grant usage on schema ops to role accfb_operations",
     ]
-    grants = [sqlglot.parse_one(s, read="redshift") for s in statements[3:]]
+    grants = [sqlglot.parse_one(s, read="redshift") for s in statements[6:]]
     assert all(isinstance(g, exp.Grant) for g in grants)
     # dbt-redshift grants to a *user* unless the grantee says `role:` and the
-    # redshift_grants_extended flag is on: every grant must name the role.
-    assert all(s.endswith(" to ROLE accfb_analyst") for s in statements[3:])
-    granted = {g.find(exp.Table).name for g in grants if g.find(exp.Table) is not None}
+    # redshift_grants_extended flag is on: every grant must name a role.
+    by_role: dict[str, set[tuple[str, str]]] = {}
+    for statement, grant in zip(statements[6:], grants, strict=True):
+        role = statement.rsplit(" to ROLE ", 1)[1]
+        table = grant.find(exp.Table)
+        assert table is not None
+        by_role.setdefault(role, set()).add((table.db, table.name))
     marts = {path.stem for path in (REPO_ROOT / "models" / "marts").rglob("*.sql")}
-    assert granted == marts
-    assert {g.find(exp.Table).db for g in grants if g.find(exp.Table) is not None} == {"marts"}
+    assert by_role.pop("accfb_analyst") == {("marts", name) for name in marts}
+    # The operations page's tables, explicitly: never the raw quarantined records.
+    assert by_role.pop("accfb_operations") == {
+        ("ops", "pipeline_freshness"),
+        ("ops", "agg_quarantine_reasons"),
+    }
+    assert by_role == {}
 
 
 def _output_columns(compiled: Path, name: str) -> set[str]:

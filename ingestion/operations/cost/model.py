@@ -332,6 +332,12 @@ def estimate(workload: Workload, prices: Mapping[str, Any] | None = None) -> Est
         + gb_in * n["interface_endpoint_per_gb"],
     )
 
+    # The dashboards, the lineage site and the availability objective: priced in their own
+    # module (imported here, as it builds on this one's Line).
+    from ingestion.operations.cost.serving import serving_lines
+
+    lines.extend(serving_lines(p))
+
     # The small fixed costs.
     c = p["cloudwatch"]
     add(

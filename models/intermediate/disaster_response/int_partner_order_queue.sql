@@ -47,7 +47,7 @@ winners as (
     select
         {{ columns | join(',\n        ') }},
         max(landed_batch) over (partition by order_id) as newest_batch
-    from copies
+    from copies as copies
     qualify row_number() over (
         partition by order_id
         order by emitted_at, event_id
@@ -83,7 +83,7 @@ requeued_from as (
         site_id,
         ordered_at as from_ordered_at,
         order_id as from_order_id
-    from changed_places
+    from changed_places as changed_places
     qualify row_number() over (
         partition by partner_id, site_id
         order by ordered_at, order_id

@@ -63,7 +63,7 @@ winners as (
     select
         candidates.*,
         max(landed_batch) over (partition by donation_id) as newest_batch
-    from candidates
+    from candidates as candidates
     qualify row_number() over (
         partition by donation_id
         order by emitted_at, event_id

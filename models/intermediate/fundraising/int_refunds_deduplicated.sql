@@ -59,7 +59,7 @@ winners as (
     select
         candidates.*,
         max(landed_batch) over (partition by refund_id) as newest_batch
-    from candidates
+    from candidates as candidates
     qualify row_number() over (
         partition by refund_id
         order by emitted_at, event_id

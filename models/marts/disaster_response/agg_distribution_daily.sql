@@ -23,8 +23,8 @@
     )
 }}
 
-{%- set group_id = dbt.hash(dbt.concat([
-    dbt.cast('service_date', api.Column.translate_type('string')), "'|'",
+{%- set group_id = surrogate_key(dbt.concat([
+    key_text('service_date'), "'|'",
     'partner_id', "'|'", "coalesce(postal_code, '')",
 ])) -%}
 {%- set incremental = is_incremental() -%}

@@ -128,7 +128,7 @@ winning_movements as (
         movements.*,
         max(landed_at) over (partition by movement_id) as last_landed_at,
         max(landed_batch) over (partition by movement_id) as newest_batch
-    from movements
+    from movements as movements
     {% if incremental %}
     where movement_id in (select movement_id from touched_movements)
     {% endif %}

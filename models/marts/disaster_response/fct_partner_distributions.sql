@@ -37,7 +37,7 @@ winning_reports as (
         reports.*,
         max(landed_at) over (partition by report_id) as last_landed_at,
         max(landed_batch) over (partition by report_id) as newest_batch
-    from reports
+    from reports as reports
     {% if is_incremental() %}
     where report_id in (select report_id from touched_reports)
     {% endif %}

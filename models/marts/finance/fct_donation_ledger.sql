@@ -87,7 +87,7 @@ final as (
 
     select
         -- keys
-        {{ dbt.hash(dbt.concat(['entries.entry_type', "'|'", 'entries.donation_id', "'|'", "coalesce(entries.refund_id, '')"])) }} as ledger_entry_id,
+        {{ surrogate_key(dbt.concat(['entries.entry_type', "'|'", 'entries.donation_id', "'|'", "coalesce(entries.refund_id, '')"])) }} as ledger_entry_id,
         entries.donation_id,
         donations.donation_id_hash,
         entries.refund_id,

@@ -207,7 +207,7 @@ final as (
 
     select
         -- keys
-        {{ dbt.hash(dbt.concat([
+        {{ surrogate_key(dbt.concat([
             'legs.processor', "'|'", 'legs.processor_txn_id', "'|'", 'legs.settlement_type',
         ])) }} as reconciliation_id,
         legs.processor,

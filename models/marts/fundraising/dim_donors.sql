@@ -107,7 +107,7 @@ touched_donors as (
 versions as (
 
     select *
-    from crm_records
+    from crm_records as crm_records
     {% if incremental %}
     where donor_id in (select donor_id from touched_donors)
     {% endif %}
@@ -122,7 +122,7 @@ donor_versions as (
 
     select
         -- keys
-        {{ dbt.hash(dbt.concat(['donor_id', "'|'", dbt.cast('updated_at', api.Column.translate_type('string'))])) }} as donor_version_id,
+        {{ surrogate_key(dbt.concat(['donor_id', "'|'", key_text('updated_at')])) }} as donor_version_id,
         donor_id,
         event_id,
 

@@ -18,7 +18,7 @@ renamed as (
 
     select
         -- ids: file and row, which no event_id (a UUID) can equal
-        source_key || ':' || cast(source_row_number as varchar) as export_row_id,
+        source_key || ':' || cast(source_row_number as varchar(20)) as export_row_id,
         donor_id,
 
         -- strings

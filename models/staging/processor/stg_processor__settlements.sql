@@ -103,7 +103,7 @@ renamed as (
 
     select
         -- ids
-        {{ dbt.hash(dbt.concat([
+        {{ surrogate_key(dbt.concat([
             'settlements.processor', "'|'", 'settlements.processor_txn_id', "'|'",
             "case when settlements.gross_cents < 0 then 'refund' else 'charge' end",
         ])) }} as settlement_id,

@@ -41,7 +41,7 @@ records as (
 first_delivery as (
 
     select *
-    from records
+    from records as records
     qualify row_number() over (
         partition by event_id
         order by landed_batch, landed_at, shard_id, sequence_number

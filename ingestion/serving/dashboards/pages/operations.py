@@ -5,6 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
+from ingestion.serving.dashboards.availability import show_availability
 from ingestion.serving.dashboards.common import (
     FRESHNESS_TARGET_SECONDS,
     chart,
@@ -14,6 +15,7 @@ from ingestion.serving.dashboards.common import (
 )
 
 st.title("Operations")
+show_availability()
 
 freshness = query(
     """
