@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ingestion.cli import errors
 from ingestion.cli.app import app, console, load_settings, window
+from ingestion.config.settings import Settings
 from ingestion.local import localaws
 from ingestion.operations.cost.command import cost
 
@@ -66,6 +68,7 @@ def trace(
     or every gift, refund and raw record behind a figure (--campaign C --day D, or
     --closed-day D), with their sum beside the figure. Exit 1 when nothing is found or the sum
     differs from the figure."""
+    _trace_reads_the_local_warehouse(load_settings())
     if campaign or closed_day:
         _trace_figure(campaign, day, closed_day)
         return
@@ -100,6 +103,18 @@ def trace(
             console.print(row)
     if not found.records and not found.failed:
         raise typer.Exit(1)
+
+
+def _trace_reads_the_local_warehouse(settings: Settings) -> None:
+    """Say so rather than open an empty local file: trace's SQL is DuckDB's alone so far."""
+    if settings.dbt_target == "local":
+        return
+    raise errors.Unavailable(
+        f"accfb trace reads the local DuckDB warehouse and has no Redshift form yet; the target "
+        f"is {settings.dbt_target!r}",
+        hint="on Redshift, `accfb sql` over marts.fct_donations and ops.quarantined_events "
+        "(docs/runbooks.md), and `accfb reconcile` for a window",
+    )
 
 
 def _trace_figure(campaign: str | None, day: str | None, closed_day: str | None) -> None:
@@ -174,13 +189,28 @@ def contract_sql(
     console.print("rewritten" if write_macro(schemas) else "up to date")
 
 
+@app.command("rehash-pii")
+def rehash_pii() -> None:
+    """Rebuild every model that stores a keyed PII hash with the current key: the last step of
+    rotating the key (docs/runbooks.md, "Rotating the PII hash key")."""
+    from ingestion.config import dbt
+    from ingestion.pii.keyed_hash import HASHED_MODELS
+
+    result = dbt.run_dbt(load_settings(), ["build", "--full-refresh", "--select", HASHED_MODELS])
+    console.print(f"rebuilt {result.nodes} dbt nodes ({HASHED_MODELS}) with the current key")
+
+
 @app.command()
 def airflow(port: Annotated[int, typer.Option(help="API server and UI port")] = 8080) -> None:
     """Run Airflow 3 on 127.0.0.1 with the DAGs wired to the local default (Ctrl-C stops)."""
     from ingestion.local.airflow import run_local
 
-    console.print(f"Airflow at http://127.0.0.1:{port} (DAGs in dags/, state under .accfb/airflow)")
-    run_local(load_settings(), port)
+    settings = load_settings()
+    console.print(
+        f"Airflow at http://127.0.0.1:{port} "
+        f"(DAGs in dags/, state under {settings.state_dir / 'airflow'})"
+    )
+    run_local(settings, port)
 
 
 def _day(text: str) -> date:

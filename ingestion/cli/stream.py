@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from ingestion.cli.app import app, console, follow, load_settings, print_produce
+from ingestion.cli.app import (
+    app,
+    console,
+    follow,
+    load_settings,
+    local_stream_only,
+    print_produce,
+)
 from ingestion.config import aws, dbt
 from ingestion.landing.lander import StreamLander
 from ingestion.local import localaws
@@ -92,6 +99,7 @@ def ingest(
 ) -> None:
     """Land the stream into the warehouse (the local stand-in for Redshift's streaming view)."""
     settings = load_settings()
+    local_stream_only(settings, "ingest")
     localaws.ensure_up(settings)
     lander = StreamLander(settings, aws.client("kinesis", settings))
     if once:
@@ -103,8 +111,9 @@ def ingest(
 
 @app.command()
 def refresh() -> None:
-    """Land everything on the stream, then build the streaming models once."""
+    """Land everything on the stream, then build the streaming models once (local endpoint)."""
     settings = load_settings()
+    local_stream_only(settings, "refresh")
     localaws.ensure_up(settings)
     landed = StreamLander(settings, aws.client("kinesis", settings)).land_once()
     result = dbt.build_streaming_models(settings)

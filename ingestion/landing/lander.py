@@ -312,8 +312,3 @@ class StreamLander:
             if self.land_once() == 0:
                 stop.wait(self._settings.poll_interval_seconds)
             log.debug("landing pass took %.2fs", time.monotonic() - started)
-
-
-def land_now(settings: Settings, kinesis: Any) -> int:
-    """Convenience for one drain, as `accfb ingest --once` and `accfb refresh` do."""
-    return StreamLander(settings, kinesis).land_once()

@@ -76,8 +76,6 @@ def _compile_for_redshift(target: Path, *args: str) -> str:
         "DBT_PROFILES_DIR": str(REPO_ROOT / "profiles"),
         "DBT_TARGET_PATH": str(target),
         "DBT_LOG_PATH": str(target / "logs"),
-        # Deployed targets refuse to hash PII without a key; this one only compiles.
-        "ACCFB_PII_HASH_KEY": "compile-only",
         # The deployed stream's name, whatever an earlier test of this process left in the
         # environment (run_dbt exports its settings' stream).
         "ACCFB_STREAM_NAME": "accfb-events",
@@ -168,11 +166,12 @@ def test_staging_navigates_super_instead_of_reparsing(compiled: Path) -> None:
     assert "json_extract_path_text" not in sql.lower()
 
 
-def test_donor_email_hash_uses_redshift_sha2_with_the_deployed_key(compiled: Path) -> None:
+def test_donor_email_hash_calls_the_lambda_udf_and_holds_no_key(compiled: Path) -> None:
     sql = _model_sql(compiled, "dim_donors").lower()
 
-    assert "sha2('compile-only' || lower(trim(email)), 256)" in sql
-    assert "sha256(" not in sql
+    # The key lives in the function (ingestion/pii/), never in the SQL text.
+    assert "f_accfb_pii_hmac(email) as email_hash" in sql
+    assert "sha2(" not in sql and "sha256(" not in sql
 
 
 @pytest.mark.parametrize(
