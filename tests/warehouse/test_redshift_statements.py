@@ -54,6 +54,7 @@ def _operations() -> dict[str, str]:
         "close_day_sql('2026-11-20')",
         "close_adjustments_sql()",
         f"redshift_audit_export_sql('2026-11-20', 1, '{PREFIX}')",
+        "audit_export_differences_sql('2026-11-20', 1)",
         f"redshift_archive_window_sql('{MANIFEST}', '2026-11-20T10:00:00+00:00',"
         " '2026-11-20T11:00:00+00:00')",
     ):
