@@ -62,6 +62,19 @@ create table if not exists lander.rewritten_batches (
 )
 {%- endmacro %}
 
+{#- A post-hook of the models delete_insert_by_hash writes. Rebuilt whole (a full refresh of the
+    model alone), their rows may sit in other batches than the parts summed from them hold: the
+    rebuild is recorded as a rewrite of any batch (a null) under a pass past its newest batch,
+    so the parts' next pass re-sums every batch (they re-sum every batch until a newer batch
+    lands, which a live stream brings within the minute). -#}
+{% macro record_full_rebuild() -%}
+    {%- if not is_incremental() -%}
+insert into lander.rewritten_batches (model, pass_batch, landed_batch)
+select {{ sql_literal(this.identifier) }}, coalesce(max(landed_batch), 0) + 1, cast(null as bigint)
+from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The batches of `model` that its passes past `cursor` deleted rows from, fetched at run time:
     a sorted list, or none for any batch (a pass deleted by key over the whole table, or
     compiling offline). -#}
@@ -104,14 +117,15 @@ create table if not exists lander.rewritten_batches (
     {{ return((scratch ~ ':' if scratch else '') ~ (mark or this.identifier)) }}
 {%- endmacro %}
 
-{#- The model's post-hooks, in this order: `input` is the relation its cursor filters. -#}
+{#- The model's post-hooks, in this order: `input` is the relation its cursor filters, `column`
+    the batch column of `input` the cursor compares (a parts model's is `computed_batch`). -#}
 {% macro forget_processed_batches(mark=none) -%}
     delete from lander.processed_batches where model = {{ sql_literal(processed_mark(mark)) }}
 {%- endmacro %}
 
-{% macro record_processed_batches(input, mark=none) -%}
+{% macro record_processed_batches(input, mark=none, column='landed_batch') -%}
     insert into lander.processed_batches
-    select {{ sql_literal(processed_mark(mark)) }}, coalesce(max(landed_batch), 0) from {{ input }}
+    select {{ sql_literal(processed_mark(mark)) }}, coalesce(max({{ column }}), 0) from {{ input }}
 {%- endmacro %}
 
 {#- The emitted_at range of the valid records past `cursor`, and the filter that probes a table
@@ -127,12 +141,51 @@ create table if not exists lander.rewritten_batches (
 {#- The bounds are literals of the column's own type (TIMESTAMP, UTC, on both warehouses): a
     timestamptz literal made DuckDB cast the column, and a cast column prunes nothing. -#}
 {% macro emitted_within(emitted) -%}
+    where {{ emitted_condition(emitted) }}
+{%- endmacro %}
+
+{% macro emitted_condition(emitted) -%}
     {%- if emitted[0] is none -%}
-    where false
+    false
     {%- else -%}
-    where emitted_at >= cast('{{ emitted[0].isoformat() }}' as timestamp)
+    emitted_at >= cast('{{ emitted[0].isoformat() }}' as timestamp)
         and emitted_at <= cast('{{ emitted[1].isoformat() }}' as timestamp)
     {%- endif -%}
+{%- endmacro %}
+
+{#-
+    The poller (ingestion/edge/poller.py) stamps emitted_at when it polls, and re-reads a page
+    whose cursor it did not advance (its last page, every poll until the source moves on): a
+    re-polled item is the same event_id under a later emitted_at, which the emitted_at probe
+    misses. The events of the polled sources (var `polled_sources`) are probed by their
+    `event_id_hash` too, within the batches holding them (batches_holding): exact whatever the
+    re-poll's delay, and nothing at all is read for a batch with no polled event.
+    `staged_events_within(emitted, polled)`: the filter of staged events a batch's records may
+    repeat; `polled` is `polled_event_batches(relation, cursor)`.
+-#}
+{% macro new_polled_event_hashes(cursor) -%}
+    {%- set sources = [] -%}
+    {%- for source in var('polled_sources') -%}
+        {%- do sources.append(sql_literal(source)) -%}
+    {%- endfor -%}
+select {{ key_hash('event_id') }} from {{ ref('stg_stream__records') }}
+where is_valid and landed_batch > {{ cursor }} and source in ({{ sources | join(', ') }})
+{%- endmacro %}
+
+{% macro polled_event_batches(relation, cursor) -%}
+    {%- set polled = run_time_row("select count(*) from (" ~ new_polled_event_hashes(cursor) ~ ") as polled", 1)[0] -%}
+    {%- if execute and not offline_compile() and polled == 0 -%}
+        {{ return({'cursor': cursor, 'batches': []}) }}
+    {%- endif -%}
+    {{ return({'cursor': cursor, 'batches': batches_holding(relation, 'event_id_hash', new_polled_event_hashes(cursor))}) }}
+{%- endmacro %}
+
+{% macro staged_events_within(emitted, polled) -%}
+    where (
+        ({{ emitted_condition(emitted) }})
+        or ({{ within_batches(polled.batches) }}
+            and event_id_hash in ({{ new_polled_event_hashes(polled.cursor) }}))
+    )
 {%- endmacro %}
 
 {#- The first and last day of a model's touched keys (`touched`: a query with a `day_column`),

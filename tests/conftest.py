@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase
+from hypothesis import settings as hypothesis_settings
 
 from ingestion.config.dbt import TELEMETRY_OFF
 from ingestion.config.settings import Settings
@@ -20,6 +22,18 @@ from ingestion.local import localaws
 os.environ.update(TELEMETRY_OFF)
 # The one required setting; the tests run the local default (tests/config test the others).
 os.environ.setdefault("ACCFB_ENVIRONMENT", "local")
+
+# The full-build state machine's profiles (tests/statemachine): `fast` is its default, in
+# `make test`; `long` is the nightly run, `pytest -m statemachine --hypothesis-profile=long`.
+# `fast` does not shrink: a failure prints its whole sequence, and shrinking one costs minutes.
+hypothesis_settings.register_profile(
+    "fast",
+    max_examples=2,
+    stateful_step_count=3,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+)
+hypothesis_settings.register_profile("long", max_examples=200, stateful_step_count=12)
 
 
 def free_port() -> int:

@@ -3,8 +3,9 @@
 ``stream`` (endpoint, publishing, landing, refresh, demo), ``archive`` (archive, replay, batch
 loads), ``operations`` (reconcile, trace, checks, cost, contract SQL, local Airflow),
 ``serving`` (live SQL, dashboards, the lineage site), ``smoke`` (the first real
-workgroup's end-to-end check). Each command is a thin shell over the
-stage that does the work.
+workgroup's end-to-end check). Each command is a thin shell over the stage that does the work.
+Whatever a command raises, ``errors.handled`` turns into one or two lines and an exit code (2
+usage or configuration, 1 run time).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import os
 import sys
 
+from ingestion.cli import errors
 from ingestion.cli.app import app
 
 # Registration order is the order `accfb --help` lists the commands: the data's path.
@@ -33,4 +35,5 @@ def main() -> None:
     logging.basicConfig(
         level=os.environ.get("ACCFB_LOG_LEVEL", "WARNING").upper(), stream=sys.stderr
     )
-    app()
+    with errors.handled():
+        app()

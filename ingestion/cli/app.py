@@ -8,6 +8,7 @@ from collections.abc import Callable
 import typer
 from rich.console import Console
 
+from ingestion.cli import errors
 from ingestion.config.settings import Settings
 from ingestion.produce.producer import ProduceReport
 from ingestion.replay.window import Window, WindowRefused, parse_window
@@ -16,13 +17,33 @@ app = typer.Typer(
     help="Alameda County Community Food Bank data pipeline.",
     no_args_is_help=True,
     add_completion=False,
-    pretty_exceptions_show_locals=False,  # locals can hold donor records
+    # Errors are one or two lines (ingestion/cli/errors.py); the trace is behind
+    # ACCFB_LOG_LEVEL=DEBUG, never a screen of locals that can hold donor records.
+    pretty_exceptions_enable=False,
 )
 console = Console()
 
 
 def load_settings() -> Settings:
     return Settings.from_environment()
+
+
+def local_stream_only(settings: Settings, command: str) -> None:
+    """Refuse to copy a stream in AWS into DuckDB on this machine.
+
+    Without a local endpoint the stream is the deployment's: up to 7 days of donors' names,
+    emails and postcodes, which would land unencrypted in a file on a laptop. In AWS the stream
+    lands in Redshift's streaming view, refreshed every minute by the accfb_refresh DAG.
+    """
+    if settings.is_local:
+        return
+    raise errors.CommandError(
+        f"accfb {command} lands the stream into DuckDB on this machine, and ACCFB_AWS_ENDPOINT_URL "
+        f"is unset: {settings.stream_name} is AWS's stream, with donors' personal data. Refused.",
+        hint="in AWS the accfb_refresh DAG lands and builds every minute "
+        "(`dbt run-operation refresh_stream_landing` refreshes the streaming view by hand)",
+        code=errors.USAGE,
+    )
 
 
 def window(start: str, end: str) -> Window:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ingestion.cli import errors
 from ingestion.cli.app import app, console, load_settings, window
+from ingestion.config.settings import Settings
 from ingestion.local import localaws
 from ingestion.operations.cost.command import cost
+
+if TYPE_CHECKING:
+    from ingestion.operations.audit import Check
 
 app.command("cost")(cost)
 
@@ -63,6 +68,7 @@ def trace(
     or every gift, refund and raw record behind a figure (--campaign C --day D, or
     --closed-day D), with their sum beside the figure. Exit 1 when nothing is found or the sum
     differs from the figure."""
+    _trace_reads_the_local_warehouse(load_settings())
     if campaign or closed_day:
         _trace_figure(campaign, day, closed_day)
         return
@@ -97,6 +103,18 @@ def trace(
             console.print(row)
     if not found.records and not found.failed:
         raise typer.Exit(1)
+
+
+def _trace_reads_the_local_warehouse(settings: Settings) -> None:
+    """Say so rather than open an empty local file: trace's SQL is DuckDB's alone so far."""
+    if settings.dbt_target == "local":
+        return
+    raise errors.Unavailable(
+        f"accfb trace reads the local DuckDB warehouse and has no Redshift form yet; the target "
+        f"is {settings.dbt_target!r}",
+        hint="on Redshift, `accfb sql` over marts.fct_donations and ops.quarantined_events "
+        "(docs/runbooks.md), and `accfb reconcile` for a window",
+    )
 
 
 def _trace_figure(campaign: str | None, day: str | None, closed_day: str | None) -> None:
@@ -171,13 +189,28 @@ def contract_sql(
     console.print("rewritten" if write_macro(schemas) else "up to date")
 
 
+@app.command("rehash-pii")
+def rehash_pii() -> None:
+    """Rebuild every model that stores a keyed PII hash with the current key: the last step of
+    rotating the key (docs/runbooks.md, "Rotating the PII hash key")."""
+    from ingestion.config import dbt
+    from ingestion.pii.keyed_hash import HASHED_MODELS
+
+    result = dbt.run_dbt(load_settings(), ["build", "--full-refresh", "--select", HASHED_MODELS])
+    console.print(f"rebuilt {result.nodes} dbt nodes ({HASHED_MODELS}) with the current key")
+
+
 @app.command()
 def airflow(port: Annotated[int, typer.Option(help="API server and UI port")] = 8080) -> None:
     """Run Airflow 3 on 127.0.0.1 with the DAGs wired to the local default (Ctrl-C stops)."""
     from ingestion.local.airflow import run_local
 
-    console.print(f"Airflow at http://127.0.0.1:{port} (DAGs in dags/, state under .accfb/airflow)")
-    run_local(load_settings(), port)
+    settings = load_settings()
+    console.print(
+        f"Airflow at http://127.0.0.1:{port} "
+        f"(DAGs in dags/, state under {settings.state_dir / 'airflow'})"
+    )
+    run_local(settings, port)
 
 
 def _day(text: str) -> date:
@@ -207,7 +240,7 @@ def close_command(
         console.print(f"[red]{refused}[/red]")
         raise typer.Exit(1) from None
     table = Table(title=f"rpt_closed_days{f' {closing}' if closing else ''}")
-    for column in ("day", "revision", "kind", "gifts", "refunds", "net $", "late entries"):
+    for column in ("day", "revision", "kind", "gifts", "refunds", "net $", "settled $", "causes"):
         table.add_column(column, justify="left" if column in {"day", "kind"} else "right")
     for r in revisions(settings, closing):
         table.add_row(
@@ -217,6 +250,7 @@ def close_command(
             f"{r.gift_count:,}",
             f"{r.refund_count:,}",
             f"{r.net_amount_cents / 100:,.2f}",
+            f"{r.settled_net_cents / 100:,.2f}",
             f"{r.cause_count:,}",
         )
     console.print(table)
@@ -230,14 +264,18 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("export")
 def audit_export(
     day: Annotated[str, typer.Option("--date", help="A closed UTC day (YYYY-MM-DD)")],
+    revision: Annotated[
+        int | None, typer.Option(help="The close revision to export (default: the newest)")
+    ] = None,
 ) -> None:
-    """Write a closed day's ledger, reconciliation and close to the audit bucket, once."""
+    """Write a closed day's ledger, reconciliation and close revisions 0..R to the audit bucket,
+    once; refused, naming the difference, when the live day no longer adds up to revision R."""
     from ingestion.operations.audit import AuditRefused, export
 
     settings = load_settings()
     localaws.ensure_up(settings)
     try:
-        report = export(settings, _day(day))
+        report = export(settings, _day(day), revision)
     except AuditRefused as refused:
         console.print(f"[red]{refused}[/red]", soft_wrap=True)
         raise typer.Exit(1) from None
@@ -252,21 +290,56 @@ def audit_export(
 @audit_app.command("verify")
 def audit_verify(
     day: Annotated[str, typer.Option("--date", help="A closed, exported UTC day (YYYY-MM-DD)")],
+    revision: Annotated[
+        int | None, typer.Option(help="The exported revision (default: the newest exported)")
+    ] = None,
+    warehouse: Annotated[
+        bool, typer.Option(help="Also report whether the warehouse still agrees")
+    ] = True,
 ) -> None:
-    """Recompute the day's export from its files and from the warehouse; exit 1 on any
-    difference (a changed, missing or extra file, or totals that disagree)."""
+    """Check an exported revision from the bucket alone (checksums, totals, and the files'
+    figures against the revisions they carry): exit 1 on any difference. Then report whether
+    the warehouse still agrees: exit 2 when only that differs."""
     from ingestion.operations.audit import AuditRefused, verify
 
     settings = load_settings()
     localaws.ensure_up(settings)
     try:
-        checks = verify(settings, _day(day))
+        found = verify(settings, _day(day), revision, warehouse=warehouse)
     except AuditRefused as refused:
         console.print(f"[red]{refused}[/red]", soft_wrap=True)
         raise typer.Exit(1) from None
-    failed = [c for c in checks if not c.ok]
-    for c in failed:
-        console.print(f"[red]DIFFERS[/red] {c.check}: expected {c.expected}, found {c.found}")
-    console.print(f"{len(checks)} checks, {len(failed)} differ")
+    _print_differences(found.package)
+    failed = [c for c in found.package if not c.ok]
+    console.print(
+        f"package {found.prefix}/: {len(found.package)} checks, "
+        + ("intact" if not failed else f"[red]{len(failed)} differ[/red]"),
+        soft_wrap=True,
+    )
+    if found.warehouse is not None:
+        _print_differences(found.warehouse)
+        moved = [c for c in found.warehouse if not c.ok]
+        console.print(
+            f"warehouse: {len(found.warehouse)} checks, "
+            + ("agrees" if not moved else f"[yellow]{len(moved)} differ[/yellow]"),
+            soft_wrap=True,
+        )
+        for later in found.later:
+            console.print(
+                f"  recorded since: revision {later.revision} ({later.entry_kind}) net "
+                f"{later.net_amount_cents:+d} cents, settled {later.settled_net_cents:+d}",
+                soft_wrap=True,
+            )
     if failed:
         raise typer.Exit(1)
+    if not found.warehouse_agrees:
+        raise typer.Exit(2)
+
+
+def _print_differences(checks: list[Check]) -> None:
+    for c in checks:
+        if not c.ok:
+            console.print(
+                f"[red]DIFFERS[/red] {c.check}: expected {c.expected}, found {c.found}",
+                soft_wrap=True,
+            )

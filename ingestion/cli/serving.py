@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ingestion.cli import errors
 from ingestion.cli.app import app, console
 from ingestion.config import dbt
 from ingestion.config.dbt import TELEMETRY_OFF
@@ -33,8 +34,11 @@ def sql(
     try:
         frame = source.query(Settings.from_environment(), text)
     except source.NotPublished as missing:
-        console.print(f"[red]{missing}[/red]")
-        raise typer.Exit(1) from None
+        raise errors.CommandError(str(missing)) from None
+    except Exception as refused:
+        if not errors.is_database_error(refused):
+            raise
+        raise errors.QueryFailed(errors.psql_error(refused, text)) from refused
     table = Table(*map(str, frame.columns))
     for row in frame.head(limit).itertuples(index=False):
         table.add_row(*("" if value is None else str(value) for value in row))

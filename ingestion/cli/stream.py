@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from ingestion.cli.app import app, console, follow, load_settings, print_produce
+from ingestion.cli.app import (
+    app,
+    console,
+    follow,
+    load_settings,
+    local_stream_only,
+    print_produce,
+)
 
 # Each command imports what it uses: `accfb --help` and a command that needs no AWS client or
 # warehouse should not pay boto3's, pyarrow's and DuckDB's imports.
@@ -103,6 +110,7 @@ def ingest(
     from ingestion.local import localaws
 
     settings = load_settings()
+    local_stream_only(settings, "ingest")
     localaws.ensure_up(settings)
     lander = StreamLander(settings, aws.client("kinesis", settings))
     if once:
@@ -114,11 +122,13 @@ def ingest(
 
 @app.command()
 def refresh() -> None:
-    """Land everything on the stream, build the streaming models once, publish and measure."""
+    """Land everything on the stream, build the streaming models once, publish and measure
+    (local endpoint)."""
     from ingestion.local import localaws
     from ingestion.operations.refresh import run_minute
 
     settings = load_settings()
+    local_stream_only(settings, "refresh")
     localaws.ensure_up(settings)
     report = run_minute(settings)
     console.print(f"landed {report.landed:,} records; built {report.built_nodes} dbt nodes")

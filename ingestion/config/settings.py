@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingestion.config.constants import REFRESH_INTERVAL_SECONDS
@@ -39,11 +39,16 @@ class Settings(BaseSettings):
 
     state_dir: Path = Field(
         default=REPO_ROOT / ".accfb",
-        description="Local runtime state: endpoint pid and log files, dbt target and logs.",
+        description=(
+            "Every local file: the warehouse (unless ACCFB_WAREHOUSE_PATH says otherwise), the "
+            "serving copy, endpoint pid and log files, dbt target and logs, alerts, Airflow."
+        ),
     )
     warehouse_path: Path = Field(
+        # Only a fallback for the type: unset, _warehouse_under_the_state_dir puts it under
+        # the state dir, wherever that is.
         default=REPO_ROOT / ".accfb" / "warehouse.duckdb",
-        description="The DuckDB file that is the local warehouse.",
+        description="The DuckDB file that is the local warehouse. Unset: under the state dir.",
     )
     aws_endpoint_url: str | None = Field(
         default=None,
@@ -103,9 +108,25 @@ class Settings(BaseSettings):
         default=None,
         description="SNS topic for alerts in AWS. Unset: the state dir's alerts.jsonl.",
     )
+    pii_hash_key: SecretStr = Field(
+        default=SecretStr("local-only-not-a-secret"),
+        description=(
+            "Key of the donor-email hash on the local warehouse (ingestion/pii/). Deployed, the "
+            "Redshift Lambda UDF reads its own from Secrets Manager and no worker holds it."
+        ),
+    )
     producer_max_in_flight: int = Field(
         default=4, ge=1, description="PutRecords calls a producer keeps in flight against AWS."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _warehouse_under_the_state_dir(cls, data: Any) -> Any:
+        """The warehouse follows ACCFB_STATE_DIR, so two state dirs are two whole runs."""
+        if isinstance(data, dict) and not data.get("warehouse_path"):
+            state_dir = data.get("state_dir") or REPO_ROOT / ".accfb"
+            return {**data, "warehouse_path": Path(state_dir) / "warehouse.duckdb"}
+        return data
 
     @classmethod
     def from_environment(cls) -> Settings:

@@ -49,4 +49,11 @@ DATE_TIME_PATTERN = (
     f"{DATE_PATTERN}[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]+)?"
     "([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
 )
+# Identifiers hold no control character (U+0000-U+001F, U+007F): Redshift refuses NUL in text,
+# and a tab or a newline inside a key splits the export, log or CSV line it reaches. The schemas
+# say so with JSON Schema's `pattern`, which Python applies as it is (whole string); the
+# warehouses' regex engines (RE2, POSIX) have no \u escape and say it with POSIX's class.
+IDENTIFIER_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
+SQL_PATTERNS = {IDENTIFIER_PATTERN: "^[^[:cntrl:]]*$"}
+
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"

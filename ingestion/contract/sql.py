@@ -25,6 +25,7 @@ from ingestion.contract.limits import (
     MAX_RECORD_BYTES,
     OCCURRED_AT_FIELD,
     OCCURRED_AT_FLOOR,
+    SQL_PATTERNS,
     UUID_PATTERN,
 )
 from ingestion.contract.validation import OBJECT_PATHS
@@ -79,6 +80,12 @@ def _field_checks(
         for keyword in ("exclusiveMinimum", "minimum", "maximum", "minLength"):
             if keyword in prop:
                 yield {"path": path, "rule": keyword, "arg": prop[keyword]}
+        if "pattern" in prop:
+            if prop["pattern"] not in SQL_PATTERNS:
+                raise ValueError(
+                    f"{path}: pattern {prop['pattern']!r} has no SQL form in limits.py"
+                )
+            yield {"path": path, "rule": "pattern", "arg": SQL_PATTERNS[prop["pattern"]]}
         if path == OCCURRED_AT_FIELD:
             yield {"path": path, "rule": "window", "arg": _WINDOW}
         if prop["type"] == "object" and "properties" in prop:

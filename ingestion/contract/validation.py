@@ -18,10 +18,12 @@ from typing import Any, TypeGuard
 from ingestion.contract.limits import (
     DATE_PATTERN,
     DATE_TIME_PATTERN,
+    IDENTIFIER_PATTERN,
     MAX_FUTURE_SKEW,
     MAX_RECORD_BYTES,
     OCCURRED_AT_FIELD,
     OCCURRED_AT_FLOOR,
+    SQL_PATTERNS,
     UUID_PATTERN,
 )
 from ingestion.contract.registry import KNOWN_VERSIONS, load_schemas
@@ -184,6 +186,8 @@ class _Rule:
     allowed_code: str
     bounds: tuple[tuple[str, float], ...]
     children: "tuple[_Rule, ...]"
+    # JSON Schema's `pattern`, matched on the whole string (a trailing newline fails too).
+    pattern: re.Pattern[str] | None = None
     # After a violation here nothing further can be checked meaningfully (an unsupported
     # schema_version has no payload schema to check against).
     stops: bool = False
@@ -196,7 +200,7 @@ class _Rule:
 _SUPPORTED_KEYWORDS = frozenset(
     {
         "$schema", "$id", "title", "description", "type", "properties", "required", "enum",
-        "const", "minimum", "exclusiveMinimum", "maximum", "minLength", "format",
+        "const", "minimum", "exclusiveMinimum", "maximum", "minLength", "format", "pattern",
     }
 )  # fmt: skip
 
@@ -207,6 +211,9 @@ def _compile(schema: Mapping[str, Any], prefix: str = "") -> tuple[_Rule, ...]:
     for name, spec in schema.get("properties", {}).items():
         path = prefix + name
         unsupported = set(spec) - _SUPPORTED_KEYWORDS
+        # A pattern only when the warehouses have the same one (limits.SQL_PATTERNS).
+        if spec.get("pattern", IDENTIFIER_PATTERN) not in SQL_PATTERNS:
+            unsupported.add("pattern")
         if unsupported or spec.get("format", "uuid") not in _FORMATS:
             raise ValueError(f"{path}: unsupported schema keyword or format {sorted(unsupported)}")
         type_ok, type_text = _TYPES[spec["type"]]
@@ -235,6 +242,7 @@ def _compile(schema: Mapping[str, Any], prefix: str = "") -> tuple[_Rule, ...]:
                 bounds=bounds,
                 children=_compile(spec, path + ".") if spec["type"] == "object" else (),
                 window=path == OCCURRED_AT_FIELD,
+                pattern=re.compile(spec["pattern"]) if "pattern" in spec else None,
             )
         )
     return tuple(rules)
@@ -321,6 +329,15 @@ def _check(
             if violation is not None:
                 found.append(violation)
                 continue
+        if rule.pattern is not None and not rule.pattern.fullmatch(value):
+            found.append(
+                Violation(
+                    INVALID_FORMAT,
+                    rule.path,
+                    f"{rule.path} must hold no control character, found {_shown(value)}",
+                )
+            )
+            continue
         if rule.window:
             violation = _outside_window(rule, value, arrived_at)
             if violation is not None:

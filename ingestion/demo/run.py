@@ -98,7 +98,8 @@ def close_and_audit(settings: Settings) -> list[ClosedDay]:
     for day in days:
         close(settings, day, open_day=True)
         report = audit.export(settings, day)
-        checks = audit.verify(settings, day)
+        verified = audit.verify(settings, day)
+        checks = [*verified.package, *(verified.warehouse or [])]
         [frozen] = [r for r in revisions(settings, day) if r.revision == 0]
         closed.append(
             ClosedDay(

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -53,6 +53,7 @@ create table if not exists {POSITIONS_TABLE} (
     sequence_number varchar not null,
     primary key (stream_arn, stream_created_at, shard_id)
 );
+alter table {POSITIONS_TABLE} add column if not exists refresh_time timestamptz;
 """
 
 _ARROW_SCHEMA = pa.schema(
@@ -119,6 +120,24 @@ def landed_positions(con: duckdb.DuckDBPyConnection, stream: StreamIdentity) -> 
         """  # noqa: S608 - identifiers are module constants; values are bound parameters
     ).fetchall()
     return {shard: seq for shard, seq in legacy}
+
+
+def _next_refresh_time(con: duckdb.DuckDBPyConnection) -> datetime:
+    """The page's stamp: now, or just past the newest committed stamp if the clock is behind it.
+
+    Read inside the page's transaction: landers on one warehouse take turns (one writer per
+    file), so stamps increase in commit order. A warehouse landed before stamps were kept beside
+    the positions takes its newest from the landing once."""
+    row = con.execute(f"select max(refresh_time) from {POSITIONS_TABLE}").fetchone()  # noqa: S608 - identifiers are module constants
+    newest = row[0] if row else None
+    if newest is None:
+        row = con.execute(f"select max(refresh_time) from {LANDING_TABLE}").fetchone()  # noqa: S608 - identifiers are module constants
+        newest = row[0] if row else None
+    now = datetime.now(UTC)
+    if newest is None or now > newest:
+        return now
+    stamp: datetime = newest + timedelta(microseconds=1)
+    return stamp
 
 
 def _decode(data: bytes) -> str:
@@ -188,12 +207,14 @@ class StreamLander:
                 r for r in records if position is None or int(r["SequenceNumber"]) > int(position)
             ]
             if fresh:
-                self._insert(con, shard_id, fresh)
+                stamp = _next_refresh_time(con)
+                self._insert(con, shard_id, fresh, stamp)
                 position = fresh[-1]["SequenceNumber"]
                 con.execute(
                     f"insert or replace into {POSITIONS_TABLE} "  # noqa: S608 - identifiers are module constants
-                    "values ($arn, $created, $shard, $sequence)",
-                    {**identity, "sequence": position},
+                    "(stream_arn, stream_created_at, shard_id, sequence_number, refresh_time) "
+                    "values ($arn, $created, $shard, $sequence, $stamp)",
+                    {**identity, "sequence": position, "stamp": stamp},
                 )
             con.execute("commit")
         if position is not None:
@@ -208,7 +229,11 @@ class StreamLander:
         return len(fresh)
 
     def _insert(
-        self, con: duckdb.DuckDBPyConnection, shard_id: str, records: list[dict[str, Any]]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        shard_id: str,
+        records: list[dict[str, Any]],
+        stamp: datetime,
     ) -> None:
         batch = pa.Table.from_pydict(
             {
@@ -228,9 +253,10 @@ class StreamLander:
             insert into {LANDING_TABLE}
             select
                 approximate_arrival_timestamp, partition_key, shard_id, sequence_number,
-                now() as refresh_time, kinesis_data
+                $stamp as refresh_time, kinesis_data
             from landing_batch
-            """  # noqa: S608 - identifiers are module constants; values are bound parameters
+            """,  # noqa: S608 - identifiers are module constants; values are bound parameters
+            {"stamp": stamp},
         )
         con.unregister("landing_batch")
 
@@ -286,8 +312,3 @@ class StreamLander:
             if self.land_once() == 0:
                 stop.wait(self._settings.poll_interval_seconds)
             log.debug("landing pass took %.2fs", time.monotonic() - started)
-
-
-def land_now(settings: Settings, kinesis: Any) -> int:
-    """Convenience for one drain, as `accfb ingest --once` and `accfb refresh` do."""
-    return StreamLander(settings, kinesis).land_once()

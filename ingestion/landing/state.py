@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import yaml  # type: ignore[import-untyped, unused-ignore]  # stubs are not installed
+
 from ingestion.config import warehouse
 from ingestion.config.settings import REPO_ROOT, Settings
 
@@ -29,12 +31,22 @@ _BATCH_LANDINGS = {
 _LANDINGS = {**_BATCH_LANDINGS, **_STREAM_LANDINGS}
 # Fields of the fingerprint before the stream landings': the project, the file, the exports.
 _UPSTREAM_FIELDS = 2 + len(_BATCH_LANDINGS)
-_PROJECT = ("dbt_project.yml", "models", "macros", "seeds", "snapshots", "tests/dbt")
+# What a build reads of the project, as dbt_project.yml names it (never a list of its own to go
+# stale beside it).
+_PROJECT_PATHS = ("model-paths", "macro-paths", "seed-paths", "snapshot-paths", "test-paths")
+
+
+def project_paths() -> tuple[str, ...]:
+    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text())
+    return (
+        "dbt_project.yml",
+        *(path for key in _PROJECT_PATHS for path in project.get(key) or ()),
+    )
 
 
 def _project_hash() -> str:
     digest = hashlib.sha256()
-    for name in _PROJECT:
+    for name in project_paths():
         root = REPO_ROOT / name
         for path in sorted([root] if root.is_file() else root.rglob("*")):
             if path.is_file():

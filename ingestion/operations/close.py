@@ -3,8 +3,10 @@
 `accfb close --date D` and the settlement DAG's ``close`` task run the dbt operation
 ``close_day`` (macros/finance/close.sql): the day's rpt_daily_close row becomes revision 0 of
 marts.rpt_closed_days, once; every closed day whose live figures have moved since gets a dated
-adjustment row with the delta and the ledger events behind it. Each new adjustment is alerted
-with the day and the amount, so finance hears of a moved close the day it moves.
+adjustment row with the delta and what caused it (`caused_by`: the stream events, the
+settlement export rows and corrected exports, or the stream batches; never none). Each new
+adjustment is alerted with the day, the amounts and its first cause, so finance hears of a
+moved close the day it moves.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Revision:
     net_amount_cents: int
     gross_amount_cents: int
     refunded_amount_cents: int
+    fee_cents: int
+    settled_net_cents: int
     gift_count: int
     refund_count: int
     cause_count: int
@@ -73,7 +77,8 @@ def revisions(settings: Settings, day: date | None = None) -> list[Revision]:
             settings,
             f"""
             select close_date, revision, entry_kind, net_amount_cents, gross_amount_cents,
-                refunded_amount_cents, gift_count, refund_count, cause_count, caused_by
+                refunded_amount_cents, fee_cents, settled_net_cents, gift_count, refund_count,
+                cause_count, caused_by
             from {CLOSED_DAYS} {where}
             order by close_date, revision
             """,  # noqa: S608  (a module constant; the day is a bound parameter)
@@ -103,12 +108,16 @@ def close(settings: Settings, day: date | None = None, *, open_day: bool = False
             Alert(
                 summary=(
                     f"closed day {adjustment.close_date} moved by "
-                    f"{adjustment.net_amount_cents / 100:+,.2f} $ net "
-                    f"({adjustment.cause_count} late ledger entries; adjustment "
-                    f"{adjustment.revision})"
+                    f"{adjustment.net_amount_cents / 100:+,.2f} $ net, "
+                    f"{adjustment.settled_net_cents / 100:+,.2f} $ settled "
+                    f"(adjustment {adjustment.revision}, {adjustment.cause_count} causes: "
+                    f"{(adjustment.caused_by or '').split(',')[0]})"
                 ),
                 runbook=RUNBOOK,
-                measured=f"net {adjustment.net_amount_cents:+d} cents",
+                measured=(
+                    f"net {adjustment.net_amount_cents:+d} cents, "
+                    f"settled {adjustment.settled_net_cents:+d} cents"
+                ),
                 threshold="0 cents after the close",
                 window=adjustment.close_date.isoformat(),
             ),

@@ -16,19 +16,27 @@ Any difference is a finding; the command exits non-zero on one. Given sources, b
 narrowed to the records the archive files under those sources (a backfill of some sources is
 reconciled for those sources only); the errors/ line counts every source, since a record that
 failed the transform has no source partition.
+
+Where: locally, DuckDB reads the archive from the endpoint and the warehouse file. On a Redshift
+target the archive's objects are read from S3 into an in-memory DuckDB (the same narrowing and
+checks), and the warehouse side is three read-only queries in a read-only transaction
+(``REDSHIFT_*`` below; tests/operations parse them with sqlglot's Redshift dialect): records and
+cents by event type, the window's quarantined positions, and the mart rows of its gifts.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
 from ingestion.archive.errors import failed_records
 from ingestion.archive.format import UNKNOWN_SOURCE
-from ingestion.config import aws, s3_access, warehouse
+from ingestion.config import aws, redshift, s3_access, warehouse
 from ingestion.config.settings import Settings
 from ingestion.replay.loads import window_objects
 from ingestion.replay.window import Window
@@ -54,6 +62,78 @@ RECORD_SOURCE_SQL = f"""
         '{UNKNOWN_SOURCE}'
     )
 """
+
+
+# The same rule on Redshift's landing, whose streaming view parsed each record into SUPER.
+_REDSHIFT_LANDED = f"""
+    select
+        record,
+        case
+            when is_object(record) and is_varchar(record.source)
+                and regexp_instr(record.source::varchar, '^[a-z][a-z0-9_]{{0,62}}$') > 0
+            then record.source::varchar
+            else '{UNKNOWN_SOURCE}'
+        end as record_source,
+        shard_id,
+        sequence_number
+    from landing.landed_records
+    where approximate_arrival_timestamp >= %s and approximate_arrival_timestamp < %s
+"""  # noqa: S608 - module constants; values are bound parameters
+
+# Records and cents per event type; %s: start, end, then "all sources" and the sources as
+# ",a,b," (plain text matching: no array type to bind).
+REDSHIFT_LANDED_BY_TYPE = f"""
+with
+
+landed as ({_REDSHIFT_LANDED}),
+
+typed as (
+    select
+        case
+            when record is null then '(not json)'
+            else coalesce(record.event_type::varchar, '(none)')
+        end as event_type,
+        record.payload.amount_cents as amount
+    from landed
+    where %s or position(',' || record_source || ',' in %s) > 0
+)
+
+select
+    event_type,
+    count(*) as records,
+    sum(
+        case
+            when event_type in {AMOUNT_TYPES} and is_integer(amount) then amount::bigint
+        end
+    ) as cents
+from typed
+group by 1
+"""  # noqa: S608 - module constants; values are bound parameters
+
+# The window's quarantined stream positions (the records the archive side must leave out).
+REDSHIFT_QUARANTINED = """
+select shard_id, sequence_number
+from ops.quarantined_events
+where arrived_at >= %s and arrived_at < %s
+"""
+
+# fct_donations' rows for the gifts landed in the window.
+REDSHIFT_CURATED_GIFTS = f"""
+with
+
+landed as ({_REDSHIFT_LANDED}),
+
+window_gifts as (
+    select distinct record.payload.donation_id::varchar as donation_id
+    from landed
+    where record.event_type::varchar = 'donation.completed'
+)
+
+select curated.donation_id, curated.gross_amount_cents
+from marts.fct_donations as curated
+inner join window_gifts
+    on curated.donation_id = window_gifts.donation_id
+"""  # noqa: S608 - module constants; values are bound parameters
 
 
 @dataclass(frozen=True)
@@ -103,8 +183,24 @@ def _narrow(relation: str) -> str:
     """  # noqa: S608 - identifiers are module constants
 
 
+def _downloaded(settings: Settings, keys: Sequence[str], scratch: Path) -> list[str]:
+    """The objects as files under ``scratch``: DuckDB here reads S3 only through the local
+    endpoint (ingestion/config/s3_access.py), so in AWS boto3 fetches them."""
+    s3 = aws.client("s3", settings)
+    paths = []
+    for number, key in enumerate(keys):
+        path = scratch / f"{number:06d}.json.gz"
+        s3.download_file(settings.raw_bucket, key, str(path))
+        paths.append(str(path))
+    return paths
+
+
 def _load_archive(
-    con: duckdb.DuckDBPyConnection, settings: Settings, span: Window, sources: Sequence[str]
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    span: Window,
+    sources: Sequence[str],
+    scratch: Path | None = None,
 ) -> None:
     keys = window_objects(aws.client("s3", settings), settings.raw_bucket, span, sources)
     empty = "select null::timestamptz as approximate_arrival_timestamp, null::varchar as "
@@ -112,8 +208,12 @@ def _load_archive(
     if not keys:
         con.execute(f"create or replace temp table archived as {_narrow(f'({empty})')}")
         return
-    s3_access.enable_s3(con, settings)
-    urls = [s3_access.s3_url(settings.raw_bucket, k.key) for k in keys]
+    if settings.is_local:
+        s3_access.enable_s3(con, settings)
+        urls = [s3_access.s3_url(settings.raw_bucket, k.key) for k in keys]
+    else:
+        assert scratch is not None  # noqa: S101 - the Redshift path always passes one
+        urls = _downloaded(settings, [k.key for k in keys], scratch)
     raw = """(
         select approximate_arrival_timestamp, shard_id, sequence_number, kinesis_data
         from read_json(
@@ -161,10 +261,12 @@ def _by_event_type(
 
 
 def _window_rows(
-    con: duckdb.DuckDBPyConnection, window: Window, failed_arrivals: Sequence[datetime | None]
+    con: duckdb.DuckDBPyConnection,
+    window: Window,
+    failed_arrivals: Sequence[datetime | None],
+    landed_types: dict[str, tuple[int, int | None]],
 ) -> list[ReconcileRow]:
     archive_types = _by_event_type(con, "archived", window)
-    landed_types = _by_event_type(con, "landed", window)
     rows = []
     for event_type in sorted(archive_types.keys() | landed_types.keys()):
         a_count, a_cents = archive_types.get(event_type, (0, None))
@@ -235,19 +337,56 @@ def reconcile_windows(
     if not windows:
         return []
     span = Window(min(w.start for w in windows), max(w.end for w in windows))
-    failed_arrivals = [
-        record.arrived_at
-        for record in failed_records(aws.client("s3", settings), settings.raw_bucket)
-    ]
+    failed_arrivals = _failed_arrivals(settings)
     with warehouse.connect(settings.warehouse_path) as con:
         _load_archive(con, settings, span, sources)
         _load_landed(con, span, sources)
-        return [_window_rows(con, window, failed_arrivals) for window in windows]
+        return [
+            _window_rows(con, window, failed_arrivals, _by_event_type(con, "landed", window))
+            for window in windows
+        ]
+
+
+def _failed_arrivals(settings: Settings) -> list[datetime | None]:
+    return [
+        record.arrived_at
+        for record in failed_records(aws.client("s3", settings), settings.raw_bucket)
+    ]
+
+
+def _reconcile_on_redshift(
+    settings: Settings, window: Window, sources: Sequence[str]
+) -> list[ReconcileRow]:
+    bounds = (window.start, window.end)
+    narrowed = (*bounds, not sources, f",{','.join(sources)},")
+    landed_types = {
+        event_type: (int(records), None if cents is None else int(cents))
+        for event_type, records, cents in redshift.read(settings, REDSHIFT_LANDED_BY_TYPE, narrowed)
+    }
+    quarantined = redshift.read(settings, REDSHIFT_QUARANTINED, bounds)
+    curated = redshift.read(settings, REDSHIFT_CURATED_GIFTS, bounds)
+    failed_arrivals = _failed_arrivals(settings)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=settings.state_dir) as scratch, duckdb.connect() as con:
+        _load_archive(con, settings, window, sources, Path(scratch))
+        # What the gifts check joins, as the local warehouse names it.
+        con.execute("create schema ops; create schema marts")
+        con.execute(
+            "create table ops.quarantined_events (shard_id varchar, sequence_number varchar)"
+        )
+        con.executemany("insert into ops.quarantined_events values (?, ?)", quarantined)
+        con.execute(
+            "create table marts.fct_donations (donation_id varchar, gross_amount_cents bigint)"
+        )
+        con.executemany("insert into marts.fct_donations values (?, ?)", curated)
+        return _window_rows(con, window, failed_arrivals, landed_types)
 
 
 def reconcile(
     settings: Settings, window: Window, sources: Sequence[str] = ()
 ) -> list[ReconcileRow]:
-    """Compare the archive with the landings and the mart for the window (local warehouse);
-    given sources, for the records of those sources only."""
+    """Compare the archive with the landings and the mart for the window (the local warehouse,
+    or Redshift on a Redshift target); given sources, for the records of those sources only."""
+    if settings.dbt_target != "local":
+        return _reconcile_on_redshift(settings, window, sources)
     return reconcile_windows(settings, [window], sources)[0]

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ingestion.config import redshift
 from ingestion.config.settings import Settings
 from ingestion.serving.copy import serving_path
 
@@ -54,19 +55,7 @@ def _local(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def _redshift_connection(settings: Settings) -> Any:
-    import redshift_connector
-
-    from ingestion.operations.checks import redshift_data_source
-
-    login = redshift_data_source(settings)["connection"]
-    return redshift_connector.connect(
-        host=login["host"],
-        port=login["port"],
-        database=login["database"],
-        user=login["user"],
-        password=login["password"],
-        timeout=login["connect_timeout"],
-    )
+    return redshift.connect(settings)
 
 
 def query(settings: Settings, sql: str) -> pd.DataFrame:

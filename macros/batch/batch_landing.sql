@@ -108,3 +108,14 @@ create table if not exists lander.batch_export_ledger (
 diststyle all
 sortkey (source_key)
 {%- endmacro %}
+
+{#- The files (`source_key`) of a batch landing, or a model of one, that loads past `cursor`
+    brought, fetched at run time: a load of a key already loaded replaced that file's rows. -#}
+{% macro export_keys_loaded_since(relation, cursor) -%}
+    {%- if not execute or offline_compile() -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {{ return(run_query(
+        "select distinct source_key from " ~ relation ~ " where load_seq > " ~ cursor ~ " order by 1"
+    ).columns[0].values() | list) }}
+{%- endmacro %}

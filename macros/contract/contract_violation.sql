@@ -52,6 +52,8 @@
             or {{ at }} > {{ utc_timestamp('approximate_arrival_timestamp') }} + interval '{{ check.arg.future_seconds }} seconds')
     {%- elif check.rule == 'minLength' -%}
         {{ _kind_in(f, ['string']) }} and length({{ json_text(f) }}) < {{ check.arg }}
+    {%- elif check.rule == 'pattern' -%}
+        {{ _kind_in(f, ['string']) }} and not {{ matches_format(json_text(f), check.arg, none) }}
     {%- elif check.rule == 'known_event_type' -%}
         routed_event_type not in ({% for v in check.arg %}{{ sql_literal(v) }}{{ ", " if not loop.last }}{% endfor %})
     {%- elif check.rule == 'known_version' -%}
@@ -66,6 +68,7 @@
         'missing': 'missing_field', 'type': 'wrong_type', 'format': 'invalid_format',
         'enum': 'invalid_value', 'exclusiveMinimum': 'out_of_range', 'minimum': 'out_of_range',
         'maximum': 'out_of_range', 'minLength': 'out_of_range', 'window': 'out_of_range',
+        'pattern': 'invalid_format',
         'known_event_type': 'unknown_event_type', 'known_version': 'unsupported_schema_version',
     } -%}
     {{ codes[check.rule] }}:{{ check.path }}

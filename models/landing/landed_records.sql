@@ -17,7 +17,9 @@
     - stream: `refresh_time` past the newest streamed copy here. Every record of one refresh of the
       streaming view (of one lander page, locally) carries that refresh's start and commits with
       it, and refreshes of one view run one after another, so no record commits later with an
-      earlier `refresh_time` than one already read.
+      earlier `refresh_time` than one already read. Locally it is the lander's own sequence,
+      not its clock: each page's stamp is past the newest committed (ingestion/landing/lander.py),
+      so a clock stepped back cannot put a page below the cursor.
     - replay: `load_seq` past the highest here; loads number themselves in commit order
       (macros/landing/backfill_landing.sql), so a replay that commits after later stream batches
       were built is still read, whatever its rows' `refresh_time`.

@@ -7,7 +7,8 @@
     Cursor: `landed_batch`, kept in lander.processed_batches (macros/batch_cursor.sql: a conflict
     is rare, so the newest row here says little of what was read). A pass compares the valid records of the
     new batches with the first delivery stg_stream__events holds for their event_ids, probing
-    only its rows with an emitted_at within the batch's, as stg_stream__events itself does (a
+    only its rows with an emitted_at within the batch's, and the polled sources' events by
+    their hash, as stg_stream__events itself does (macros/batch_cursor.sql; a producer's
     delivery re-stamped outside that range is staged as a second event there, and the
     data-quality DAG's unique test on event_id names it). Each later delivery is in one batch,
     so appending never records it twice.
@@ -35,6 +36,7 @@
 {%- if incremental -%}
     {%- set cursor = processed_batch_cursor() -%}
     {%- set emitted = new_records_emitted_range(cursor) -%}
+    {%- set polled = polled_event_batches(ref('stg_stream__events'), cursor) -%}
 {%- endif %}
 
 with
@@ -57,7 +59,7 @@ first_deliveries as (
     select event_id, shard_id, sequence_number
     from {{ ref('stg_stream__events') }}
     {% if incremental %}
-    {{ emitted_within(emitted) }}
+    {{ staged_events_within(emitted, polled) }}
     {% endif %}
 
 ),
@@ -96,7 +98,7 @@ first_texts as (
     select event_id, shard_id, sequence_number, record
     from {{ ref('stg_stream__events') }}
     {% if incremental %}
-    {{ emitted_within(emitted) }}
+    {{ staged_events_within(emitted, polled) }}
         and event_id in (select event_id from later_deliveries)
     {% else %}
     where event_id in (select event_id from later_deliveries)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -74,3 +76,18 @@ def test_local_keeps_its_defaults(clean_environment: pytest.MonkeyPatch) -> None
     settings = Settings()
     assert settings.dbt_target == "local"
     assert settings.alert_topic_arn is None
+
+
+def test_the_state_dir_moves_the_warehouse_too(
+    clean_environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    clean_environment.setenv("ACCFB_ENVIRONMENT", "local")
+    clean_environment.delenv("ACCFB_WAREHOUSE_PATH", raising=False)
+    clean_environment.setenv("ACCFB_STATE_DIR", str(tmp_path / "run-b"))
+
+    moved = Settings.from_environment()
+
+    assert moved.warehouse_path == tmp_path / "run-b" / "warehouse.duckdb"
+    assert moved.dbt_target_dir.is_relative_to(tmp_path / "run-b")
+    clean_environment.setenv("ACCFB_WAREHOUSE_PATH", str(tmp_path / "elsewhere.duckdb"))
+    assert Settings.from_environment().warehouse_path == tmp_path / "elsewhere.duckdb"

@@ -161,7 +161,7 @@ ALL_SCHEMA_FILES = sorted(SCHEMA_DIR.rglob("*.json"))
 
 ALLOWED_KEYWORDS = {
     "$schema", "$id", "title", "description", "type", "properties", "required", "enum", "const",
-    "minimum", "exclusiveMinimum", "maximum", "minLength", "format",
+    "minimum", "exclusiveMinimum", "maximum", "minLength", "format", "pattern",
 }  # fmt: skip
 ALLOWED_TYPES = {"string", "integer", "number", "boolean", "object"}
 ALLOWED_FORMATS = {"uuid", "date-time", "date"}

@@ -164,7 +164,7 @@ def records(draw: st.DrawFn) -> str:
             [
                 "valid", "delete", "any_value", "edge_number", "calendar", "window",
                 "repeat_key", "cut", "splice", "event_type", "version", "text_number",
-                "size",
+                "size", "control",
             ]
         )
     )  # fmt: skip
@@ -182,6 +182,12 @@ def records(draw: st.DrawFn) -> str:
         event["event_type"] = draw(st.sampled_from([*EVENT_TYPES, "donation.pledged", ""]))
     elif mutation == "version":
         event["schema_version"] = draw(st.one_of(edge_integers, json_values))
+    elif mutation == "control" and spec["type"] == "string":
+        # C0 controls and DEL are refused in identifiers; C1 controls and U+2028 are not.
+        character = draw(
+            st.sampled_from(["\x00", "\t", "\n", "\r", "\x1f", "\x7f", "\x80", "\u2028"])
+        )
+        _set(event, path, draw(st.text(max_size=3)) + character + draw(st.text(max_size=3)))
     text = json.dumps(event, ensure_ascii=draw(st.booleans()))
     if mutation == "repeat_key":
         text = _repeat_key(text, path.split(".")[-1], draw(json_scalars))

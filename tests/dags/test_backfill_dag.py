@@ -5,7 +5,9 @@ difference between archive and warehouse failing the reconcile with an alert."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,7 @@ from ingestion.demo.simulator.truth import expected_outcome
 from ingestion.local import localaws
 from ingestion.operations.alerts import read_alerts
 from ingestion.replay.window import WindowRefused, parse_window
+from tests.cli.support import deployed_env
 from tests.dags.dagbag import load_dag
 from tests.support import archive, corpus, land, marts, publish, query
 
@@ -147,3 +150,24 @@ def test_records_the_archive_lacks_fail_the_reconcile_and_alert_per_differing_li
     in_landing = in_archive + _gifts(unarchived)
     assert completed["measured"].startswith(f"{in_landing} records, ")
     assert completed["threshold"].startswith(f"= archive's {in_archive} records, ")
+
+
+def test_the_backfill_dags_reconcile_runs_on_redshift_and_fails_rather_than_skips(
+    airflow_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    step = load_dag("accfb_backfill").get_task("reconcile")
+    for name in [n for n in os.environ if n.startswith(("ACCFB_", "AWS_"))]:
+        monkeypatch.delenv(name)
+    for name, value in deployed_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(Exception) as failed:
+        step.python_callable(
+            window={"start": "2026-11-20T17:00:00+00:00", "end": "2026-11-20T18:00:00+00:00"},
+            params={},
+        )
+
+    assert not isinstance(failed.value, AirflowSkipException)
+    assert "credentials" in str(failed.value).lower()

@@ -14,9 +14,14 @@ import duckdb
 import pytest
 from botocore.exceptions import ClientError
 
-from ingestion.config import aws, warehouse
+from ingestion.config import aws, dbt, warehouse
 from ingestion.config.settings import Settings
-from ingestion.landing.lander import LANDING_TABLE, StreamLander, StreamMismatch
+from ingestion.landing.lander import (
+    LANDING_TABLE,
+    POSITIONS_TABLE,
+    StreamLander,
+    StreamMismatch,
+)
 from ingestion.local import localaws
 from ingestion.produce.publish import publish_records
 from tests.kinesis.faults import FailingReads
@@ -247,3 +252,32 @@ def test_a_recreated_stream_is_refused_instead_of_skipping_its_first_records(
     with pytest.raises(StreamMismatch, match="the stream was recreated"):
         StreamLander(provisioned, kinesis).land_once()
     assert len(_landed(provisioned)) == 300  # nothing of the new stream was landed or lost
+
+
+def test_a_clock_stepped_back_never_stamps_a_page_below_the_landed_cursor(
+    provisioned: Settings,
+) -> None:
+    """`refresh_time` is the stream landing's cursor (models/landing/landed_records.sql). Pages
+    stamped by a clock an hour fast, then a clock set right: a page stamped with the clock
+    would sit below the cursor and never reach the models. The lander stamps each page past the
+    newest committed stamp instead."""
+    kinesis = aws.client("kinesis", provisioned)
+    _publish(provisioned, 20)
+    StreamLander(provisioned, kinesis).land_once()
+    dbt.run_dbt(provisioned, ["run", "--select", "+landed_records"])
+    with warehouse.connect(provisioned.warehouse_path) as con:
+        for table in (LANDING_TABLE, POSITIONS_TABLE, "landing.landed_records"):
+            columns = {
+                c
+                for (c,) in con.execute(f"select name from pragma_table_info('{table}')").fetchall()
+            }
+            if "refresh_time" in columns:
+                con.execute(f"update {table} set refresh_time = refresh_time + interval 1 hour")
+
+    _publish(provisioned, 7)
+    assert StreamLander(provisioned, kinesis).land_once() == 7
+    dbt.run_dbt(provisioned, ["run", "--select", "+landed_records"])
+
+    with warehouse.connect(provisioned.warehouse_path) as con:
+        history = con.execute("select count(*) from landing.landed_records").fetchone()
+    assert history == (27,)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import json
 import uuid
@@ -26,8 +27,8 @@ from ingestion.produce.publish import publish_records
 from tests.marts.support import corpus, crm_export, drop, drop_settlement_export
 from tests.support import query
 
-# The local target's default key for the PII hash (dbt_project.yml, var pii_hash_key).
-LOCAL_PII_KEY = "local-only-not-a-secret"
+# The local default key of the PII hash (Settings.pii_hash_key).
+LOCAL_PII_KEY = b"local-only-not-a-secret"
 CRM_KEY = "landing/crm/donors-2026-11-21.csv"
 
 
@@ -69,7 +70,7 @@ def _donor_history(settings: Settings) -> list[tuple[Any, ...]]:
 
 
 def _email_hash(email: str) -> str:
-    return hashlib.sha256((LOCAL_PII_KEY + email.strip().lower()).encode()).hexdigest()
+    return hmac.new(LOCAL_PII_KEY, email.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
 def test_crm_export_versions_take_their_place_in_donor_history_by_updated_at(

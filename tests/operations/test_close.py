@@ -1,17 +1,20 @@
-"""The period close on the real path: a day's figures frozen once; a late event afterwards is a
-dated adjustment with its event and an alert naming the day and amount, never a rewrite."""
+"""The period close on the real path: a day's figures frozen once; a late event, a late
+settlement or a corrected settlement export afterwards is a dated adjustment naming its cause
+(the event, or the export's key and row) and an alert naming the day and amount, never a
+rewrite."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
 
+from ingestion.batch.loads import load_batches
 from ingestion.cli import app
-from ingestion.config import dbt
+from ingestion.config import aws, dbt
 from ingestion.config.settings import Settings
 from ingestion.operations.alerts import read_alerts
 from ingestion.operations.close import CloseRefused, close, revisions
@@ -20,6 +23,14 @@ from tests.operations.test_reconcile_and_trace import _env
 from tests.support import build, corpus, land, publish, query
 
 DAY = date(2026, 11, 20)
+OLD_CLOSED_DAYS_COLUMNS = (
+    "close_date date not null, revision integer not null, entry_kind varchar(16) not null, "
+    "recorded_at timestamp not null, gift_count bigint not null, refund_count bigint not null, "
+    "gross_amount_cents bigint not null, refunded_amount_cents bigint not null, "
+    "fee_cents bigint not null, net_amount_cents bigint not null, "
+    "settled_net_cents bigint not null, unreconciled_count bigint, pending_count bigint, "
+    "ledger_batch bigint, cause_count bigint, caused_by varchar(65535), invocation_id varchar(64)"
+)
 
 
 def _late_gift(amount_cents: int) -> tuple[str, bytes]:
@@ -108,3 +119,131 @@ def test_a_day_not_over_is_refused_and_the_cli_closes_a_past_one(provisioned: Se
     assert [r.entry_kind for r in revisions(provisioned, DAY)] == ["close"]
     refused = CliRunner().invoke(app, ["close", "--date", "2026-02-30"], env=_env(provisioned))
     assert refused.exit_code != 0
+
+
+def _drop_settlements(settings: Settings, name: str, rows: list[tuple[str, int, str]]) -> str:
+    """A processor's settlement export of (processor_txn_id, net_cents, settled_at) rows, each a
+    charge of net + 100 cents with a 100-cent fee, loaded as `accfb load-batch` does."""
+    lines = ["processor,processor_txn_id,gross_cents,fee_cents,net_cents,payout_id,settled_at"]
+    lines += [f"stripe,{txn},{net + 100},100,{net},po_late,{at}" for txn, net, at in rows]
+    key = f"landing/settlements/{name}"
+    aws.client("s3", settings).put_object(
+        Bucket=settings.raw_bucket, Key=key, Body=("\n".join(lines) + "\n").encode()
+    )
+    load_batches(settings, ["settlements"])
+    build(settings)
+    [(source_key,)] = query(
+        settings,
+        "select distinct source_key from lander.processor_settlements "
+        f"where source_key like '%{name}'",
+    )
+    return str(source_key)
+
+
+def _row_of(settings: Settings, txn: str) -> int:
+    [(row,)] = query(
+        settings,
+        "select source_row_number from staging.stg_processor__settlements "
+        f"where processor_txn_id = '{txn}'",
+    )
+    return int(row)
+
+
+def test_a_late_settlement_of_a_closed_day_is_an_adjustment_naming_its_export_row(
+    provisioned: Settings,
+) -> None:
+    publish(provisioned, corpus(seed=17, seconds=1))
+    land(provisioned)
+    build(provisioned)
+    # A warehouse closed before revisions recorded their settlement load: the close adds it.
+    query(provisioned, f"create table marts.rpt_closed_days ({OLD_CLOSED_DAYS_COLUMNS})")
+    close(provisioned, DAY)
+    [(recorded,)] = query(
+        provisioned,
+        f"select settlement_load_seq from marts.rpt_closed_days where close_date = '{DAY}'",
+    )
+    assert recorded == 0
+
+    key = _drop_settlements(
+        provisioned, "late-2026-11-20.csv", [("ch_late_settled", 2400, "2026-11-20T21:00:00Z")]
+    )
+    [adjustment] = close(provisioned)
+
+    assert (adjustment.revision, adjustment.settled_net_cents) == (1, 2400)
+    assert adjustment.net_amount_cents == 0
+    row = _row_of(provisioned, "ch_late_settled")
+    assert (adjustment.caused_by, adjustment.cause_count) == (f"settlement:{key}#{row}", 1)
+
+
+def test_a_same_key_correction_of_a_closed_day_is_an_adjustment_naming_the_correction(
+    provisioned: Settings,
+) -> None:
+    publish(provisioned, corpus(seed=18, seconds=1))
+    land(provisioned)
+    build(provisioned)
+    name = "2026-11-20.csv"
+    at = "2026-11-20T21:00:00Z"
+    key = _drop_settlements(
+        provisioned,
+        name,
+        [("ch_fix_lower", 10000, at), ("ch_fix_gone", 5000, at), ("ch_fix_move", 3000, at)],
+    )
+    close(provisioned, DAY)
+    [frozen] = revisions(provisioned, DAY)
+
+    # The processor re-drops the same file: one leg 100 cents lower, one withdrawn, one settled
+    # the next day.
+    _drop_settlements(
+        provisioned,
+        name,
+        [("ch_fix_lower", 9900, at), ("ch_fix_move", 3000, "2026-11-21T01:00:00Z")],
+    )
+    [adjustment] = close(provisioned)
+
+    assert adjustment.settled_net_cents == -100 - 5000 - 3000
+    [(load_seq,)] = query(
+        provisioned,
+        "select max(load_seq) from lander.batch_export_ledger "
+        f"where source_key = '{key}' and outcome = 'corrected'",
+    )
+    causes = set((adjustment.caused_by or "").split(","))
+    assert f"settlement:{key}#{_row_of(provisioned, 'ch_fix_lower')}" in causes
+    assert f"settlement:{key}@{load_seq}" in causes
+    assert (
+        frozen.settled_net_cents + adjustment.settled_net_cents
+        == query(
+            provisioned,
+            f"select settled_net_cents from marts.rpt_daily_close where close_date = '{DAY}'",
+        )[0][0]
+    )
+
+
+def test_a_gift_a_resend_moves_off_a_closed_day_is_an_adjustment_naming_the_batches(
+    provisioned: Settings,
+) -> None:
+    publish(provisioned, corpus(seed=19, seconds=1))
+    _, gift = _late_gift(777)
+    publish(provisioned, [gift])
+    land(provisioned)
+    build(provisioned)
+    close(provisioned, DAY)
+    [(batch_before,)] = query(provisioned, "select max(landed_batch) from marts.fct_donations")
+
+    # The same gift re-sent under a new event_id, emitted earlier (so it wins), made the next day.
+    resend = json.loads(gift)
+    resend.update(
+        event_id=str(uuid.uuid4()),
+        occurred_at="2026-11-21T00:30:00.000Z",
+        emitted_at=(datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="milliseconds"),
+    )
+    publish(provisioned, [json.dumps(resend).encode()])
+    land(provisioned)
+    build(provisioned)
+    [adjustment] = close(provisioned)
+
+    assert (adjustment.gift_count, adjustment.gross_amount_cents) == (-1, -777)
+    [(batch_after,)] = query(provisioned, "select max(landed_batch) from marts.fct_donations")
+    assert batch_after > batch_before
+    assert adjustment.caused_by is not None and adjustment.caused_by.startswith("batches:")
+    first, last = (int(b) for b in adjustment.caused_by.removeprefix("batches:").split("-"))
+    assert first <= batch_after <= last

@@ -13,6 +13,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from ingestion.operations.audit import FIGURES
 from tests.replay.test_redshift_loads import _compile_for_redshift
 
 PREFIX = "s3://accfb-prod-audit-123456789012-us-west-2/finance/close_date=2026-11-20/revision=1"
@@ -76,7 +77,40 @@ def test_the_close_and_its_adjustments_are_inserts_redshift_parses(target: Path)
         into = insert.this.find(exp.Table)
         assert into is not None and f"{into.db}.{into.name}" == "marts.rpt_closed_days"
     assert "marts.rpt_daily_close" in _tables(close)
-    assert {"marts.rpt_daily_close", "marts.fct_donation_ledger"} <= _tables(adjustments)
+    # The causes: ledger entries, settlement rows and the export versions loaded since.
+    assert {
+        "marts.rpt_daily_close",
+        "marts.fct_donation_ledger",
+        "staging.stg_processor__settlements",
+        "lander.batch_export_ledger",
+    } <= _tables(adjustments)
     # Never an update or a delete of a closed day's rows.
     assert not list(adjustments.find_all(exp.Update, exp.Delete))
     assert "listagg" in adjustments.sql(dialect="redshift").lower()
+
+
+def test_the_audit_exports_check_compares_every_close_figure_with_the_files_selections(
+    target: Path,
+) -> None:
+    sql = _compile_for_redshift("{{ audit_export_differences_sql('2026-11-20', 1) }}", target)
+
+    query = sqlglot.parse_one(sql, read="redshift")
+
+    assert isinstance(query, exp.Select)
+    assert _tables(query) >= {
+        "marts.fct_donation_ledger",
+        "marts.rpt_settlement_reconciliation",
+        "marts.rpt_closed_days",
+    }
+    # One branch per close figure, each kept only where the two sides differ.
+    branches = [
+        s for s in query.find_all(exp.Select) if s.find(exp.Literal) and s.args.get("where")
+    ]
+    figures = {
+        lit.this
+        for s in branches
+        for lit in s.expressions[0].find_all(exp.Literal)
+        if lit.is_string
+    }
+    assert figures == set(FIGURES)
+    assert "revision <= 1" in sql

@@ -32,8 +32,6 @@ def _compile_for_redshift(inline: str, target: Path) -> str:
         "DBT_PROFILES_DIR": str(REPO_ROOT / "profiles"),
         "DBT_TARGET_PATH": str(target),
         "DBT_LOG_PATH": str(target / "logs"),
-        # Deployed targets refuse to hash PII without a key; this one only compiles.
-        "ACCFB_PII_HASH_KEY": "compile-only",
     }
     done = subprocess.run(
         [

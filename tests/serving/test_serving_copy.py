@@ -127,7 +127,7 @@ def test_sql_reads_stdin_and_names_a_missing_copy(served: Settings, tmp_path: Pa
         text=True,
     )
     assert missing.returncode == 1
-    assert "no serving copy" in missing.stdout
+    assert "no serving copy" in missing.stderr
 
 
 def test_a_publish_swaps_the_copy_whole_under_a_reader(served: Settings) -> None:

@@ -76,8 +76,6 @@ def _compile_for_redshift(target: Path, *args: str) -> str:
         "DBT_PROFILES_DIR": str(REPO_ROOT / "profiles"),
         "DBT_TARGET_PATH": str(target),
         "DBT_LOG_PATH": str(target / "logs"),
-        # Deployed targets refuse to hash PII without a key; this one only compiles.
-        "ACCFB_PII_HASH_KEY": "compile-only",
         # The deployed stream's name, whatever an earlier test of this process left in the
         # environment (run_dbt exports its settings' stream).
         "ACCFB_STREAM_NAME": "accfb-events",
@@ -168,11 +166,12 @@ def test_staging_navigates_super_instead_of_reparsing(compiled: Path) -> None:
     assert "json_extract_path_text" not in sql.lower()
 
 
-def test_donor_email_hash_uses_redshift_sha2_with_the_deployed_key(compiled: Path) -> None:
+def test_donor_email_hash_calls_the_lambda_udf_and_holds_no_key(compiled: Path) -> None:
     sql = _model_sql(compiled, "dim_donors").lower()
 
-    assert "sha2('compile-only' || lower(trim(email)), 256)" in sql
-    assert "sha256(" not in sql
+    # The key lives in the function (ingestion/pii/), never in the SQL text.
+    assert "f_accfb_pii_hmac(email) as email_hash" in sql
+    assert "sha2(" not in sql and "sha256(" not in sql
 
 
 @pytest.mark.parametrize(
@@ -180,20 +179,29 @@ def test_donor_email_hash_uses_redshift_sha2_with_the_deployed_key(compiled: Pat
     [
         ("stg_donation_platform__donations", "donation_id_hash", "payload.donation_id"),
         ("fct_donations", "processor_txn_id_hash", "processor_txn_id"),
+        ("stg_stream__events", "event_id_hash", "event_id"),
     ],
 )
-def test_a_stored_key_hash_is_redshifts_64_bit_fnv_hash(
+def test_a_stored_key_hash_is_the_first_60_bits_of_md5_on_redshift_too(
     compiled: Path, model: str, column: str, key: str
 ) -> None:
     # The probes match what a table stored to what a pass computes, so both must come from one
-    # function: a BIGINT on Redshift, as the contracts of the facts declare.
+    # function that no release changes: MD5's first 15 hex digits as a BIGINT, which DuckDB
+    # computes as tests/statemachine/test_counterexamples.py checks against Python.
     sql = _model_sql(compiled, model)
     (hashed,) = [
         a for a in sqlglot.parse_one(sql, read="redshift").find_all(exp.Alias)
         if a.alias == column
     ]  # fmt: skip
-    assert hashed.this.sql("redshift").lower().startswith("fnv_hash(")
-    assert key in hashed.this.sql("redshift")
+    # strtol(left(md5(key), 15), 16), as sqlglot reads it.
+    call = hashed.this
+    assert isinstance(call, exp.FromBase)
+    assert call.expression.sql() == "16"
+    left = call.this
+    assert isinstance(left, exp.Left)
+    assert left.expression.sql() == "15"
+    assert isinstance(left.this, exp.MD5)
+    assert key in left.this.sql("redshift")
 
 
 def _tables(sql: str) -> set[str]:

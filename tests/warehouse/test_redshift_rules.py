@@ -136,3 +136,14 @@ def test_the_unloaded_query_is_read_as_a_statement_of_its_own() -> None:
 
 def test_a_statement_neither_parser_reads_is_reported() -> None:
     assert {"sqlfluff-parse", "sqlglot-parse"} <= _rules("select from where (")
+
+
+def test_only_a_udf_the_project_declares_is_a_function_redshift_has() -> None:
+    declared = (
+        "create or replace external function f_accfb_pii_hmac(varchar(max)) returns varchar(64)"
+        " stable lambda 'accfb-pii-hmac' iam_role 'arn:aws:iam::1:role/r'"
+    )
+
+    assert _rules(declared) == set()
+    assert _rules("select f_accfb_pii_hmac(email) as email_hash from crm") == set()
+    assert _rules("select f_accfb_other(email) as x from crm") == {"function-outside-redshift"}

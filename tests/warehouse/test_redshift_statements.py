@@ -40,9 +40,9 @@ def _operations() -> dict[str, str]:
     """Name -> Jinja for every statement outside the models and their hooks: the
     run-operations and the loads."""
     operations: dict[str, str] = {}
-    for create_role in (True, False):
-        operations[f"analyst_access/{create_role}"] = (
-            "{{ analyst_access_sql(" + str(create_role).lower() + ") | join(';\n') }}"
+    for missing in ("reading_roles() | map(attribute=0) | list", "[]"):
+        operations[f"analyst_access/{'create' if missing != '[]' else 'existing'}"] = (
+            "{{ analyst_access_sql(" + missing + ") | join(';\n') }}"
         )
     for name in (
         "lander_schema()",
@@ -54,6 +54,7 @@ def _operations() -> dict[str, str]:
         "close_day_sql('2026-11-20')",
         "close_adjustments_sql()",
         f"redshift_audit_export_sql('2026-11-20', 1, '{PREFIX}')",
+        "audit_export_differences_sql('2026-11-20', 1)",
         f"redshift_archive_window_sql('{MANIFEST}', '2026-11-20T10:00:00+00:00',"
         " '2026-11-20T11:00:00+00:00')",
     ):

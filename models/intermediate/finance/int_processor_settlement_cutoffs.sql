@@ -10,6 +10,7 @@
 {{
     config(
         unique_key='processor',
+        pre_hook="{{ delete_touched_processors() }}",
     )
 }}
 
@@ -24,7 +25,7 @@ settlements as (
 
     select * from {{ ref('stg_processor__settlements') }}
     {% if incremental %}
-    where latest_load_seq > {{ cursor }}
+    where processor in ({{ settlement_touched_processors(cursor) }})
     {% endif %}
 
 ),
@@ -37,23 +38,14 @@ terms as (
 
 progress as (
 
+    -- A withdrawn leg settles nothing, but its withdrawal is a load the cursor moves past.
     select
         processor,
-        max(settled_at) as settled_through_at,
+        max(case when is_withdrawn is not true then settled_at end) as settled_through_at,
         max(latest_load_seq) as latest_load_seq
     from settlements
     group by processor
-
-    {% if incremental %}
-    union all
-
-    select
-        processor,
-        settled_through_at,
-        latest_load_seq
-    from {{ this }}
-    where processor in (select processor from settlements)
-    {% endif %}
+    having max(case when is_withdrawn is not true then 1 else 0 end) = 1
 
 ),
 

@@ -1,7 +1,9 @@
 {#-
     Gifts and dollars per campaign and day of the gift, the grain the live dashboard sums.
-    Cursor: `landed_batch` of fct_donations, kept in lander.processed_batches
-    (macros/batch_cursor.sql). A pass recomputes only the (campaign, day) pairs a part of
+    Cursor: `computed_batch` of int_campaign_daily_batches, the parts it reads, kept in
+    lander.processed_batches (macros/batch_cursor.sql): marked from what it read, so a
+    selection that ran this model before its parts caught up leaves the parts' new batches
+    past the mark. A pass recomputes only the (campaign, day) pairs a part of
     int_campaign_daily_batches (per pair and landing batch) written since is in, by summing the
     pair's parts: a gift that moved to another campaign or day re-summed its old part too, so a
     pass reads parts, not the days' gifts.
@@ -13,7 +15,7 @@
         sort=['donated_date'],
         post_hook=[
             "{{ forget_processed_batches() }}",
-            "{{ record_processed_batches(ref('fct_donations')) }}",
+            "{{ record_processed_batches(ref('int_campaign_daily_batches'), column='computed_batch') }}",
         ],
     )
 }}

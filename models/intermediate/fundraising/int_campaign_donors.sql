@@ -12,13 +12,14 @@
     gift's staged copies in batches up to the cursor. That pass had processed exactly those:
     a copy it processed raised the gift's landed_batch in fct_donations to the copy's batch at
     least, so to the cursor at most. A gift with no such copy was never counted. A pair every
-    gift left keeps a row with zero gifts.
+    gift left is deleted (post-hook), as a full build has no row for it.
 -#}
 {{
     config(
         unique_key=['campaign_id', 'donor_id'],
         dist='campaign_id',
         post_hook=[
+            "delete from {{ this }} where gift_count = 0",
             "{{ forget_processed_batches() }}",
             "{{ record_processed_batches(ref('fct_donations')) }}",
         ],

@@ -11,6 +11,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete_insert_by_hash',
+        post_hook="{{ record_full_rebuild() }}",
         unique_key='donation_id',
         probe_hash='donation_id_hash',
         on_schema_change='fail',

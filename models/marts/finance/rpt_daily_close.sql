@@ -7,13 +7,17 @@
     Cursors: `ledger_batch` (fct_donation_ledger's landed_batch) and `reconciled_pass`
     (rpt_settlement_reconciliation's): a pass recomputes whole the days a part of the ledger
     (int_ledger_daily, per day and batch) or a re-reconciled leg falls on. The postings are
-    summed from the day's parts, not its entries; the legs are read whole for those days.
+    summed from the day's parts, not its entries; the legs are read whole for those days. The
+    days a settlement correction moved a leg away from are recomputed too
+    (lander.reconciliation_departures, macros/finance/settlement_corrections.sql); a touched day
+    left with nothing posted and no leg is deleted (post-hook), as a full build has no row for it.
 -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='close_date',
+        post_hook="delete from {{ this }} where ledger_batch is null and reconciled_pass = 0",
     )
 }}
 
@@ -21,6 +25,7 @@
 {%- if incremental -%}
     {%- set ledger_cursor = batch_cursor('ledger_batch') -%}
     {%- set reconciliation_cursor = batch_cursor('reconciled_pass') -%}
+    {%- set departed_dates = reconciliation_departed_dates(reconciliation_cursor) -%}
 {%- endif %}
 
 with
@@ -56,6 +61,12 @@ touched_dates as (
 
     select leg_date from reconciliation
     where reconciled_pass > {{ reconciliation_cursor }}
+    {% for day in departed_dates %}
+
+    union
+
+    select {{ day }}
+    {%- endfor %}
 
 ),
 {% endif %}
@@ -117,6 +128,10 @@ close_dates as (
     select close_date from settled
     union
     select close_date from open_legs
+    {% if incremental %}
+    union
+    select close_date from touched_dates
+    {% endif %}
 
 ),
 

@@ -13,7 +13,12 @@
     batch or a new export touched, plus the pending legs of a processor whose cutoff moved; each
     read by its key, all its legs rewritten together: the unique key is the transaction, not the
     leg, so a leg that vanished (a refund moved to another gift by a winning re-send) is deleted,
-    not left standing (delete+insert removes only the keys its new rows carry).
+    not left standing (delete+insert removes only the keys its new rows carry). A transaction a
+    settlement load touched is deleted before the pass (pre-hooks), after its days are recorded
+    for rpt_daily_close (macros/finance/settlement_corrections.sql): a corrected export may
+    withdraw its only leg, or move it to another day. A leg the export withdrew
+    (`is_withdrawn`) is no leg. A moved cutoff (either way) re-examines the pending and
+    missing legs of its processor.
 -#}
 {{
     config(
@@ -21,6 +26,10 @@
         incremental_strategy='delete+insert',
         unique_key=['processor', 'processor_txn_id'],
         sort=['reconciled_pass'],
+        pre_hook=[
+            "{{ record_reconciliation_departures() }}",
+            "{{ delete_settlement_touched_transactions() }}",
+        ],
     )
 }}
 
@@ -41,7 +50,7 @@
         where latest_load_seq > {{ settlement_cursor }}
         union all
         select processor_txn_id from {{ this }}
-        where reconciliation_status = 'pending'
+        where reconciliation_status in ('pending', 'missing_in_settlement')
             and processor in ({{ moved_cutoffs }})
     {%- endset -%}
     {#- Gifts with no processor (cash, cheques) share the hash of a null: never probed by it. -#}
@@ -72,6 +81,7 @@ ledger as (
 settlements as {{ inlined() }} (
 
     select * from {{ ref('stg_processor__settlements') }}
+    where is_withdrawn is not true
 
 ),
 
@@ -89,14 +99,15 @@ touched_transactions as (
 
     union
 
-    select processor, processor_txn_id from settlements
+    -- Withdrawn legs too: their transactions lost a leg.
+    select processor, processor_txn_id from {{ ref('stg_processor__settlements') }}
     where latest_load_seq > {{ settlement_cursor }}
 
     union
 
-    -- A moved cutoff can turn a pending leg missing.
+    -- A moved cutoff can turn a pending leg missing, or (moved back) a missing leg pending.
     select processor, processor_txn_id from {{ this }}
-    where reconciliation_status = 'pending'
+    where reconciliation_status in ('pending', 'missing_in_settlement')
         and processor in ({{ moved_cutoffs }})
 
 ),

@@ -7,7 +7,10 @@
     Cursors: `landed_batch` of the CRM upserts (macros/batch_cursor.sql) and `load_seq` of the
     export loads (macros/batch/batch_landing.sql), both committed in order by their landing. A
     pass rebuilds only the donors a new batch or load touched, reading their versions by donor_id
-    (delete+insert on donor_id replaces every version of a touched donor).
+    (delete+insert on donor_id replaces every version of a touched donor). A corrected export
+    re-dropped under the same key replaces its file's rows: the donors whose versions came from
+    that file are touched too, and one left with no version at all is deleted (the pass writes
+    it a row with no `valid_from`, which its post-hook deletes), as a full build never has it.
 -#}
 {{
     config(
@@ -16,6 +19,7 @@
         unique_key='donor_id',
         dist='donor_id',
         sort=['donor_id', 'valid_from'],
+        post_hook="delete from {{ this }} where valid_from is null",
     )
 }}
 
@@ -23,6 +27,7 @@
 {%- if incremental -%}
     {%- set batch_after = batch_cursor() -%}
     {%- set load_after = batch_cursor('export_load_seq') -%}
+    {%- set reloaded_keys = export_keys_loaded_since(ref('stg_crm__donor_exports'), load_after) -%}
 {%- endif %}
 
 with
@@ -82,6 +87,16 @@ touched_donors as (
     select donor_id from crm_exports
     where load_seq > {{ load_after }}
 
+    union
+
+    -- A version carried by a file loaded again may be gone from it.
+    select donor_id from {{ this }}
+    where {% for key in reloaded_keys -%}
+        event_id like {{ sql_literal(key ~ ':%') }}{{ ' or ' if not loop.last }}
+    {%- else -%}
+        false
+    {%- endfor %}
+
 ),
 {% endif %}
 
@@ -103,7 +118,7 @@ versions as (
 
 ),
 
-final as (
+donor_versions as (
 
     select
         -- keys
@@ -129,6 +144,43 @@ final as (
 
     from versions
 
+),
+
+{% if incremental %}
+-- Touched donors with no version left: a row for delete+insert to replace theirs with, deleted
+-- by the post-hook.
+withdrawn_donors as (
+
+    select
+        donor_id as donor_version_id,
+        donor_id,
+        cast(null as {{ api.Column.translate_type('string') }}) as event_id,
+        cast(null as {{ api.Column.translate_type('string') }}) as email_hash,
+        cast(null as boolean) as is_major_donor,
+        cast(null as timestamp) as valid_from,
+        cast(null as timestamp) as valid_to,
+        cast(null as boolean) as is_current,
+        cast(null as {{ landing_timestamp_type() }}) as last_landed_at,
+        cast(null as bigint) as landed_batch,
+        cast(null as bigint) as export_load_seq
+    from touched_donors
+    where donor_id not in (select donor_id from versions)
+
+),
+
+final as (
+
+    select * from donor_versions
+    union all
+    select * from withdrawn_donors
+
 )
+{% else %}
+final as (
+
+    select * from donor_versions
+
+)
+{% endif %}
 
 select * from final

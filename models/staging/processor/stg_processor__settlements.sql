@@ -7,10 +7,16 @@
     never load order, so an older export loaded late cannot override a newer correction. Within
     one export the later settlement wins, then the values themselves, so the winner never
     depends on row order (a parallel COPY numbers rows arbitrarily).
+    A file re-dropped under the same key replaces its earlier rows in the landing: its version
+    of a leg replaces the earlier one, and a leg it no longer holds is withdrawn, falling back
+    to another export's version if one holds it. A withdrawn leg no export holds stays as a row
+    with `is_withdrawn` (its last values), so the models downstream see it go; they read only
+    legs that are not withdrawn, as a full build, which never withdraws, holds them.
     Cursor: `load_seq` of the landing (one number per file, committed in order: see
-    macros/batch/batch_landing.sql); a pass weighs the new files' rows against each touched
-    leg's standing winner. `latest_load_seq` is the newest load that touched the leg, so a file
-    whose every version loses still moves the cursor.
+    macros/batch/batch_landing.sql). A pass re-ranks, from every version the landing holds, the
+    legs the new files carry and the legs whose standing version came from a file they
+    reloaded; only when a file loaded. `latest_load_seq` is the newest load that touched the
+    leg, so a file whose every version loses still moves the cursor.
 -#}
 {{
     config(
@@ -24,20 +30,61 @@
 {%- set incremental = is_incremental() -%}
 {%- if incremental -%}
     {%- set cursor = batch_cursor('latest_load_seq') -%}
+    {%- set loaded = run_time_row(
+        "select count(*) from " ~ source('lander', 'processor_settlements') ~ " where load_seq > " ~ cursor, 1
+    )[0] -%}
 {%- endif %}
 
 with
 
-settlements as (
+landing as (
 
     select * from {{ source('lander', 'processor_settlements') }}
-    {% if incremental %}
+
+),
+
+{% if incremental %}
+new_rows as (
+
+    select * from landing
     where load_seq > {{ cursor }}
+
+),
+
+-- The transactions a new file carries, and those whose standing version came from a file it
+-- reloaded (the file's rows were replaced: a leg missing from it now is withdrawn).
+touched_transactions as (
+
+    select processor, processor_txn_id from new_rows
+
+    union
+
+    select processor, processor_txn_id from {{ this }}
+    {% if loaded %}
+    where source_key in (select source_key from new_rows)
+    {% else %}
+    where false
+    {% endif %}
+
+),
+{% endif %}
+
+settlements as (
+
+    select landing.*
+    from landing
+    {% if incremental %}
+    inner join touched_transactions
+        on landing.processor = touched_transactions.processor
+        and landing.processor_txn_id = touched_transactions.processor_txn_id
+    {% if not loaded %}
+    where false
+    {% endif %}
     {% endif %}
 
 ),
 
--- A file loads whole in one load, so the new rows hold every row of each file they touch.
+-- A file's date is read from all its rows (its name, else its newest settlement).
 export_files as (
 
     select
@@ -46,7 +93,8 @@ export_files as (
             {{ export_file_date('source_key') }},
             cast(max({{ to_utc_timestamp('settled_at') }}) as date)
         ) as export_as_of_date
-    from settlements
+    from landing
+    where source_key in (select source_key from settlements)
     group by source_key
 
 ),
@@ -71,6 +119,9 @@ renamed as (
         settlements.fee_cents,
         settlements.net_cents,
 
+        -- booleans
+        false as is_withdrawn,
+
         -- dates
         export_files.export_as_of_date,
 
@@ -81,8 +132,7 @@ renamed as (
         settlements.source_key,
         settlements.source_row_number,
         settlements.loaded_at,
-        settlements.load_seq,
-        settlements.load_seq as latest_load_seq
+        settlements.load_seq
 
     from settlements
     inner join export_files
@@ -90,40 +140,11 @@ renamed as (
 
 ),
 
-candidates as (
-
-    select * from renamed
-
-    {% if incremental %}
-    union all
-
-    select
-        settlement_id,
-        processor,
-        processor_txn_id,
-        payout_id,
-        settlement_type,
-        gross_cents,
-        fee_cents,
-        net_cents,
-        export_as_of_date,
-        settled_at,
-        source_key,
-        source_row_number,
-        loaded_at,
-        load_seq,
-        latest_load_seq
-    from {{ this }}
-    where settlement_id in (select settlement_id from renamed)
-    {% endif %}
-
-),
-
 ranked as (
 
     select
-        candidates.*,
-        max(coalesce(latest_load_seq, 0)) over (partition by settlement_id) as newest_load_seq,
+        renamed.*,
+        max(coalesce(load_seq, 0)) over (partition by settlement_id) as latest_load_seq,
         row_number() over (
             partition by settlement_id
             order by
@@ -135,11 +156,11 @@ ranked as (
                 fee_cents desc,
                 payout_id desc
         ) as version_rank
-    from candidates
+    from renamed
 
 ),
 
-final as (
+winners as (
 
     select
         settlement_id,
@@ -150,16 +171,62 @@ final as (
         gross_cents,
         fee_cents,
         net_cents,
+        is_withdrawn,
         export_as_of_date,
         settled_at,
         source_key,
         source_row_number,
         loaded_at,
         load_seq,
-        cast(newest_load_seq as bigint) as latest_load_seq
+        cast(latest_load_seq as bigint) as latest_load_seq
     from ranked
     where version_rank = 1
 
+),
+
+{% if incremental %}
+-- Standing legs of the touched transactions that no export holds any more.
+withdrawn as (
+
+    select
+        standing.settlement_id,
+        standing.processor,
+        standing.processor_txn_id,
+        standing.payout_id,
+        standing.settlement_type,
+        standing.gross_cents,
+        standing.fee_cents,
+        standing.net_cents,
+        true as is_withdrawn,
+        standing.export_as_of_date,
+        standing.settled_at,
+        standing.source_key,
+        standing.source_row_number,
+        standing.loaded_at,
+        standing.load_seq,
+        cast((select max(load_seq) from new_rows) as bigint) as latest_load_seq
+    from {{ this }} as standing
+    inner join touched_transactions
+        on standing.processor = touched_transactions.processor
+        and standing.processor_txn_id = touched_transactions.processor_txn_id
+    where standing.is_withdrawn is not true
+        and standing.settlement_id not in (select settlement_id from winners)
+
+),
+
+final as (
+
+    select * from winners
+    union all
+    select * from withdrawn
+
 )
+{% else %}
+final as (
+
+    select * from winners
+
+)
+{% endif %}
 
 select * from final

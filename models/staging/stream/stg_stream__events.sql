@@ -6,7 +6,9 @@
     held the event, so a redelivery in a later batch is dropped by probing this table, and only
     its rows with an `emitted_at` within the batch's: a redelivery is the same event, sent once
     by the producer, so it carries the same `emitted_at` (a producer that re-stamped a retry would
-    get past the probe; the data-quality DAG's unique test on event_id catches that).
+    get past the probe; the data-quality DAG's unique test on event_id catches that). The
+    poller does re-stamp a page it re-reads: events of the polled sources are probed by
+    `event_id_hash` too (staged_events_within, macros/batch_cursor.sql).
 -#}
 {{
     config(
@@ -21,6 +23,7 @@
 {%- if incremental -%}
     {%- set cursor = batch_cursor() -%}
     {%- set emitted = new_records_emitted_range(cursor) -%}
+    {%- set polled = polled_event_batches(this, cursor) -%}
 {%- endif %}
 
 with
@@ -65,7 +68,7 @@ already_staged as (
 
     select event_id
     from {{ this }}
-    {{ emitted_within(emitted) }}
+    {{ staged_events_within(emitted, polled) }}
 
 ),
 
@@ -90,6 +93,7 @@ final as (
 
     select
         new_events.event_id,
+        {{ key_hash('new_events.event_id') }} as event_id_hash,
         new_events.event_type,
         new_events.schema_version,
         new_events.source,

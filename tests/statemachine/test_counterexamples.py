@@ -1,0 +1,172 @@
+"""The defects issue 31 named and the counterexamples the state machine found, each kept as a
+fixed sequence of the machine's own rules (test_full_build_equivalence.py), with the figure
+that was wrong asserted by name as well as the whole comparison with a full build.
+
+Each failed before its fix; docs/incremental.md ("Corrections and withdrawals") says what each
+fix does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingestion.config import warehouse
+from tests.statemachine.test_full_build_equivalence import (
+    PROFILE,
+    FullBuildEquivalence,
+    _emitted,
+)
+
+pytestmark = [pytest.mark.pipeline]
+
+SETTLEMENTS = "2026-11-22"
+CRM = "donors-2026-11-21"
+
+
+@pytest.fixture
+def machine(aws_endpoint: str, tmp_path: Path) -> Iterator[FullBuildEquivalence]:
+    FullBuildEquivalence.root = tmp_path
+    FullBuildEquivalence.endpoint = aws_endpoint
+    machine = FullBuildEquivalence()
+    machine.seed_factory(20261207)
+    yield machine
+
+
+def _query(machine: FullBuildEquivalence, sql: str) -> list[tuple[Any, ...]]:
+    with warehouse.connect(machine.pipeline.settings.warehouse_path) as con:
+        return con.execute(sql).fetchall()
+
+
+def _equals_a_full_build(machine: FullBuildEquivalence) -> None:
+    machine.equals_a_full_build()
+
+
+def _gifts(machine: FullBuildEquivalence, count: int) -> None:
+    machine.new_events(["donation.completed"] * count, [(i + 0.5) / 8 for i in range(8)])
+
+
+def test_a_same_key_settlement_correction_replaces_withdraws_and_moves_legs(
+    machine: FullBuildEquivalence,
+) -> None:
+    """The issue's case: a processor re-drops its export under the same name with one charge
+    100 cents lower, one withdrawn and one settled a day later. Before: every leg stayed
+    `matched` at the old amounts, and the moved charge counted on both days of the close."""
+    _gifts(machine, 6)
+    machine.settlement_export(SETTLEMENTS, list(range(6)))
+    rows = machine.settlements[SETTLEMENTS]
+    lowered, withdrawn, moved = rows[0], rows[1], rows[2]
+    moved_to = datetime.fromisoformat(moved[6]) + timedelta(days=1)
+    corrected = [
+        (*lowered[:2], lowered[2] - 100, lowered[3], lowered[4] - 100, *lowered[5:]),
+        (*moved[:6], moved_to.isoformat()),
+        *rows[3:],
+    ]
+    machine._drop_settlements(SETTLEMENTS, corrected)
+
+    statuses = dict(
+        _query(
+            machine,
+            "select processor_txn_id, reconciliation_status || ':' || "
+            "coalesce(cast(settlement_gross_cents as varchar), 'none') "
+            "from marts.rpt_settlement_reconciliation where settlement_type = 'charge'",
+        )
+    )
+    assert statuses[lowered[1]] == f"amount_mismatch:{lowered[2] - 100}"
+    assert statuses[withdrawn[1]].endswith(":none")
+    settled = dict(
+        _query(machine, "select close_date, settled_net_cents from marts.rpt_daily_close")
+    )
+    assert sum(settled.values()) == sum(row[4] for row in corrected)
+    _equals_a_full_build(machine)
+
+
+def test_a_withdrawn_newest_settlement_moves_the_processor_cutoff_back(
+    machine: FullBuildEquivalence,
+) -> None:
+    """Before: int_processor_settlement_cutoffs kept the greater of the standing and the new
+    settlement, so a withdrawn newest leg left the cutoff where it was."""
+    _gifts(machine, 4)
+    machine.settlement_export(SETTLEMENTS, list(range(4)))
+    rows = machine.settlements[SETTLEMENTS]
+    processor = rows[0][0]
+    mine = sorted((r for r in rows if r[0] == processor), key=lambda r: r[6])
+    newest = mine[-1]
+    machine._drop_settlements(SETTLEMENTS, [r for r in rows if r is not newest])
+
+    remaining = [r for r in mine if r is not newest]
+    cutoffs = _query(
+        machine,
+        "select settled_through_at from intermediate.int_processor_settlement_cutoffs "
+        f"where processor = '{processor}'",
+    )
+    through = cutoffs[0][0] if cutoffs else None
+    expected = max((datetime.fromisoformat(r[6]) for r in remaining), default=None)
+    assert through == (expected.replace(tzinfo=None) if expected else None)
+    _equals_a_full_build(machine)
+
+
+def test_a_crm_row_withdrawn_by_a_corrected_export_leaves_dim_donors(
+    machine: FullBuildEquivalence,
+) -> None:
+    """Before: the corrected export's rows replaced the file's in the landing, but dim_donors
+    rebuilt only the donors the new rows named, so a withdrawn donor stayed."""
+    _gifts(machine, 4)
+    machine.crm_export(CRM, [0, 1, 2], True)
+    exported = {row[0] for row in machine.crm[CRM]}
+    machine.crm_export(CRM, [0], False)
+    kept = {row[0] for row in machine.crm[CRM]}
+
+    donors = {d for (d,) in _query(machine, "select donor_id from marts.dim_donors")}
+    assert exported - kept
+    assert donors & exported == kept
+    _equals_a_full_build(machine)
+
+
+def test_a_repolled_item_is_staged_once_and_its_hash_is_md5s_first_60_bits(
+    machine: FullBuildEquivalence,
+) -> None:
+    """Before: the poller stamps a new emitted_at on each poll, so a re-polled item got past
+    the emitted_at probe of stg_stream__events and was staged (and counted) twice. The stored
+    hash is MD5's first 15 hex digits, as tests/warehouse/test_redshift_compile.py proves the
+    Redshift SQL computes."""
+    machine.poll_partner_api([0.1, 0.5], False)
+    machine.poll_partner_api([0.1, 0.5], True)
+
+    staged = _query(
+        machine,
+        "select event_id, count(*) from staging.stg_stream__events "
+        "where source = 'partner_api' group by event_id",
+    )
+    assert len(staged) == 2
+    assert {count for _, count in staged} == {1}
+    hashes = _query(
+        machine,
+        "select event_id, event_id_hash from staging.stg_stream__events "
+        "where source = 'partner_api'",
+    )
+    for event_id, stored in hashes:
+        assert stored == int(hashlib.md5(event_id.encode()).hexdigest()[:15], 16)  # noqa: S324
+    _equals_a_full_build(machine)
+
+
+def test_int_campaign_daily_marks_the_parts_it_read(machine: FullBuildEquivalence) -> None:
+    """Before: int_campaign_daily recorded its mark from fct_donations though it reads
+    int_campaign_daily_batches, so a selection that ran it before the parts caught up left
+    the parts' new batches behind its mark for good."""
+    _gifts(machine, 3)
+    late = [machine.events.build("donation.completed", PROFILE, machine._occurred(0.4))]
+    machine._send([_emitted(gift, machine._now()) for gift in late])
+    machine.pipeline.refresh(
+        [
+            *("run", "--select", "+fct_donations", "int_campaign_daily"),
+            *("--exclude", "int_campaign_daily_batches"),
+        ]
+    )
+    machine.pipeline.refresh()
+    _equals_a_full_build(machine)
