@@ -40,8 +40,12 @@ BUDGET_MINUTES: Final = (1 - SLO_TARGET) * WINDOW_MINUTES
 
 # The refresh log, newest 31 days (the window and a day's slack for the clock of its writer).
 # Written in the SQL DuckDB and Redshift share, without parameters, so any reader can run it.
+# Freshness is source to dashboard, as the FreshnessP95Seconds metric the evaluator reads in AWS;
+# a refresh whose publish has not been stamped yet counts with its freshness to the mart.
 REFRESH_LOG_SQL: Final = """
-select refreshed_at, freshness_p95_seconds
+select
+    refreshed_at,
+    coalesce(dashboard_freshness_p95_seconds, freshness_p95_seconds) as freshness_p95_seconds
 from ops.pipeline_freshness
 where refreshed_at >= (select max(refreshed_at) from ops.pipeline_freshness) - interval '31 days'
 order by refreshed_at

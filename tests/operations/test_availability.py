@@ -54,7 +54,10 @@ def warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
             landing_lag_p50_seconds double,
             landing_lag_max_seconds double,
             max_landed_at timestamp with time zone,
-            max_landed_batch bigint
+            max_landed_batch bigint,
+            published_at timestamp with time zone,
+            dashboard_freshness_p50_seconds double,
+            dashboard_freshness_p95_seconds double
         )
         """
     )
@@ -98,6 +101,20 @@ def test_a_minute_is_good_only_while_its_worst_p95_is_under_two_minutes(
     )
     result = measure(read_refresh_log(warehouse))
     assert (result.minutes, result.good_minutes) == (4, 2)
+
+
+def test_a_minute_is_judged_by_its_freshness_to_the_dashboards_once_published(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    _log(warehouse, (T0, 30.0), (T0 + timedelta(minutes=1), 30.0))
+    # The second refresh's gifts reached the mart in time but the dashboards only 150 s late.
+    warehouse.execute(
+        "update ops.pipeline_freshness set dashboard_freshness_p95_seconds = ?"
+        " where refreshed_at = ?",
+        [150.0, T0 + timedelta(minutes=1)],
+    )
+    result = measure(read_refresh_log(warehouse))
+    assert (result.minutes, result.good_minutes) == (2, 1)
 
 
 def test_the_window_is_the_last_30_days_and_later_minutes_count_when_asked(
