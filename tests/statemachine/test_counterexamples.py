@@ -170,3 +170,25 @@ def test_int_campaign_daily_marks_the_parts_it_read(machine: FullBuildEquivalenc
     )
     machine.pipeline.refresh()
     _equals_a_full_build(machine)
+
+
+def test_a_campaign_every_gift_of_a_donor_left_drops_the_pair(
+    machine: FullBuildEquivalence,
+) -> None:
+    """Found by the state machine: a re-send that wins moves a gift to another campaign;
+    int_campaign_donors kept the donor's old pair with zero gifts, which a full build has not."""
+    _gifts(machine, 3)
+    gift = machine.gifts[0]["payload"]
+    other = next(
+        c for c in ("spring-appeal-2026", "holiday-match-2026") if c != gift["campaign_id"]
+    )
+    machine.resend_moved_gift(0, other, 0, False)
+
+    pairs = _query(
+        machine,
+        "select campaign_id, gift_count from intermediate.int_campaign_donors "
+        f"where donor_id = '{gift['donor_id']}'",
+    )
+    assert (gift["campaign_id"], 0) not in pairs
+    assert (other, 1) in pairs
+    _equals_a_full_build(machine)
