@@ -192,3 +192,24 @@ def test_a_campaign_every_gift_of_a_donor_left_drops_the_pair(
     assert (gift["campaign_id"], 0) not in pairs
     assert (other, 1) in pairs
     _equals_a_full_build(machine)
+
+
+def test_a_moved_cutoff_leaves_no_stale_cutoff_on_settled_legs(
+    machine: FullBuildEquivalence,
+) -> None:
+    """Found by the state machine: a correction under a later-dated key moved a leg a day on,
+    which moved its processor's cutoff; rpt_settlement_reconciliation re-examined only the
+    pending legs, so the settled legs' rows kept the old `settlement_cutoff_at`. The column now
+    holds the cutoff only for the legs it decides (pending or missing)."""
+    _gifts(machine, 5)
+    machine.settlement_export(SETTLEMENTS, list(range(5)))
+    machine.settlement_correction(0, "move", True)
+
+    stale = _query(
+        machine,
+        "select count(*) from marts.rpt_settlement_reconciliation "
+        "where settlement_cutoff_at is not null "
+        "and reconciliation_status not in ('pending', 'missing_in_settlement')",
+    )
+    assert stale == [(0,)]
+    _equals_a_full_build(machine)
