@@ -49,8 +49,10 @@ from ingestion.demo.simulator.clock import to_micros, utc_text
 from ingestion.demo.simulator.events import EventFactory
 from ingestion.demo.simulator.faults import compact_json
 from ingestion.demo.simulator.profiles import PROFILES
+from ingestion.demo.simulator.settlements import COLUMNS as SETTLEMENT_COLUMNS
 from ingestion.edge import poller
 from ingestion.operations.close import close
+from tests.marts.support import crm_export
 from tests.statemachine.pipeline import Pipeline
 
 pytestmark = [pytest.mark.statemachine, pytest.mark.pipeline]
@@ -82,25 +84,7 @@ def _emitted(event: Event, at: datetime) -> bytes:
 def _settlement_csv(rows: list[tuple[Any, ...]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        (
-            "processor",
-            "processor_txn_id",
-            "gross_cents",
-            "fee_cents",
-            "net_cents",
-            "payout_id",
-            "settled_at",
-        )
-    )
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def _crm_csv(rows: list[tuple[Any, ...]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("donor_id", "name", "email", "postal_code", "is_major_donor", "updated_at"))
+    writer.writerow(SETTLEMENT_COLUMNS)
     writer.writerows(rows)
     return out.getvalue()
 
@@ -131,7 +115,7 @@ class FullBuildEquivalence(RuleBasedStateMachine):
         self.sent: list[bytes] = []
         self.polled: list[dict[str, Any]] = []
         self.settlements: dict[str, list[tuple[Any, ...]]] = {}
-        self.crm: dict[str, list[tuple[Any, ...]]] = {}
+        self.crm: dict[str, list[tuple[str, str, str, bool, datetime]]] = {}
         self.clock = datetime.now(UTC)
         self.steps = 0
 
@@ -276,21 +260,12 @@ class FullBuildEquivalence(RuleBasedStateMachine):
         donors = {g["payload"]["donor_id"]: g["payload"]["donor"] for g in self.gifts}
         ids = sorted(donors)
         updated = START + timedelta(days=1, hours=len(self.crm.get(key, [])))
-        rows = []
-        for pick in sorted({p % len(ids) for p in picks}):
-            donor = donors[ids[pick]]
-            rows.append(
-                (
-                    ids[pick],
-                    donor["name"],
-                    donor["email"],
-                    donor["postal_code"],
-                    str(major).lower(),
-                    updated.isoformat(),
-                )
-            )
+        rows = [
+            (ids[pick], donors[ids[pick]]["name"], donors[ids[pick]]["email"], major, updated)
+            for pick in sorted({p % len(ids) for p in picks})
+        ]
         self.crm[key] = rows
-        self.pipeline.drop(f"landing/crm/{key}.csv", _crm_csv(rows))
+        self.pipeline.drop(f"landing/crm/{key}.csv", crm_export(rows))
         self.pipeline.load("crm")
         self._refresh()
 
