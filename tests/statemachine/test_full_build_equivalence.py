@@ -17,7 +17,8 @@ by their sums per group, since a full build has one part per group and the incre
 batch. marts.rpt_closed_days is the history of closes and is not compared.
 
 Profiles: `fast` (the default, in `make test`) runs a couple of short sequences; the nightly
-run is `pytest -m statemachine tests/statemachine --hypothesis-profile=long`.
+run is `pytest -m statemachine tests/statemachine --hypothesis-profile=long --log-cli-level=INFO`
+(each sequence that passes logs a line).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
+import shutil
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -56,6 +59,7 @@ from tests.marts.support import crm_export
 from tests.statemachine.pipeline import Pipeline
 
 pytestmark = [pytest.mark.statemachine, pytest.mark.pipeline]
+log = logging.getLogger(__name__)
 
 START = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 DAYS = 3
@@ -363,6 +367,11 @@ class FullBuildEquivalence(RuleBasedStateMachine):
             records.append(_emitted(gift, self._now()))
         self._send(records)
         self._refresh()
+
+    def teardown(self) -> None:
+        # A long run makes hundreds of warehouses: each goes when its sequence ends.
+        log.info("a sequence of %d steps equalled a full build after each step", self.steps)
+        shutil.rmtree(self.pipeline.settings.warehouse_path.parent, ignore_errors=True)
 
     @invariant()
     def equals_a_full_build(self) -> None:
