@@ -213,3 +213,33 @@ def test_a_moved_cutoff_leaves_no_stale_cutoff_on_settled_legs(
     )
     assert stale == [(0,)]
     _equals_a_full_build(machine)
+
+
+def test_a_full_refresh_of_one_fact_realigns_the_parts_summed_from_it(
+    machine: FullBuildEquivalence,
+) -> None:
+    """A refund re-sent naming another gift moves off its first gift, which a pass then dates
+    to that batch; a full refresh of fct_donations alone dates it back to its own events, and
+    int_campaign_daily_batches still held it in the later batch's part. Before, the gift's
+    next change re-summed the batch it was in then, not that part: counted twice."""
+    _gifts(machine, 2)
+    first, second = (gift["payload"] for gift in machine.gifts[:2])
+    refund = machine.events.refund(
+        first["donation_id"], first["amount_cents"], machine._occurred(0.9)
+    )
+    machine._send([_emitted(refund, machine._now())])
+    machine._refresh()
+    renamed = {
+        **refund,
+        "event_id": machine.events.uuid(),
+        "payload": {
+            **refund["payload"],
+            "donation_id": second["donation_id"],
+            "amount_cents": min(refund["payload"]["amount_cents"], second["amount_cents"]),
+        },
+    }
+    machine._send([_emitted(renamed, machine._now() - timedelta(hours=1))])
+    machine._refresh()
+    machine.full_refresh_one_fact("fct_donations")
+    machine.refund_after_gift(0)
+    _equals_a_full_build(machine)
