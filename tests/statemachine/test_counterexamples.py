@@ -242,4 +242,7 @@ def test_a_full_refresh_of_one_fact_realigns_the_parts_summed_from_it(
     machine._refresh()
     machine.full_refresh_one_fact("fct_donations")
     machine.refund_after_gift(0)
+
+    counted = _query(machine, "select sum(gift_count) from intermediate.int_campaign_daily")
+    assert counted == _query(machine, "select count(*) from marts.fct_donations")
     _equals_a_full_build(machine)
