@@ -68,7 +68,7 @@ create table if not exists lander.rewritten_batches (
     so the parts' next pass re-sums every batch (they re-sum every batch until a newer batch
     lands, which a live stream brings within the minute). -#}
 {% macro record_full_rebuild() -%}
-    {%- if not is_incremental() -%}
+    {%- if should_full_refresh() -%}
 insert into lander.rewritten_batches (model, pass_batch, landed_batch)
 select {{ sql_literal(this.identifier) }}, coalesce(max(landed_batch), 0) + 1, cast(null as bigint)
 from {{ this }}

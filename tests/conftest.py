@@ -84,7 +84,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     unit tests alone: ``pipeline`` for the real local parts (the endpoint, the DuckDB warehouse
     through dbt, Airflow), ``infra`` for synthesising the CDK app (Node)."""
     tests_root = Path(__file__).resolve().parent
+    # The state machine's nightly profile runs for hours: no per-test timeout then.
+    nightly = config.getoption("hypothesis_profile", None) == "long"
     for item in items:
+        if nightly and item.get_closest_marker("statemachine"):
+            item.add_marker(pytest.mark.timeout(0))
         suite = item.path.relative_to(tests_root).parts[0]
         if suite in _INFRA_SUITES:
             item.add_marker(pytest.mark.infra)

@@ -170,3 +170,79 @@ def test_int_campaign_daily_marks_the_parts_it_read(machine: FullBuildEquivalenc
     )
     machine.pipeline.refresh()
     _equals_a_full_build(machine)
+
+
+def test_a_campaign_every_gift_of_a_donor_left_drops_the_pair(
+    machine: FullBuildEquivalence,
+) -> None:
+    """Found by the state machine: a re-send that wins moves a gift to another campaign;
+    int_campaign_donors kept the donor's old pair with zero gifts, which a full build has not."""
+    _gifts(machine, 3)
+    gift = machine.gifts[0]["payload"]
+    other = next(
+        c for c in ("spring-appeal-2026", "holiday-match-2026") if c != gift["campaign_id"]
+    )
+    machine.resend_moved_gift(0, other, 0, False)
+
+    pairs = _query(
+        machine,
+        "select campaign_id, gift_count from intermediate.int_campaign_donors "
+        f"where donor_id = '{gift['donor_id']}'",
+    )
+    assert (gift["campaign_id"], 0) not in pairs
+    assert (other, 1) in pairs
+    _equals_a_full_build(machine)
+
+
+def test_a_moved_cutoff_leaves_no_stale_cutoff_on_settled_legs(
+    machine: FullBuildEquivalence,
+) -> None:
+    """Found by the state machine: a correction under a later-dated key moved a leg a day on,
+    which moved its processor's cutoff; rpt_settlement_reconciliation re-examined only the
+    pending legs, so the settled legs' rows kept the old `settlement_cutoff_at`. The column now
+    holds the cutoff only for the legs it decides (pending or missing)."""
+    _gifts(machine, 5)
+    machine.settlement_export(SETTLEMENTS, list(range(5)))
+    machine.settlement_correction(0, "move", True)
+
+    stale = _query(
+        machine,
+        "select count(*) from marts.rpt_settlement_reconciliation "
+        "where settlement_cutoff_at is not null "
+        "and reconciliation_status not in ('pending', 'missing_in_settlement')",
+    )
+    assert stale == [(0,)]
+    _equals_a_full_build(machine)
+
+
+def test_a_full_refresh_of_one_fact_realigns_the_parts_summed_from_it(
+    machine: FullBuildEquivalence,
+) -> None:
+    """A refund re-sent naming another gift moves off its first gift, which a pass then dates
+    to that batch; a full refresh of fct_donations alone dates it back to its own events, and
+    int_campaign_daily_batches still held it in the later batch's part. Before, the gift's
+    next change re-summed the batch it was in then, not that part: counted twice."""
+    _gifts(machine, 2)
+    first, second = (gift["payload"] for gift in machine.gifts[:2])
+    refund = machine.events.refund(
+        first["donation_id"], first["amount_cents"], machine._occurred(0.9)
+    )
+    machine._send([_emitted(refund, machine._now())])
+    machine._refresh()
+    renamed = {
+        **refund,
+        "event_id": machine.events.uuid(),
+        "payload": {
+            **refund["payload"],
+            "donation_id": second["donation_id"],
+            "amount_cents": min(refund["payload"]["amount_cents"], second["amount_cents"]),
+        },
+    }
+    machine._send([_emitted(renamed, machine._now() - timedelta(hours=1))])
+    machine._refresh()
+    machine.full_refresh_one_fact("fct_donations")
+    machine.refund_after_gift(0)
+
+    counted = _query(machine, "select sum(gift_count) from intermediate.int_campaign_daily")
+    assert counted == _query(machine, "select count(*) from marts.fct_donations")
+    _equals_a_full_build(machine)

@@ -17,7 +17,8 @@ by their sums per group, since a full build has one part per group and the incre
 batch. marts.rpt_closed_days is the history of closes and is not compared.
 
 Profiles: `fast` (the default, in `make test`) runs a couple of short sequences; the nightly
-run is `pytest -m statemachine tests/statemachine --hypothesis-profile=long`.
+run is `pytest -m statemachine tests/statemachine --hypothesis-profile=long --log-cli-level=INFO`
+(each sequence that passes logs a line).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
+import shutil
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -49,11 +52,14 @@ from ingestion.demo.simulator.clock import to_micros, utc_text
 from ingestion.demo.simulator.events import EventFactory
 from ingestion.demo.simulator.faults import compact_json
 from ingestion.demo.simulator.profiles import PROFILES
+from ingestion.demo.simulator.settlements import COLUMNS as SETTLEMENT_COLUMNS
 from ingestion.edge import poller
 from ingestion.operations.close import close
+from tests.marts.support import crm_export
 from tests.statemachine.pipeline import Pipeline
 
 pytestmark = [pytest.mark.statemachine, pytest.mark.pipeline]
+log = logging.getLogger(__name__)
 
 START = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 DAYS = 3
@@ -82,25 +88,7 @@ def _emitted(event: Event, at: datetime) -> bytes:
 def _settlement_csv(rows: list[tuple[Any, ...]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        (
-            "processor",
-            "processor_txn_id",
-            "gross_cents",
-            "fee_cents",
-            "net_cents",
-            "payout_id",
-            "settled_at",
-        )
-    )
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def _crm_csv(rows: list[tuple[Any, ...]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("donor_id", "name", "email", "postal_code", "is_major_donor", "updated_at"))
+    writer.writerow(SETTLEMENT_COLUMNS)
     writer.writerows(rows)
     return out.getvalue()
 
@@ -131,9 +119,10 @@ class FullBuildEquivalence(RuleBasedStateMachine):
         self.sent: list[bytes] = []
         self.polled: list[dict[str, Any]] = []
         self.settlements: dict[str, list[tuple[Any, ...]]] = {}
-        self.crm: dict[str, list[tuple[Any, ...]]] = {}
+        self.crm: dict[str, list[tuple[str, str, str, bool, datetime]]] = {}
         self.clock = datetime.now(UTC)
         self.steps = 0
+        self.checked = 0
 
     # What a step sends, stamped as producers stamp it.
 
@@ -276,21 +265,12 @@ class FullBuildEquivalence(RuleBasedStateMachine):
         donors = {g["payload"]["donor_id"]: g["payload"]["donor"] for g in self.gifts}
         ids = sorted(donors)
         updated = START + timedelta(days=1, hours=len(self.crm.get(key, [])))
-        rows = []
-        for pick in sorted({p % len(ids) for p in picks}):
-            donor = donors[ids[pick]]
-            rows.append(
-                (
-                    ids[pick],
-                    donor["name"],
-                    donor["email"],
-                    donor["postal_code"],
-                    str(major).lower(),
-                    updated.isoformat(),
-                )
-            )
+        rows = [
+            (ids[pick], donors[ids[pick]]["name"], donors[ids[pick]]["email"], major, updated)
+            for pick in sorted({p % len(ids) for p in picks})
+        ]
         self.crm[key] = rows
-        self.pipeline.drop(f"landing/crm/{key}.csv", _crm_csv(rows))
+        self.pipeline.drop(f"landing/crm/{key}.csv", crm_export(rows))
         self.pipeline.load("crm")
         self._refresh()
 
@@ -389,12 +369,22 @@ class FullBuildEquivalence(RuleBasedStateMachine):
         self._send(records)
         self._refresh()
 
+    def teardown(self) -> None:
+        # A long run makes hundreds of warehouses: each goes when its sequence ends.
+        log.info(
+            "sequence ended: %d steps, %d of them checked equal to a full build",
+            self.steps,
+            self.checked,
+        )
+        shutil.rmtree(self.pipeline.settings.warehouse_path.parent, ignore_errors=True)
+
     @invariant()
     def equals_a_full_build(self) -> None:
         if not self.steps:
             return
         differences = self.pipeline.full_build_differences()
         assert not differences, _describe(differences)
+        self.checked += 1
 
 
 def _describe(differences: dict[str, tuple[list[Any], list[Any]]]) -> str:

@@ -6,7 +6,8 @@
     past the mark. A pass recomputes only the (campaign, day) pairs a part of
     int_campaign_daily_batches (per pair and landing batch) written since is in, by summing the
     pair's parts: a gift that moved to another campaign or day re-summed its old part too, so a
-    pass reads parts, not the days' gifts.
+    pass reads parts, not the days' gifts. A pair every gift left is deleted (post-hook), as a
+    full build has no row for it.
 -#}
 {{
     config(
@@ -14,6 +15,7 @@
         dist='campaign_id',
         sort=['donated_date'],
         post_hook=[
+            "delete from {{ this }} where gift_count = 0",
             "{{ forget_processed_batches() }}",
             "{{ record_processed_batches(ref('int_campaign_daily_batches'), column='computed_batch') }}",
         ],

@@ -250,7 +250,13 @@ final as (
         legs.entry_at as donated_at,
         legs.settled_at,
         legs.export_as_of_date,
-        cutoffs.settlement_cutoff_at,
+        -- Only for the legs it decides (pending or missing): the ones a moved cutoff re-examines.
+        case
+            when legs.donation_count <= 1
+                and legs.donation_id is not null
+                and legs.settlement_gross_cents is null
+                then cutoffs.settlement_cutoff_at
+        end as settlement_cutoff_at,
 
         -- lineage and cursors
         legs.settlement_source_key,
