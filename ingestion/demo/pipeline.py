@@ -109,6 +109,8 @@ class PipelineRun:
         self.pad_to_bytes = pad_to_bytes
         self.progress = RunProgress()
         self._stop_landing = threading.Event()
+        # The lander and the build share the warehouse in this process: one writes at a time.
+        self._warehouse_turn = threading.Lock()
         self._archiver: StreamArchiver | None = None
         self._start = datetime.now(UTC)
 
@@ -126,6 +128,7 @@ class PipelineRun:
             self.settings,
             kinesis,
             after_commit=lambda n: setattr(self.progress, "landed", self.progress.landed + n),
+            turn=self._warehouse_turn,
         )
         archiver = self._archiver = StreamArchiver(
             self.settings, kinesis, aws.client("s3", self.settings)
@@ -213,7 +216,8 @@ class PipelineRun:
 
     def _refresh(self) -> None:
         started = time.monotonic()
-        dbt.build_streaming_models(self.settings)
+        with self._warehouse_turn:
+            dbt.build_streaming_models(self.settings)
         elapsed = time.monotonic() - started
         # Outside the timing: what analysts read is not part of the build.
         serving.publish(self.settings)

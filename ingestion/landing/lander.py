@@ -12,6 +12,7 @@ warehouse that holds the old stream's positions is refused with a clear message.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -163,8 +164,12 @@ class StreamLander:
         *,
         records_per_call: int | None = None,
         after_commit: Callable[[int], None] | None = None,
+        turn: threading.Lock | None = None,
     ) -> None:
         self._settings = settings
+        # Taken around each page's write when a build runs in this same process (the demo):
+        # DuckDB refuses the build's closing CHECKPOINT while another write transaction is open.
+        self._turn = turn if turn is not None else contextlib.nullcontext()
         self._reader = ShardReader(
             kinesis,
             settings.stream_name,
@@ -192,7 +197,7 @@ class StreamLander:
         identity = {"arn": self._stream.arn, "created": self._stream.created_at, "shard": shard_id}
         # The file is held only while a page is written: dbt, Soda and analysts in other
         # processes get their turn between pages.
-        with warehouse.connect(self._settings.warehouse_path) as con:
+        with self._turn, warehouse.connect(self._settings.warehouse_path) as con:
             ensure_landing_table(con)
             con.execute("begin")
             # Read inside the transaction: another lander may have landed this page since our

@@ -5,6 +5,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -281,3 +282,24 @@ def test_a_clock_stepped_back_never_stamps_a_page_below_the_landed_cursor(
     with warehouse.connect(provisioned.warehouse_path) as con:
         history = con.execute("select count(*) from landing.landed_records").fetchone()
     assert history == (27,)
+
+
+def test_a_page_waits_while_a_build_in_the_same_process_holds_the_turn(
+    provisioned: Settings,
+) -> None:
+    # The demo builds while its lander follows the stream; the build's closing CHECKPOINT fails
+    # if a page's write transaction is open at that moment.
+    _publish(provisioned, 50)
+    turn = threading.Lock()
+    lander = StreamLander(provisioned, aws.client("kinesis", provisioned), turn=turn)
+    with turn:
+        worker = threading.Thread(target=lander.land_once)
+        worker.start()
+        worker.join(timeout=3)
+        assert worker.is_alive()
+        assert lander.stats.landed == 0
+        with warehouse.connect(provisioned.warehouse_path) as con:
+            con.execute("checkpoint")
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert len(_landed(provisioned)) == 50
