@@ -174,8 +174,10 @@ class PipelineRun:
             while producer_thread.is_alive():
                 self._sample(on_tick)
                 if time.monotonic() >= next_refresh:
-                    self._refresh()
+                    # On the clock from each refresh's start, as the DAG runs: a refresh that
+                    # overruns its interval is followed at once, never an interval later.
                     next_refresh = time.monotonic() + self.refresh_interval
+                    self._refresh()
                 producer_thread.join(timeout=0.5)
         finally:
             self._stop_landing.set()
