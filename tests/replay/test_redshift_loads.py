@@ -25,7 +25,7 @@ MANIFEST = "s3://accfb-raw/manifests/replay/abc.json"
 SETTLEMENT_ROW = SCHEMA_DIR / "batch" / "settlement_row.v1.json"
 
 
-def _compile_for_redshift(inline: str, target: Path) -> str:
+def _compile_for_redshift(inline: str, target: Path, *args: str) -> str:
     env = {
         **os.environ,
         **TELEMETRY_OFF,
@@ -43,6 +43,7 @@ def _compile_for_redshift(inline: str, target: Path) -> str:
             "--quiet",
             "--output",
             "json",
+            *args,
             "--inline",
             inline,
         ],

@@ -92,9 +92,14 @@ def _split(rendered: str) -> list[str]:
 
 def _render(target: Path, jinja: dict[str, str]) -> list[Statement]:
     names = list(jinja)
-    rendered = _compile_inline("".join(f"{_MARK}{n}\n{jinja[n]}" for n in names), target).split(
-        _MARK
-    )[1:]
+    # Rendered as in an incremental pass: the hooks' statements are what a minute sends, and
+    # is_incremental() would otherwise ask the unreachable warehouse.
+    rendered = _compile_inline(
+        "".join(f"{_MARK}{n}\n{jinja[n]}" for n in names),
+        target,
+        "--vars",
+        "{offline_is_incremental: true}",
+    ).split(_MARK)[1:]
     statements = []
     for piece in rendered:
         name, _, sql = piece.partition("\n")
