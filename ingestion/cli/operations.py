@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
@@ -196,7 +197,21 @@ def rehash_pii() -> None:
     from ingestion.config import dbt
     from ingestion.pii.keyed_hash import HASHED_MODELS
 
-    result = dbt.run_dbt(load_settings(), ["build", "--full-refresh", "--select", HASHED_MODELS])
+    settings = load_settings()
+    # Past the check that refuses a key the stored hashes were not made with (this run is what
+    # makes them so); the key's fingerprint is recorded only once every hash is rebuilt.
+    result = dbt.run_dbt(
+        settings,
+        [
+            "build",
+            "--full-refresh",
+            "--select",
+            HASHED_MODELS,
+            "--vars",
+            json.dumps({"pii_key_rotation": True}),
+        ],
+    )
+    dbt.run_dbt(settings, ["run-operation", "record_pii_key_fingerprint"])
     console.print(f"rebuilt {result.nodes} dbt nodes ({HASHED_MODELS}) with the current key")
 
 
