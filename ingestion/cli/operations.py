@@ -69,8 +69,8 @@ def trace(
     or every gift, refund and raw record behind a figure (--campaign C --day D, or
     --closed-day D), with their sum beside the figure. Exit 1 when nothing is found or the sum
     differs from the figure."""
-    _trace_reads_the_local_warehouse(load_settings())
     if campaign or closed_day:
+        _figures_read_the_local_warehouse(load_settings())
         _trace_figure(campaign, day, closed_day)
         return
     if donation_id is None:
@@ -106,15 +106,15 @@ def trace(
         raise typer.Exit(1)
 
 
-def _trace_reads_the_local_warehouse(settings: Settings) -> None:
-    """Say so rather than open an empty local file: trace's SQL is DuckDB's alone so far."""
+def _figures_read_the_local_warehouse(settings: Settings) -> None:
+    """Say so rather than open an empty local file: the figures' SQL is DuckDB's alone so far."""
     if settings.dbt_target == "local":
         return
     raise errors.Unavailable(
-        f"accfb trace reads the local DuckDB warehouse and has no Redshift form yet; the target "
-        f"is {settings.dbt_target!r}",
-        hint="on Redshift, `accfb sql` over marts.fct_donations and ops.quarantined_events "
-        "(docs/runbooks.md), and `accfb reconcile` for a window",
+        "accfb trace --campaign/--closed-day reads the local DuckDB warehouse and has no "
+        f"Redshift form yet; the target is {settings.dbt_target!r}",
+        hint="on Redshift, `accfb trace DONATION_ID` per gift, `accfb sql` over "
+        "marts.fct_donation_ledger (docs/runbooks.md), and `accfb reconcile` for a window",
     )
 
 
