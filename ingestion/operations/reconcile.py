@@ -68,8 +68,8 @@ RECORD_SOURCE_SQL = f"""
 REDSHIFT_RECORD_SOURCE = f"""
         case
             when is_object(record) and is_varchar(record.source)
-                and regexp_instr(record.source::varchar, '^[a-z][a-z0-9_]{{0,62}}$') > 0
-            then record.source::varchar
+                and regexp_instr(record.source::varchar(65535), '^[a-z][a-z0-9_]{{0,62}}$') > 0
+            then record.source::varchar(65535)
             else '{UNKNOWN_SOURCE}'
         end"""
 _REDSHIFT_LANDED = f"""

@@ -104,7 +104,7 @@ _RECORDS = """
 
 # The same on Redshift, whose landing holds each record parsed (`record`, SUPER); its archive
 # partition (`record_source`) is computed here, as the archive's transform computed it. %s: the
-# donation_id, once.
+# donation_id, once. Text casts name their length: Redshift's bare varchar is 256 bytes.
 REDSHIFT_RECORDS = f"""
 with
 
@@ -114,12 +114,12 @@ landed as (
         sequence_number,
         approximate_arrival_timestamp,
         landed_by,
-        record.event_id::varchar as event_id,
-        record.event_type::varchar as event_type,
-        record.payload.donation_id::varchar as donation_id,
+        record.event_id::varchar(65535) as event_id,
+        record.event_type::varchar(65535) as event_type,
+        record.payload.donation_id::varchar(65535) as donation_id,
         {REDSHIFT_RECORD_SOURCE} as record_source
     from landing.landed_records
-    where record.payload.donation_id::varchar = %s
+    where record.payload.donation_id::varchar(65535) = %s
 ),
 
 staged as (
