@@ -74,6 +74,8 @@ class PipelineStage(Stage):
             workgroup_host=self.warehouse.workgroup.attr_workgroup_endpoint_address,
             database=self.warehouse.database,
             warehouse_role_arn=self.warehouse.role.role_arn,
+            pii_hash_lambda=self.warehouse.pii_hash_fn.function_name,
+            pii_hash_role_arn=self.warehouse.pii_hash_role.role_arn,
             stream=self.streaming.stream,
             raw_archive=self.archive.shared,
             # The DAGs' own alerts (a failed check, a slow refresh) open tickets; the alarms

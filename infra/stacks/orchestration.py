@@ -49,9 +49,6 @@ from aws_cdk import (
     aws_s3_deployment as s3deploy,
 )
 from aws_cdk import (
-    aws_secretsmanager as secretsmanager,
-)
-from aws_cdk import (
     aws_sns as sns,
 )
 from aws_cdk import (
@@ -78,23 +75,16 @@ MWAA_ASSETS = Path(__file__).resolve().parent.parent / "mwaa"
 PACKAGE = Path(__file__).resolve().parents[2] / "ingestion"
 # MWAA's Airflow home on every scheduler and worker; the DAGs bucket's dags/ is synced under it.
 AIRFLOW_HOME = "/usr/local/airflow"
-# The keyed hash of donor emails (dbt var pii_hash_key); read by the startup script, so the
-# key is in Secrets Manager and the environment of the workers, never in the repository.
-PII_HASH_KEY_SECRET = "airflow/variables/accfb_pii_hash_key"  # noqa: S105  (a name, not a key)
 
 
-def startup_script(variables: Mapping[str, str], *, region: str) -> str:
+def startup_script(variables: Mapping[str, str]) -> str:
     """The shell script MWAA runs before each Airflow component starts: export the settings.
-    Values may be CloudFormation tokens; CDK substitutes them at deploy time."""
+    Values may be CloudFormation tokens; CDK substitutes them at deploy time. No secret is
+    among them: the PII hash key is read by the warehouse's Lambda UDF alone."""
     lines = [
         "#!/bin/sh",
         "# Written by infra/stacks/orchestration.py at deploy time: edit the stack, not this.",
         *(f"export {name}={shlex.quote(value)}" for name, value in sorted(variables.items())),
-        # The key never reaches the bucket: the worker reads it with its execution role.
-        "ACCFB_PII_HASH_KEY=\"$(python3 -c 'import boto3; print(boto3.client("
-        f'"secretsmanager", region_name="{region}").get_secret_value('
-        f'SecretId="{PII_HASH_KEY_SECRET}")["SecretString"])\')"',
-        "export ACCFB_PII_HASH_KEY",
     ]
     return "\n".join(lines) + "\n"
 
@@ -112,6 +102,8 @@ class OrchestrationStack(Stack):
         workgroup_host: str,
         database: str,
         warehouse_role_arn: str,
+        pii_hash_lambda: str,
+        pii_hash_role_arn: str,
         stream: kinesis.IStream,
         raw_archive: SharedBucket,
         alert_topic: sns.ITopic,
@@ -157,6 +149,9 @@ class OrchestrationStack(Stack):
             "ACCFB_REDSHIFT_DATABASE": database,
             "ACCFB_REDSHIFT_KINESIS_ROLE_ARN": warehouse_role_arn,
             "ACCFB_REDSHIFT_COPY_ROLE_ARN": warehouse_role_arn,
+            # dbt's on-run-start declares f_accfb_pii_hmac on this Lambda, called as this role.
+            "ACCFB_PII_HASH_LAMBDA": pii_hash_lambda,
+            "ACCFB_REDSHIFT_LAMBDA_ROLE_ARN": pii_hash_role_arn,
             # Workers' local disk: dbt's target and logs; the warehouse is Redshift.
             "ACCFB_STATE_DIR": "/tmp/accfb",  # noqa: S108  (scratch space on a managed worker)
             # The DAGs folder mirrors the repository (docs/architecture.md, Deploying): the dbt
@@ -169,9 +164,7 @@ class OrchestrationStack(Stack):
             "Requirements",
             sources=[
                 s3deploy.Source.asset(str(MWAA_ASSETS), exclude=["*.py", "__pycache__"]),
-                s3deploy.Source.data(
-                    "startup.sh", startup_script(self.worker_environment, region=config.region)
-                ),
+                s3deploy.Source.data("startup.sh", startup_script(self.worker_environment)),
             ],
             destination_bucket=self.dags_bucket,
             destination_key_prefix="config",
@@ -192,25 +185,6 @@ class OrchestrationStack(Stack):
             destination_key_prefix="dags/ingestion",
             retain_on_delete=True,
         )
-        pii_key = secretsmanager.Secret(
-            self,
-            "PiiHashKey",
-            secret_name=PII_HASH_KEY_SECRET,
-            description="Key of the donor-email hash in the marts (dbt var pii_hash_key)",
-            encryption_key=key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=48, exclude_punctuation=True
-            ),
-            # A new key changes every hash, breaking joins across time: kept, never rotated.
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            pii_key,
-            "AwsSolutions-SMG4",
-            "The key of the donor-email hash: rotating it changes every dim_donors.email_hash "
-            "and breaks analysts' joins across time; it is read only by the execution role.",
-        )
-
         security_group = ec2.SecurityGroup(
             self, "AirflowSg", vpc=vpc, description="MWAA", allow_all_outbound=True
         )
@@ -229,7 +203,6 @@ class OrchestrationStack(Stack):
         self.dags_bucket.grant_read(role)
         key.grant_encrypt_decrypt(role)
         alert_topic.grant_publish(role)
-        pii_key.grant_read(role)
         # The backfill and batch-load DAGs list what they will COPY, and write the manifest
         # naming exactly those objects; the sensors watch for exports under landing/.
         raw_bucket = raw_archive.import_into(self, "RawArchive")

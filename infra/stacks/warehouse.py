@@ -3,6 +3,11 @@
 The namespace (storage, encrypted with its own key, audit logs exported) and the workgroup
 (compute: base and max RPU, private subnets in three AZs, enhanced VPC routing) are separate
 resources; the streaming materialized view itself is created by dbt (infra/sql has the DDL).
+
+The keyed hash of donor emails (``f_accfb_pii_hmac``, ingestion/pii/) is a Lambda UDF of this
+warehouse: the key's secret, the function that alone reads it, and the role the namespace
+assumes to invoke that function live here. dbt declares the external function with the names
+this stack exports, so the key never enters SQL, the workers or their logs.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from typing import Any
 
 from aws_cdk import (
     CfnOutput,
+    Duration,
+    RemovalPolicy,
     Stack,
 )
 from aws_cdk import (
@@ -27,7 +34,16 @@ from aws_cdk import (
     aws_kms as kms,
 )
 from aws_cdk import (
+    aws_lambda as lambda_,
+)
+from aws_cdk import (
+    aws_logs as logs,
+)
+from aws_cdk import (
     aws_redshiftserverless as redshift,
+)
+from aws_cdk import (
+    aws_secretsmanager as secretsmanager,
 )
 from aws_cdk import (
     aws_ssm as ssm,
@@ -41,6 +57,8 @@ from infra.settings import EnvironmentConfig
 from infra.stacks._common import (
     KMS_GRANT_WILDCARDS,
     LAMBDA_BASIC_EXECUTION,
+    LAMBDA_RUNTIME,
+    LAMBDA_RUNTIME_REASON,
     SharedBucket,
     acknowledge,
     acknowledge_all,
@@ -55,6 +73,20 @@ PORT = 5439
 # What COPY reads from the raw bucket: archived windows (ingestion/archive/archiver.py), batch
 # exports (ingestion/batch/loads.py) and the manifests that name exactly the objects of one load.
 RAW_BUCKET_COPY_PREFIXES = ("raw/*", "landing/*", "manifests/*")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# The UDF handler uses the standard library, boto3 and the one keyed hash: the asset is those
+# files (tests/infra/test_lambda_packaging.py imports the handler from exactly these).
+PII_HASH_ASSET_EXCLUDE = [
+    "*",
+    ".*",
+    "!ingestion",
+    "!ingestion/__init__.py",
+    "!ingestion/pii",
+    "!ingestion/pii/__init__.py",
+    "!ingestion/pii/keyed_hash.py",
+    "!ingestion/pii/redshift_udf.py",
+    "**/__pycache__",
+]
 
 
 class WarehouseStack(Stack):
@@ -116,6 +148,8 @@ class WarehouseStack(Stack):
             wildcard_resource(nag_bucket_objects(config, "audit", "finance/*")),
         )
 
+        self._pii_hash(config, key, removal)
+
         self.namespace = redshift.CfnNamespace(
             self,
             "Namespace",
@@ -126,7 +160,7 @@ class WarehouseStack(Stack):
             manage_admin_password=True,
             admin_password_secret_kms_key_id=key.key_arn,
             kms_key_id=key.key_arn,
-            iam_roles=[self.role.role_arn],
+            iam_roles=[self.role.role_arn, self.pii_hash_role.role_arn],
             default_iam_role_arn=self.role.role_arn,
             log_exports=["userlog", "connectionlog", "useractivitylog"],
         )
@@ -194,6 +228,72 @@ class WarehouseStack(Stack):
         )
         CfnOutput(self, "StreamingIngestionRoleArn", value=self.role.role_arn)
         CfnOutput(self, "WorkgroupName", value=self.workgroup_name)
+        # dbt vars pii_hash_lambda / pii_hash_lambda_role (macros/pii/pii_hash.sql).
+        CfnOutput(self, "PiiHashLambda", value=self.pii_hash_fn.function_name)
+        CfnOutput(self, "PiiHashLambdaRoleArn", value=self.pii_hash_role.role_arn)
+
+    def _pii_hash(self, config: EnvironmentConfig, key: kms.IKey, removal: RemovalPolicy) -> None:
+        """The key of the donor-email hash, the Lambda UDF that alone reads it, and the role
+        Redshift assumes to call that Lambda (and nothing else)."""
+        # Not under airflow/: MWAA's secrets backend and its execution role read that prefix.
+        self.pii_hash_key = secretsmanager.Secret(
+            self,
+            "PiiHashKey",
+            secret_name=f"{config.prefix}/warehouse/pii-hash-key",
+            description="Key of the donor-email HMAC (f_accfb_pii_hmac); read by its Lambda only",
+            encryption_key=key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True
+            ),
+            # Losing the key orphans every stored hash: kept even when the stack goes.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.pii_hash_key,
+            "AwsSolutions-SMG4",
+            "A new key changes every stored donor hash: it is rotated by hand with "
+            "`accfb rehash-pii` (docs/runbooks.md), never on a schedule.",
+        )
+        self.pii_hash_fn = lambda_.Function(
+            self,
+            "PiiHashFn",
+            function_name=f"{config.prefix}-pii-hmac",
+            runtime=LAMBDA_RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="ingestion.pii.redshift_udf.handler",
+            code=lambda_.Code.from_asset(str(REPO_ROOT), exclude=PII_HASH_ASSET_EXCLUDE),
+            memory_size=256,
+            timeout=Duration.seconds(30),
+            environment={"PII_HASH_KEY_SECRET_ARN": self.pii_hash_key.secret_arn},
+            log_group=logs.LogGroup(
+                self,
+                "PiiHashLogs",
+                retention=logs.RetentionDays.THREE_MONTHS,
+                removal_policy=removal,
+            ),
+        )
+        self.pii_hash_key.grant_read(self.pii_hash_fn)
+        acknowledge(self.pii_hash_fn, "AwsSolutions-L1", LAMBDA_RUNTIME_REASON)
+        acknowledge_all(
+            self.pii_hash_fn.role or self.pii_hash_fn,
+            "Basic execution only writes the function's own logs; KMS actions are CDK's grant "
+            "on the warehouse key, for the key secret alone.",
+            LAMBDA_BASIC_EXECUTION,
+        )
+        self.pii_hash_role = iam.Role(
+            self,
+            "PiiHashInvokeRole",
+            assumed_by=iam.CompositePrincipal(
+                iam.ServicePrincipal("redshift.amazonaws.com"),
+                iam.ServicePrincipal("redshift-serverless.amazonaws.com"),
+            ),
+            description="Redshift: invoke the donor-email HMAC Lambda (f_accfb_pii_hmac), only it",
+        )
+        self.pii_hash_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"], resources=[self.pii_hash_fn.function_arn]
+            )
+        )
 
     def _usage_limits(self, config: EnvironmentConfig) -> None:
         """RPU-hour limits: CloudFormation has no resource for them, so an SDK call at deploy."""

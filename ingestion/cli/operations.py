@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
@@ -68,8 +69,8 @@ def trace(
     or every gift, refund and raw record behind a figure (--campaign C --day D, or
     --closed-day D), with their sum beside the figure. Exit 1 when nothing is found or the sum
     differs from the figure."""
-    _trace_reads_the_local_warehouse(load_settings())
     if campaign or closed_day:
+        _figures_read_the_local_warehouse(load_settings())
         _trace_figure(campaign, day, closed_day)
         return
     if donation_id is None:
@@ -105,15 +106,15 @@ def trace(
         raise typer.Exit(1)
 
 
-def _trace_reads_the_local_warehouse(settings: Settings) -> None:
-    """Say so rather than open an empty local file: trace's SQL is DuckDB's alone so far."""
+def _figures_read_the_local_warehouse(settings: Settings) -> None:
+    """Say so rather than open an empty local file: the figures' SQL is DuckDB's alone so far."""
     if settings.dbt_target == "local":
         return
     raise errors.Unavailable(
-        f"accfb trace reads the local DuckDB warehouse and has no Redshift form yet; the target "
-        f"is {settings.dbt_target!r}",
-        hint="on Redshift, `accfb sql` over marts.fct_donations and ops.quarantined_events "
-        "(docs/runbooks.md), and `accfb reconcile` for a window",
+        "accfb trace --campaign/--closed-day reads the local DuckDB warehouse and has no "
+        f"Redshift form yet; the target is {settings.dbt_target!r}",
+        hint="on Redshift, `accfb trace DONATION_ID` per gift, `accfb sql` over "
+        "marts.fct_donation_ledger (docs/runbooks.md), and `accfb reconcile` for a window",
     )
 
 
@@ -196,7 +197,21 @@ def rehash_pii() -> None:
     from ingestion.config import dbt
     from ingestion.pii.keyed_hash import HASHED_MODELS
 
-    result = dbt.run_dbt(load_settings(), ["build", "--full-refresh", "--select", HASHED_MODELS])
+    settings = load_settings()
+    # Past the check that refuses a key the stored hashes were not made with (this run is what
+    # makes them so); the key's fingerprint is recorded only once every hash is rebuilt.
+    result = dbt.run_dbt(
+        settings,
+        [
+            "build",
+            "--full-refresh",
+            "--select",
+            HASHED_MODELS,
+            "--vars",
+            json.dumps({"pii_key_rotation": True}),
+        ],
+    )
+    dbt.run_dbt(settings, ["run-operation", "record_pii_key_fingerprint"])
     console.print(f"rebuilt {result.nodes} dbt nodes ({HASHED_MODELS}) with the current key")
 
 

@@ -26,6 +26,13 @@ def connect(settings: Settings) -> Any:
 
 def read(settings: Settings, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Rows of one read-only query, in a read-only transaction (it can change nothing)."""
+    return read_named(settings, sql, params)[1]
+
+
+def read_named(
+    settings: Settings, sql: str, params: tuple[Any, ...] = ()
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The column names and rows of one read-only query, in a read-only transaction."""
     connection = connect(settings)
     try:
         # Autocommit, so the driver opens no transaction of its own before ours.
@@ -34,7 +41,8 @@ def read(settings: Settings, sql: str, params: tuple[Any, ...] = ()) -> list[tup
         cursor.execute("begin read only")
         try:
             cursor.execute(sql, params or None)
-            return [tuple(row) for row in cursor.fetchall() or ()]
+            names = [str(column[0]) for column in cursor.description or ()]
+            return names, [tuple(row) for row in cursor.fetchall() or ()]
         finally:
             cursor.execute("rollback")
     finally:

@@ -65,15 +65,17 @@ RECORD_SOURCE_SQL = f"""
 
 
 # The same rule on Redshift's landing, whose streaming view parsed each record into SUPER.
+REDSHIFT_RECORD_SOURCE = f"""
+        case
+            when is_object(record) and is_varchar(record.source)
+                and regexp_instr(record.source::varchar(65535), '^[a-z][a-z0-9_]{{0,62}}$') > 0
+            then record.source::varchar(65535)
+            else '{UNKNOWN_SOURCE}'
+        end"""
 _REDSHIFT_LANDED = f"""
     select
         record,
-        case
-            when is_object(record) and is_varchar(record.source)
-                and regexp_instr(record.source::varchar, '^[a-z][a-z0-9_]{{0,62}}$') > 0
-            then record.source::varchar
-            else '{UNKNOWN_SOURCE}'
-        end as record_source,
+        {REDSHIFT_RECORD_SOURCE} as record_source,
         shard_id,
         sequence_number
     from landing.landed_records

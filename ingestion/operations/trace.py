@@ -9,19 +9,25 @@ day, as the fundraising dashboard shows it from fct_donations) and `accfb trace 
 (the closed day's net in rpt_closed_days, close plus adjustments): every gift and refund the
 figure sums, each with the raw record that was counted (archive object, shard, sequence), and
 the figure beside their sum.
+
+Where: locally, the DuckDB warehouse file. On a Redshift target the gift's trace reads the same
+tables with read-only queries in a read-only transaction (``REDSHIFT_*`` below, checked by
+tests/warehouse/test_redshift_statements.py), and the archive and its errors/ from S3; the
+figure traces read the local warehouse only so far, and refuse elsewhere.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from ingestion.archive.errors import FailedRecord, failed_records
 from ingestion.archive.format import record_source
 from ingestion.archive.keys import ArchiveKey, list_archive, partition_prefix
-from ingestion.config import aws, s3_access, warehouse
+from ingestion.config import aws, redshift, s3_access, warehouse
 from ingestion.config.settings import Settings
+from ingestion.operations.reconcile import REDSHIFT_RECORD_SOURCE
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,63 @@ _RECORDS = """
 """
 
 
+# The same on Redshift, whose landing holds each record parsed (`record`, SUPER); its archive
+# partition (`record_source`) is computed here, as the archive's transform computed it. %s: the
+# donation_id, once. Text casts name their length: Redshift's bare varchar is 256 bytes.
+REDSHIFT_RECORDS = f"""
+with
+
+landed as (
+    select
+        shard_id,
+        sequence_number,
+        approximate_arrival_timestamp,
+        landed_by,
+        record.event_id::varchar(65535) as event_id,
+        record.event_type::varchar(65535) as event_type,
+        record.payload.donation_id::varchar(65535) as donation_id,
+        {REDSHIFT_RECORD_SOURCE} as record_source
+    from landing.landed_records
+    where record.payload.donation_id::varchar(65535) = %s
+),
+
+staged as (
+    select shard_id, sequence_number, event_id from staging.stg_stream__events
+)
+
+select
+    landed.shard_id,
+    landed.sequence_number,
+    landed.approximate_arrival_timestamp,
+    landed.landed_by,
+    landed.event_id,
+    landed.event_type,
+    quarantined.reason as quarantine_reason,
+    staged.shard_id as first_shard_id,
+    staged.sequence_number as first_sequence_number,
+    gift.event_id as winning_event_id,
+    refund.refund_id,
+    replayed.archive_key as replayed_from,
+    landed.record_source
+from landed
+left join ops.quarantined_events as quarantined
+    on landed.shard_id = quarantined.shard_id
+    and landed.sequence_number = quarantined.sequence_number
+left join staged
+    on landed.event_id = staged.event_id
+left join marts.fct_donations as gift
+    on landed.donation_id = gift.donation_id
+left join staging.stg_donation_platform__refunds as refund
+    on landed.shard_id = refund.shard_id
+    and landed.sequence_number = refund.sequence_number
+left join lander.backfill_records as replayed
+    on landed.shard_id = replayed.shard_id
+    and landed.sequence_number = replayed.sequence_number
+order by landed.approximate_arrival_timestamp, landed.shard_id, landed.sequence_number
+"""  # noqa: S608 - module constants; the donation_id is a bound parameter
+CURATED_TABLES = ("marts.fct_donations", "staging.stg_donation_platform__refunds")
+
+
 def _verdict(row: dict[str, Any]) -> str:
     if row["quarantine_reason"] is not None:
         return f"quarantined: {row['quarantine_reason']}"
@@ -128,11 +191,6 @@ class _ArchiveIndex:
         self._bucket = bucket
         self._partitions: dict[str, list[ArchiveKey]] = {}
 
-    def key_for(
-        self, kinesis_data: str, arrived_at: datetime, shard_id: str, seq: str
-    ) -> str | None:
-        return self.key_in(record_source(kinesis_data.encode()), arrived_at, shard_id, seq)
-
     def key_in(self, source: str, arrived_at: datetime, shard_id: str, seq: str) -> str | None:
         prefix = partition_prefix(source, arrived_at)
         if prefix not in self._partitions:
@@ -148,26 +206,65 @@ class _ArchiveIndex:
         return None
 
 
-def trace(settings: Settings, donation_id: str) -> Trace:
+def _curated_sql(table: str, placeholder: str) -> str:
+    # S608: identifiers are module constants; the value is a bound parameter.
+    return f"select * from {table} where donation_id = {placeholder}"  # noqa: S608
+
+
+def _local_rows(
+    settings: Settings, donation_id: str
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
     with warehouse.connect(settings.warehouse_path) as con:
         cursor = con.execute(_RECORDS, {"donation_id": donation_id})
         names = [d[0] for d in cursor.description or []]
         rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
         curated: dict[str, list[dict[str, Any]]] = {}
-        for table in ("marts.fct_donations", "staging.stg_donation_platform__refunds"):
-            # S608: identifiers are module constants; values are bound parameters.
-            cursor = con.execute(f"select * from {table} where donation_id = ?", [donation_id])  # noqa: S608
+        for table in CURATED_TABLES:
+            cursor = con.execute(_curated_sql(table, "?"), [donation_id])
             columns = [d[0] for d in cursor.description or []]
             curated[table] = [dict(zip(columns, r, strict=True)) for r in cursor.fetchall()]
+    for row in rows:
+        row["record_source"] = record_source(row.pop("kinesis_data").encode())
+    return rows, curated
 
+
+def _redshift_rows(
+    settings: Settings, donation_id: str
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    def named(sql: str) -> list[dict[str, Any]]:
+        names, rows = redshift.read_named(settings, sql, (donation_id,))
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    rows = named(REDSHIFT_RECORDS)
+    for row in rows:
+        # The driver gives Redshift's timestamp (UTC) without a zone.
+        arrived = row["approximate_arrival_timestamp"]
+        if arrived.tzinfo is None:
+            row["approximate_arrival_timestamp"] = arrived.replace(tzinfo=UTC)
+    return rows, {table: named(_curated_sql(table, "%s")) for table in CURATED_TABLES}
+
+
+def trace_statements() -> dict[str, str]:
+    """Every query the gift's trace sends Redshift (``%s``: the donation_id), for the Redshift
+    rules check."""
+    statements = {"records": REDSHIFT_RECORDS}
+    statements.update({table: _curated_sql(table, "%s") for table in CURATED_TABLES})
+    return statements
+
+
+def trace(settings: Settings, donation_id: str) -> Trace:
+    """The gift's records, verdicts, archive objects and mart rows (the local warehouse, or
+    Redshift on a Redshift target)."""
+    local = settings.dbt_target == "local"
+    rows, curated = (_local_rows if local else _redshift_rows)(settings, donation_id)
     s3 = aws.client("s3", settings)
     archive = _ArchiveIndex(s3, settings.raw_bucket)
     records = []
     for row in rows:
         key = row["replayed_from"]
         if key is None:
-            key = archive.key_for(
-                row["kinesis_data"],
+            key = archive.key_in(
+                row["record_source"],
                 row["approximate_arrival_timestamp"],
                 row["shard_id"],
                 row["sequence_number"],

@@ -1,8 +1,8 @@
 """The MWAA workers get this deployment's settings from the stacks, and they pass validation.
 
 The startup script is read from the synthesised asset, its deploy-time markers replaced by the
-CloudFormation values they stand for, and then run by ``sh`` as MWAA would run it (with a stub
-``python3`` for the one Secrets Manager read, which needs AWS).
+CloudFormation values they stand for, and then run by ``sh`` as MWAA would run it. It holds no
+secret: the PII hash key is read by the warehouse's Lambda UDF alone.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from aws_cdk.assertions import Match, Template
 from infra.pipeline import PipelineStage
 from infra.settings import PROD
 from infra.stacks.monitoring import Severity
-from infra.stacks.orchestration import PII_HASH_KEY_SECRET
 from ingestion.config.settings import Environment, Settings
 from tests.infra.conftest import Synthesised
 
@@ -59,21 +58,19 @@ def test_the_startup_script_gives_the_workers_settings_that_validate(
     for marker, value in markers.items():
         text = text.replace(marker, f"resolved-{json.dumps(value, sort_keys=True)}"[:200])
     (tmp_path / "startup.sh").write_text(text)
-    stub = tmp_path / "bin" / "python3"
-    stub.parent.mkdir()
-    stub.write_text("#!/bin/sh\necho stub-hash-key\n")
-    stub.chmod(0o755)
     shown = subprocess.run(
         ["/bin/sh", "-c", ". ./startup.sh && env -0"],
         cwd=tmp_path,
-        env={"PATH": f"{stub.parent}:/usr/bin:/bin"},
+        env={"PATH": "/usr/bin:/bin"},
         capture_output=True,
         check=True,
     ).stdout.decode()
     env = dict(line.split("=", 1) for line in shown.split("\0") if "=" in line)
     accfb = {name: value for name, value in env.items() if name.startswith("ACCFB_")}
 
-    assert accfb["ACCFB_PII_HASH_KEY"] == "stub-hash-key"
+    # dbt's on-run-start declares f_accfb_pii_hmac with these (macros/pii/pii_hash.sql).
+    assert "PiiHashFn" in accfb["ACCFB_PII_HASH_LAMBDA"]
+    assert "PiiHashInvokeRole" in accfb["ACCFB_REDSHIFT_LAMBDA_ROLE_ARN"]
     ticket = Template.from_stack(synthesised.prod.monitoring).find_resources(
         "AWS::SNS::Topic", {"Properties": {"TopicName": f"{PROD.prefix}-{Severity.TICKET}"}}
     )
@@ -92,15 +89,27 @@ def test_the_startup_script_gives_the_workers_settings_that_validate(
     assert not settings.is_local
 
 
-def test_the_workers_may_publish_alerts_and_read_the_hash_key(prod: PipelineStage) -> None:
+def test_the_startup_script_holds_no_key_and_reads_no_secret(synthesised: Synthesised) -> None:
+    text, markers = _startup_script(synthesised)
+    shown = (text + json.dumps(markers)).lower()
+    for needle in ("pii_hash_key", "pii-hash-key", "secretsmanager", "secret"):
+        assert needle not in shown
+
+
+def test_the_workers_may_publish_alerts_but_not_read_the_hash_key(prod: PipelineStage) -> None:
     template = Template.from_stack(prod.orchestration)
     actions: set[str] = set()
+    secrets: list[Any] = []
     for policy in template.find_resources("AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             action = statement["Action"]
             actions.update([action] if isinstance(action, str) else action)
-    assert {"sns:Publish", "secretsmanager:GetSecretValue"} <= actions
-    template.has_resource_properties("AWS::SecretsManager::Secret", {"Name": PII_HASH_KEY_SECRET})
+            if "secretsmanager:GetSecretValue" in action:
+                secrets.append(statement["Resource"])
+    assert "sns:Publish" in actions
+    # Airflow's connections and variables only; the key is under accfb-<env>/warehouse/.
+    assert len(secrets) == 1 and "secret:airflow/*" in json.dumps(secrets[0])
+    assert not template.find_resources("AWS::SecretsManager::Secret")
 
 
 def test_the_package_ships_beside_the_dags(prod: PipelineStage) -> None:

@@ -1,6 +1,6 @@
-"""Reconcile on a Redshift target: read-only SQL parsed with sqlglot's Redshift dialect, the
-backfill DAG's reconcile step running there (a failure, never a skip), and a target that cannot
-be reached saying so in one line."""
+"""Reconcile and trace on a Redshift target: read-only SQL parsed with sqlglot's Redshift dialect,
+the backfill DAG's reconcile step running there (a failure, never a skip), and a target that
+cannot be reached saying so in one line."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from ingestion.operations import reconcile
+from ingestion.operations import reconcile, trace
 from tests.cli.support import accfb, deployed_env
 
 PARAMS = {
@@ -97,10 +97,57 @@ def test_reconcile_on_a_deployed_target_without_aws_says_so_in_one_line(tmp_path
     assert not (tmp_path / "state" / "warehouse.duckdb").exists()
 
 
-def test_trace_on_redshift_says_it_cannot_run_there(tmp_path: Path) -> None:
+def test_the_gift_trace_on_redshift_reads_the_tables_of_the_local_trace_for_one_gift() -> None:
+    tree = _parsed(trace.REDSHIFT_RECORDS, "'don-1'")
+
+    assert isinstance(tree, exp.Select)
+    assert _tables(tree) == {
+        "landing.landed_records",
+        "staging.stg_stream__events",
+        "ops.quarantined_events",
+        "marts.fct_donations",
+        "staging.stg_donation_platform__refunds",
+        "lander.backfill_records",
+    }
+    assert not list(tree.find_all(exp.Insert, exp.Delete, exp.Update, exp.Create, exp.Merge))
+    # One bound donation_id, narrowing the landing (the only unbounded read) itself.
+    (landed,) = [c for c in tree.find_all(exp.CTE) if c.alias == "landed"]
+    where = landed.this.args["where"].sql(dialect="redshift")
+    assert "'don-1'" in where and "donation_id" in where
+    # What the verdicts and the archive lookup read, under the local query's names.
+    assert set(tree.named_selects) >= {
+        "shard_id",
+        "sequence_number",
+        "approximate_arrival_timestamp",
+        "landed_by",
+        "event_id",
+        "event_type",
+        "quarantine_reason",
+        "first_shard_id",
+        "first_sequence_number",
+        "winning_event_id",
+        "refund_id",
+        "replayed_from",
+        "record_source",
+    }
+
+
+def test_trace_on_a_deployed_target_without_aws_says_so_in_one_line(tmp_path: Path) -> None:
     result = accfb("trace", "don-1", env=deployed_env(tmp_path))
 
     assert result.returncode == 1
+    first, hint = result.stderr.strip().splitlines()
+    assert first == (
+        "accfb: error: no AWS credentials: the target is AWS (ACCFB_AWS_ENDPOINT_URL is unset)"
+    )
+    assert hint.startswith("hint: log in to AWS")
+    assert not (tmp_path / "state" / "warehouse.duckdb").exists()
+
+
+def test_a_figure_trace_on_redshift_says_it_cannot_run_there(tmp_path: Path) -> None:
+    result = accfb("trace", "--closed-day", "2026-11-20", env=deployed_env(tmp_path))
+
+    assert result.returncode == 1
     first, _hint = result.stderr.strip().splitlines()
-    assert first.startswith("accfb: error: accfb trace reads the local DuckDB warehouse")
+    assert first.startswith("accfb: error: accfb trace --campaign/--closed-day reads the local")
     assert not (tmp_path / "state" / "warehouse.duckdb").exists()

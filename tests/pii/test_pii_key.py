@@ -118,6 +118,50 @@ def test_rotating_the_key_rehashes_every_donor_and_keeps_none_of_the_old(
     assert not {h for h, _ in after} & {h for h, _ in before}
 
 
+def test_a_build_with_another_key_is_refused_until_rehash_pii_rebuilds_the_hashes(
+    provisioned: Settings,
+) -> None:
+    first, other = "first-key-" + uuid.uuid4().hex, "other-key-" + uuid.uuid4().hex
+    publish(provisioned, corpus(seed=13, seconds=1))
+    built = accfb("refresh", env=local_env(provisioned, ACCFB_PII_HASH_KEY=first))
+    assert built.returncode == 0, built.stderr
+    before = _hashes_against_emails(provisioned)
+
+    # New gifts, and a key the stored hashes were not made with.
+    publish(provisioned, corpus(seed=14, seconds=1))
+    refused = accfb("refresh", env=local_env(provisioned, ACCFB_PII_HASH_KEY=other))
+
+    assert refused.returncode == 1
+    assert "accfb rehash-pii" in refused.stderr
+    assert _hashes_against_emails(provisioned) == before  # nothing was hashed with it
+    assert other not in refused.stderr + refused.stdout
+
+    rehashed = accfb("rehash-pii", env=local_env(provisioned, ACCFB_PII_HASH_KEY=other))
+    assert rehashed.returncode == 0, rehashed.stderr
+    accepted = accfb("refresh", env=local_env(provisioned, ACCFB_PII_HASH_KEY=other))
+    assert accepted.returncode == 0, accepted.stderr
+    after = _hashes_against_emails(provisioned)
+    assert len(after) > len(before)
+    assert all(h == keyed_hash(other.encode(), e) for h, e in after)
+
+    # The first key is now the stranger.
+    publish(provisioned, corpus(seed=15, seconds=1))
+    back = accfb("refresh", env=local_env(provisioned, ACCFB_PII_HASH_KEY=first))
+    assert back.returncode == 1 and "accfb rehash-pii" in back.stderr
+
+
+def test_the_key_check_compiles_for_redshift_with_the_function_and_no_fingerprint(
+    tmp_path: Path,
+) -> None:
+    check = _compile_for_redshift("{{ pii_key_mismatch_sql() }}", tmp_path)
+    record = _compile_for_redshift("{{ pii_key_first_fingerprint_sql() }}", tmp_path)
+
+    for sql in (check, record):
+        tree = sqlglot.parse_one(sql, read="redshift")
+        (function,) = [f for f in tree.find_all(exp.Anonymous) if f.name == "f_accfb_pii_hmac"]
+        assert [a.sql() for a in function.expressions] == ["'accfb pii key fingerprint'"]
+
+
 def test_the_redshift_udf_answers_a_batch_as_redshift_expects() -> None:
     event = {"num_records": 3, "arguments": [["Ana@Example.org "], [None], ["b@example.org"]]}
 

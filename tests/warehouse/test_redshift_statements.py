@@ -4,7 +4,8 @@ The statements, compiled offline for the Redshift target: every model and minute
 first build, an incremental pass and a full refresh; the on-run-start hooks and each model's
 pre- and post-hooks; the run-operations (the streaming view's DDL and refresh, the close and its
 adjustments, the audit export's UNLOADs); the replay and batch loads for each outcome; and the
-SQL `accfb smoke` runs (ingestion/operations/smoke.py). Not covered: the statements dbt-redshift
+SQL `accfb smoke` runs (ingestion/operations/smoke.py) and the gift trace's reads
+(ingestion/operations/trace.py). Not covered: the statements dbt-redshift
 itself writes around a model (its create-table-as, renames and merges) and the delete of the
 delete_insert_by_hash materialization, which needs a model's configuration to render.
 """
@@ -112,6 +113,7 @@ def _render(target: Path, jinja: dict[str, str]) -> list[Statement]:
 @pytest.fixture(scope="module")
 def statements(tmp_path_factory: pytest.TempPathFactory) -> list[Statement]:
     from ingestion.operations.smoke import smoke_statements
+    from ingestion.operations.trace import trace_statements
 
     found: list[Statement] = []
     for label, args in (
@@ -125,6 +127,10 @@ def statements(tmp_path_factory: pytest.TempPathFactory) -> list[Statement]:
     jinja = {**_operations(), **_model_hooks(target / "manifest.json")}
     found += _render(tmp_path_factory.mktemp("operations"), jinja)
     found += [Statement(f"smoke/{name}", sql) for name, sql in smoke_statements().items()]
+    found += [
+        Statement(f"trace/{name}", sql.replace("%s", "'don-1'"))
+        for name, sql in trace_statements().items()
+    ]
     return found
 
 
@@ -135,7 +141,7 @@ def test_every_statement_is_one_of_each_kind_the_project_sends(
     assert {"first-build", "incremental", "full-refresh", "hook"} <= names
     # dbt compiles the on-run-start hooks beside the models.
     assert any("/dbt_project.yml/hooks/" in s.name for s in statements)
-    assert {"operation", "load", "analyst_access", "smoke"} <= names
+    assert {"operation", "load", "analyst_access", "smoke", "trace"} <= names
     kinds = " ".join(s.sql.split(None, 1)[0].lower() for s in statements if s.sql.strip())
     for kind in ("create", "copy", "insert", "delete", "unload", "lock", "grant", "refresh"):
         assert kind in kinds.split(), kind
