@@ -128,6 +128,43 @@ def test_a_crm_row_withdrawn_by_a_corrected_export_leaves_dim_donors(
     _equals_a_full_build(machine)
 
 
+def test_a_settlement_export_redropped_with_its_header_only_withdraws_every_leg(
+    machine: FullBuildEquivalence,
+) -> None:
+    """Before: a corrected version with no rows landed none, and the staging model looked for
+    reloaded files among the landing's new rows, so every leg stayed `matched` and settled."""
+    _gifts(machine, 4)
+    machine.settlement_export(SETTLEMENTS, list(range(4)))
+    machine._drop_settlements(SETTLEMENTS, [])
+
+    settled = _query(
+        machine,
+        "select count(*) from marts.rpt_settlement_reconciliation "
+        "where settlement_gross_cents is not null",
+    )
+    assert settled == [(0,)]
+    assert _query(
+        machine, "select coalesce(sum(settled_net_cents), 0) from marts.rpt_daily_close"
+    ) == [(0,)]
+    _equals_a_full_build(machine)
+
+
+def test_a_crm_export_redropped_with_its_header_only_withdraws_every_donor_it_held(
+    machine: FullBuildEquivalence,
+) -> None:
+    """Before: dim_donors found reloaded files among the export rows loaded since its cursor,
+    and a version with no rows has none, so the donors only that file named stayed."""
+    _gifts(machine, 3)
+    machine.crm_export(CRM, [0, 1], True)
+    exported = {row[0] for row in machine.crm[CRM]}
+    machine.crm_export(CRM, [], True)
+
+    donors = {d for (d,) in _query(machine, "select donor_id from marts.dim_donors")}
+    assert exported
+    assert not donors & exported
+    _equals_a_full_build(machine)
+
+
 def test_a_repolled_item_is_staged_once_and_its_hash_is_md5s_first_60_bits(
     machine: FullBuildEquivalence,
 ) -> None:
