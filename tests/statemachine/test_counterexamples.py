@@ -283,3 +283,34 @@ def test_a_full_refresh_of_one_fact_realigns_the_parts_summed_from_it(
     counted = _query(machine, "select sum(gift_count) from intermediate.int_campaign_daily")
     assert counted == _query(machine, "select count(*) from marts.fct_donations")
     _equals_a_full_build(machine)
+
+
+def test_a_full_refresh_of_fct_inventory_movements_realigns_what_reads_it(
+    machine: FullBuildEquivalence,
+) -> None:
+    """A full refresh of one fact alone is how a fact left wrong (by a defect since fixed) is
+    put right: here its shipments went missing and its readers summed it so. Before, the
+    rebuild moved no row past their cursors, so int_inventory_daily and
+    rpt_open_partner_orders kept the wrong figures until each triple or pair changed again."""
+    machine.new_events(
+        ["inventory.received", "partner.order_placed", "inventory.shipped", "inventory.shipped"]
+        * 2,
+        [(i + 0.5) / 8 for i in range(8)],
+    )
+    _query(machine, "delete from marts.fct_inventory_movements where movement_type = 'shipment'")
+    machine.pipeline.refresh(
+        ["run", "--select", "int_inventory_daily", "rpt_open_partner_orders", "--full-refresh"]
+    )
+    machine.full_refresh_one_fact("fct_inventory_movements")
+
+    shipped = "select coalesce(sum({}), 0) from {}"
+    assert _query(
+        machine, shipped.format("shipped_lbs", "intermediate.int_inventory_daily")
+    ) == _query(
+        machine,
+        shipped.format(
+            "-signed_lbs",
+            "marts.fct_inventory_movements where movement_type = 'shipment'",
+        ),
+    )
+    _equals_a_full_build(machine)
