@@ -314,3 +314,25 @@ def test_a_full_refresh_of_fct_inventory_movements_realigns_what_reads_it(
         ),
     )
     _equals_a_full_build(machine)
+
+
+def test_a_full_refresh_of_fct_partner_distributions_realigns_agg_distribution_daily(
+    machine: FullBuildEquivalence,
+) -> None:
+    """As for the inventory: the fact lost a report and agg_distribution_daily summed it so;
+    before, a full refresh of the fact alone left the aggregate's groups as they were."""
+    machine.new_events(["partner.distribution_reported"] * 4, [(i + 0.5) / 8 for i in range(8)])
+    _query(
+        machine,
+        "delete from marts.fct_partner_distributions "
+        "where report_id = (select min(report_id) from marts.fct_partner_distributions)",
+    )
+    machine.pipeline.refresh(["run", "--select", "agg_distribution_daily", "--full-refresh"])
+    machine.full_refresh_one_fact("fct_partner_distributions")
+
+    reports = "select count(*) from marts.fct_partner_distributions"
+    assert _query(machine, reports) == [(4,)]
+    assert _query(
+        machine, "select coalesce(sum(report_count), 0) from marts.agg_distribution_daily"
+    ) == _query(machine, reports)
+    _equals_a_full_build(machine)

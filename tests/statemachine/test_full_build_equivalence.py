@@ -74,7 +74,12 @@ STREAM_TYPES = (
 )
 PROFILE = PROFILES["normal"]
 # Facts a full refresh of one model alone rebuilds, leaving the models around them as they are.
-FACTS = ("fct_donations", "fct_donation_ledger", "fct_inventory_movements")
+FACTS = (
+    "fct_donations",
+    "fct_donation_ledger",
+    "fct_inventory_movements",
+    "fct_partner_distributions",
+)
 SETTLEMENT_KEYS = ("2026-11-22", "2026-11-23")
 CRM_KEYS = ("donors-2026-11-21", "donors-2026-11-22")
 
