@@ -75,6 +75,20 @@ from {{ this }}
     {%- endif -%}
 {%- endmacro %}
 
+{#- Whether `model` was rebuilt whole (record_full_rebuild) after batch `cursor`, fetched at run
+    time: a model that reads it past a cursor then reads it as from nothing, since the rebuild
+    rewrote rows without moving them past any cursor. False when compiling offline. -#}
+{% macro rebuilt_since(model, cursor) -%}
+    {%- if not execute or offline_compile() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select count(*) from lander.rewritten_batches where model = " ~ sql_literal(model)
+        ~ " and landed_batch is null and pass_batch > " ~ cursor
+    ) -%}
+    {{ return(result.columns[0].values()[0] | int > 0) }}
+{%- endmacro %}
+
 {#- The batches of `model` that its passes past `cursor` deleted rows from, fetched at run time:
     a sorted list, or none for any batch (a pass deleted by key over the whole table, or
     compiling offline). -#}

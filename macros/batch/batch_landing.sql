@@ -109,13 +109,26 @@ diststyle all
 sortkey (source_key)
 {%- endmacro %}
 
-{#- The files (`source_key`) of a batch landing, or a model of one, that loads past `cursor`
-    brought, fetched at run time: a load of a key already loaded replaced that file's rows. -#}
-{% macro export_keys_loaded_since(relation, cursor) -%}
+{#- The files of a batch landing (`lander.crm_donor_exports`, ...) that a corrected version
+    loaded past `cursor` replaced, fetched at run time. Read from the ledger, not the landing: a
+    version that withdraws every row (its header alone) lands no row, and only the ledger knows it
+    was loaded. -#}
+{% macro export_keys_corrected_since(table, cursor) -%}
     {%- if not execute or offline_compile() -%}
         {{ return([]) }}
     {%- endif -%}
     {{ return(run_query(
-        "select distinct source_key from " ~ relation ~ " where load_seq > " ~ cursor ~ " order by 1"
+        "select distinct source_key from (" ~ export_versions_corrected_since_sql(table, cursor)
+        ~ ") as corrected order by 1"
     ).columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- The corrected versions (`source_key`, `load_seq`) of a batch landing's files loaded past
+    `cursor`. -#}
+{% macro export_versions_corrected_since_sql(table, cursor) -%}
+select source_key, load_seq
+from {{ source('lander', 'batch_export_ledger') }}
+where landing_table = {{ sql_literal(table) }}
+    and outcome = 'corrected'
+    and load_seq > {{ cursor }}
 {%- endmacro %}

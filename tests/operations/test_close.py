@@ -134,7 +134,7 @@ def _drop_settlements(settings: Settings, name: str, rows: list[tuple[str, int, 
     build(settings)
     [(source_key,)] = query(
         settings,
-        "select distinct source_key from lander.processor_settlements "
+        "select distinct source_key from lander.batch_export_ledger "
         f"where source_key like '%{name}'",
     )
     return str(source_key)
@@ -216,6 +216,30 @@ def test_a_same_key_correction_of_a_closed_day_is_an_adjustment_naming_the_corre
             f"select settled_net_cents from marts.rpt_daily_close where close_date = '{DAY}'",
         )[0][0]
     )
+
+
+def test_a_correction_with_its_header_only_of_a_closed_day_is_an_adjustment_naming_it(
+    provisioned: Settings,
+) -> None:
+    publish(provisioned, corpus(seed=20, seconds=1))
+    land(provisioned)
+    build(provisioned)
+    name = "2026-11-20.csv"
+    at = "2026-11-20T21:00:00Z"
+    key = _drop_settlements(provisioned, name, [("ch_all_a", 4000, at), ("ch_all_b", 2000, at)])
+    close(provisioned, DAY)
+
+    # The processor re-drops the file with every leg withdrawn: its header alone.
+    _drop_settlements(provisioned, name, [])
+    [adjustment] = close(provisioned)
+
+    assert adjustment.settled_net_cents == -6000
+    [(load_seq,)] = query(
+        provisioned,
+        "select load_seq from lander.batch_export_ledger "
+        f"where source_key = '{key}' and outcome = 'corrected'",
+    )
+    assert (adjustment.caused_by, adjustment.cause_count) == (f"settlement:{key}@{load_seq}", 1)
 
 
 def test_a_gift_a_resend_moves_off_a_closed_day_is_an_adjustment_naming_the_batches(

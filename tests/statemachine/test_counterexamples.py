@@ -128,6 +128,43 @@ def test_a_crm_row_withdrawn_by_a_corrected_export_leaves_dim_donors(
     _equals_a_full_build(machine)
 
 
+def test_a_settlement_export_redropped_with_its_header_only_withdraws_every_leg(
+    machine: FullBuildEquivalence,
+) -> None:
+    """Before: a corrected version with no rows landed none, and the staging model looked for
+    reloaded files among the landing's new rows, so every leg stayed `matched` and settled."""
+    _gifts(machine, 4)
+    machine.settlement_export(SETTLEMENTS, list(range(4)))
+    machine._drop_settlements(SETTLEMENTS, [])
+
+    settled = _query(
+        machine,
+        "select count(*) from marts.rpt_settlement_reconciliation "
+        "where settlement_gross_cents is not null",
+    )
+    assert settled == [(0,)]
+    assert _query(
+        machine, "select coalesce(sum(settled_net_cents), 0) from marts.rpt_daily_close"
+    ) == [(0,)]
+    _equals_a_full_build(machine)
+
+
+def test_a_crm_export_redropped_with_its_header_only_withdraws_every_donor_it_held(
+    machine: FullBuildEquivalence,
+) -> None:
+    """Before: dim_donors found reloaded files among the export rows loaded since its cursor,
+    and a version with no rows has none, so the donors only that file named stayed."""
+    _gifts(machine, 3)
+    machine.crm_export(CRM, [0, 1], True)
+    exported = {row[0] for row in machine.crm[CRM]}
+    machine.crm_export(CRM, [], True)
+
+    donors = {d for (d,) in _query(machine, "select donor_id from marts.dim_donors")}
+    assert exported
+    assert not donors & exported
+    _equals_a_full_build(machine)
+
+
 def test_a_repolled_item_is_staged_once_and_its_hash_is_md5s_first_60_bits(
     machine: FullBuildEquivalence,
 ) -> None:
@@ -245,4 +282,57 @@ def test_a_full_refresh_of_one_fact_realigns_the_parts_summed_from_it(
 
     counted = _query(machine, "select sum(gift_count) from intermediate.int_campaign_daily")
     assert counted == _query(machine, "select count(*) from marts.fct_donations")
+    _equals_a_full_build(machine)
+
+
+def test_a_full_refresh_of_fct_inventory_movements_realigns_what_reads_it(
+    machine: FullBuildEquivalence,
+) -> None:
+    """A full refresh of one fact alone is how a fact left wrong (by a defect since fixed) is
+    put right: here its shipments went missing and its readers summed it so. Before, the
+    rebuild moved no row past their cursors, so int_inventory_daily and
+    rpt_open_partner_orders kept the wrong figures until each triple or pair changed again."""
+    machine.new_events(
+        ["inventory.received", "partner.order_placed", "inventory.shipped", "inventory.shipped"]
+        * 2,
+        [(i + 0.5) / 8 for i in range(8)],
+    )
+    _query(machine, "delete from marts.fct_inventory_movements where movement_type = 'shipment'")
+    machine.pipeline.refresh(
+        ["run", "--select", "int_inventory_daily", "rpt_open_partner_orders", "--full-refresh"]
+    )
+    machine.full_refresh_one_fact("fct_inventory_movements")
+
+    shipped = "select coalesce(sum({}), 0) from {}"
+    assert _query(
+        machine, shipped.format("shipped_lbs", "intermediate.int_inventory_daily")
+    ) == _query(
+        machine,
+        shipped.format(
+            "-signed_lbs",
+            "marts.fct_inventory_movements where movement_type = 'shipment'",
+        ),
+    )
+    _equals_a_full_build(machine)
+
+
+def test_a_full_refresh_of_fct_partner_distributions_realigns_agg_distribution_daily(
+    machine: FullBuildEquivalence,
+) -> None:
+    """As for the inventory: the fact lost a report and agg_distribution_daily summed it so;
+    before, a full refresh of the fact alone left the aggregate's groups as they were."""
+    machine.new_events(["partner.distribution_reported"] * 4, [(i + 0.5) / 8 for i in range(8)])
+    _query(
+        machine,
+        "delete from marts.fct_partner_distributions "
+        "where report_id = (select min(report_id) from marts.fct_partner_distributions)",
+    )
+    machine.pipeline.refresh(["run", "--select", "agg_distribution_daily", "--full-refresh"])
+    machine.full_refresh_one_fact("fct_partner_distributions")
+
+    reports = "select count(*) from marts.fct_partner_distributions"
+    assert _query(machine, reports) == [(4,)]
+    assert _query(
+        machine, "select coalesce(sum(report_count), 0) from marts.agg_distribution_daily"
+    ) == _query(machine, reports)
     _equals_a_full_build(machine)

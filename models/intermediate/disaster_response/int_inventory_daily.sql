@@ -6,6 +6,8 @@
     to another site, category or day leaves its old triple too, found among the movement's
     staged copies (every version it ever had is one). Each triple is recomputed from
     fct_inventory_movements within the touched days, a range the warehouse prunes by moved_at.
+    After a full refresh of fct_inventory_movements alone (macros/batch_cursor.sql,
+    rebuilt_since), a pass recomputes every triple, until a newer batch of movements lands.
 -#}
 {{
     config(
@@ -21,6 +23,11 @@
 
 {%- set incremental = is_incremental() -%}
 {%- set cursor = processed_batch_cursor() if incremental else 0 -%}
+{#- After a full refresh of the fact alone, every triple is recomputed (cursor 0, every batch). -#}
+{%- set rebuilt = incremental and rebuilt_since('fct_inventory_movements', cursor) -%}
+{%- if rebuilt -%}
+    {%- set cursor = 0 -%}
+{%- endif -%}
 
 {%- set changed_movements -%}
     select movement_id from {{ ref('fct_inventory_movements') }}
@@ -34,7 +41,7 @@
     ('stg_warehouse__inventory_shipments', "'shipment:' || shipment_id"),
     ('stg_warehouse__inventory_adjustments', "'adjustment:' || adjustment_id"),
 ] -%}
-    {%- do staged.update({model: batches_holding(ref(model), key, changed_movements) if incremental else none}) -%}
+    {%- do staged.update({model: batches_holding(ref(model), key, changed_movements) if incremental and not rebuilt else none}) -%}
 {%- endfor -%}
 
 {%- set touched_triples -%}

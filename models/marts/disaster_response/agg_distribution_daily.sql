@@ -6,7 +6,9 @@
     or postal code leaves its old group too, found among the report's staged copies. Each group
     is recomputed from fct_partner_distributions within the touched days, a range the warehouse
     prunes by service_date; a group every report left is deleted (the last post-hook), as a full
-    build would not have it.
+    build would not have it. After a full refresh of fct_partner_distributions alone
+    (macros/batch_cursor.sql, rebuilt_since), a pass recomputes every group, until a newer batch
+    of reports lands.
 -#}
 {{
     config(
@@ -29,6 +31,11 @@
 ])) -%}
 {%- set incremental = is_incremental() -%}
 {%- set cursor = processed_batch_cursor() if incremental else 0 -%}
+{#- After a full refresh of the fact alone, every group is recomputed (cursor 0, every batch). -#}
+{%- set rebuilt = incremental and rebuilt_since('fct_partner_distributions', cursor) -%}
+{%- if rebuilt -%}
+    {%- set cursor = 0 -%}
+{%- endif -%}
 
 {%- set changed_reports -%}
     select report_id from {{ ref('fct_partner_distributions') }}
@@ -36,7 +43,7 @@
 {%- endset -%}
 
 {#- The staged copies are read within the batches that hold them (batches_holding). -#}
-{%- set staged_batches = batches_holding(ref('stg_partner_api__distribution_reports'), 'report_id', changed_reports) if incremental else none -%}
+{%- set staged_batches = batches_holding(ref('stg_partner_api__distribution_reports'), 'report_id', changed_reports) if incremental and not rebuilt else none -%}
 
 {%- set touched_groups -%}
     select distinct {{ group_id }} as distribution_day_id, service_date

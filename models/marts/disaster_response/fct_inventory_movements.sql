@@ -4,7 +4,9 @@
     earliest emitted_at wins).
     Cursor: `landed_batch` (macros/batch_cursor.sql): a pass recomputes only the movements a
     batch past the cursor touched, reading their deliveries by movement_id within the batches
-    that hold them.
+    that hold them. A full refresh of this model alone is recorded (record_full_rebuild): the
+    models that read it past a cursor (int_inventory_daily, rpt_open_partner_orders) then read
+    it whole, as their rows may hold what the rebuild changed.
 -#}
 {{
     config(
@@ -13,6 +15,7 @@
         unique_key='movement_id',
         dist='site_id',
         sort=['landed_batch'],
+        post_hook="{{ record_full_rebuild() }}",
     )
 }}
 

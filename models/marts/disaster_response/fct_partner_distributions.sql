@@ -2,7 +2,8 @@
     One row per distribution report a partner agency filed, counted once however often it was
     delivered or re-sent (the earliest emitted_at wins).
     Cursor: `landed_batch` (macros/batch_cursor.sql): a pass recomputes only the reports a batch
-    past the cursor touched, reading their deliveries by report_id.
+    past the cursor touched, reading their deliveries by report_id. A full refresh of this
+    model alone is recorded (record_full_rebuild): agg_distribution_daily then reads it whole.
 -#}
 {{
     config(
@@ -11,6 +12,7 @@
         unique_key='report_id',
         dist='partner_id',
         sort=['landed_batch'],
+        post_hook="{{ record_full_rebuild() }}",
     )
 }}
 

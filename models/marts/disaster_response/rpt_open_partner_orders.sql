@@ -9,7 +9,9 @@
     hold every version), and weighs only the orders whose unfilled pounds can have changed: the
     ones the queue rewrote, and those between the fill's boundary before the pass and after it;
     it writes those that differ from the row it holds. An order filled by the pass is written
-    with nothing unfilled, and the last post-hook deletes it.
+    with nothing unfilled, and the last post-hook deletes it. After a full refresh of
+    fct_inventory_movements alone (macros/batch_cursor.sql, rebuilt_since), a pass takes every
+    pair with a shipment, until a newer batch of movements lands.
 -#}
 {{
     config(
@@ -34,8 +36,13 @@
     {#- Its rows carry no batch: a table built before it kept its marks is read whole once. #}
     {%- set queue_cursor = processed_batch_cursor(unmarked=0) %}
     {%- set shipment_cursor = processed_batch_cursor('rpt_open_partner_orders__shipments', unmarked=0) %}
+    {#- After a full refresh of the fact alone, every pair with a shipment is touched. #}
+    {%- set rebuilt = rebuilt_since('fct_inventory_movements', shipment_cursor) %}
+    {%- if rebuilt %}
+        {%- set shipment_cursor = 0 %}
+    {%- endif %}
     {%- set changed_shipments = "select movement_id from " ~ ref('fct_inventory_movements') ~ " where movement_type = 'shipment' and landed_batch > " ~ shipment_cursor %}
-    {%- set staged_batches = batches_holding(ref('stg_warehouse__inventory_shipments'), "'shipment:' || shipment_id", changed_shipments) %}
+    {%- set staged_batches = none if rebuilt else batches_holding(ref('stg_warehouse__inventory_shipments'), "'shipment:' || shipment_id", changed_shipments) %}
 {%- endif %}
 
 with

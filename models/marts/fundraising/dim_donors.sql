@@ -9,8 +9,10 @@
     pass rebuilds only the donors a new batch or load touched, reading their versions by donor_id
     (delete+insert on donor_id replaces every version of a touched donor). A corrected export
     re-dropped under the same key replaces its file's rows: the donors whose versions came from
-    that file are touched too, and one left with no version at all is deleted (the pass writes
-    it a row with no `valid_from`, which its post-hook deletes), as a full build never has it.
+    that file are touched too (the export ledger says which files were reloaded, since a version
+    with its header alone lands no row), and one left with no version at all is deleted (the
+    pass writes it a row with no `valid_from`, which its post-hook deletes), as a full build
+    never has it.
 -#}
 {{
     config(
@@ -27,7 +29,7 @@
 {%- if incremental -%}
     {%- set batch_after = batch_cursor() -%}
     {%- set load_after = batch_cursor('export_load_seq') -%}
-    {%- set reloaded_keys = export_keys_loaded_since(ref('stg_crm__donor_exports'), load_after) -%}
+    {%- set reloaded_keys = export_keys_corrected_since('lander.crm_donor_exports', load_after) -%}
 {%- endif %}
 
 with
@@ -89,7 +91,7 @@ touched_donors as (
 
     union
 
-    -- A version carried by a file loaded again may be gone from it.
+    -- A version carried by a file a corrected version replaced may be gone from it.
     select donor_id from {{ this }}
     where {% for key in reloaded_keys -%}
         event_id like {{ sql_literal(key ~ ':%') }}{{ ' or ' if not loop.last }}

@@ -14,9 +14,11 @@
     legs that are not withdrawn, as a full build, which never withdraws, holds them.
     Cursor: `load_seq` of the landing (one number per file, committed in order: see
     macros/batch/batch_landing.sql). A pass re-ranks, from every version the landing holds, the
-    legs the new files carry and the legs whose standing version came from a file they
-    reloaded; only when a file loaded. `latest_load_seq` is the newest load that touched the
-    leg, so a file whose every version loses still moves the cursor.
+    legs the new files carry and the legs whose standing version came from a file a corrected
+    version reloaded; only when a file loaded. The corrected versions are read from the export
+    ledger, since one that withdraws every leg (its header alone) lands no row. `latest_load_seq`
+    is the newest load that touched the leg, so a file whose every version loses, or that
+    withdraws its legs, still moves the cursor.
 -#}
 {{
     config(
@@ -31,7 +33,8 @@
 {%- if incremental -%}
     {%- set cursor = batch_cursor('latest_load_seq') -%}
     {%- set loaded = run_time_row(
-        "select count(*) from " ~ source('lander', 'processor_settlements') ~ " where load_seq > " ~ cursor, 1
+        "select (select count(*) from " ~ source('lander', 'processor_settlements') ~ " where load_seq > " ~ cursor ~ ")"
+        ~ " + (select count(*) from (" ~ export_versions_corrected_since_sql('lander.processor_settlements', cursor) ~ ") as corrected)", 1
     )[0] -%}
 {%- endif %}
 
@@ -51,8 +54,16 @@ new_rows as (
 
 ),
 
--- The transactions a new file carries, and those whose standing version came from a file it
--- reloaded (the file's rows were replaced: a leg missing from it now is withdrawn).
+-- Corrected versions of files loaded before: their rows replaced the file's, so a leg missing
+-- from them now is withdrawn.
+corrected_files as (
+
+    {{ export_versions_corrected_since_sql('lander.processor_settlements', cursor) }}
+
+),
+
+-- The transactions a new file carries, and those whose standing version came from a file a
+-- corrected version reloaded.
 touched_transactions as (
 
     select processor, processor_txn_id from new_rows
@@ -61,7 +72,7 @@ touched_transactions as (
 
     select processor, processor_txn_id from {{ this }}
     {% if loaded %}
-    where source_key in (select source_key from new_rows)
+    where source_key in (select source_key from corrected_files)
     {% else %}
     where false
     {% endif %}
@@ -204,7 +215,13 @@ withdrawn as (
         standing.source_row_number,
         standing.loaded_at,
         standing.load_seq,
-        cast((select max(load_seq) from new_rows) as bigint) as latest_load_seq
+        cast((
+            select max(load_seq) from (
+                select load_seq from new_rows
+                union all
+                select load_seq from corrected_files
+            ) as loads
+        ) as bigint) as latest_load_seq
     from {{ this }} as standing
     inner join touched_transactions
         on standing.processor = touched_transactions.processor
