@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from ingestion.config import aws, dbt
+from ingestion.config import aws, dbt, warehouse
 from ingestion.config.settings import Settings
 from ingestion.operations import alerts, metrics, node_results
 
@@ -100,7 +100,11 @@ def land(settings: Settings) -> int:
     if settings.is_local:
         from ingestion.landing.lander import StreamLander
 
-        return StreamLander(settings, aws.client("kinesis", settings)).land_once()
+        # Held open for the whole landing: each page's commit reuses this process's database
+        # instead of opening the file again (and checkpointing it on close). The build that
+        # follows holds it in this process anyway.
+        with warehouse.connect(settings.warehouse_path):
+            return StreamLander(settings, aws.client("kinesis", settings)).land_once()
     dbt.run_dbt(settings, ["run-operation", "refresh_stream_landing"])
     return 0
 
