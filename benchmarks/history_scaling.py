@@ -13,7 +13,9 @@ target), then published to the serving copy twice (both generations written whol
 in the table, printed). Then, `--repeats` times each, in this order, it times one whole
 minute in-process (`run_minute`, what the refresh DAG's one task runs: land from the local
 endpoint's stream, dbt build of the models and the batch-bounded tests, the serving copy's
-incremental publish, the figures, metrics and alerts):
+incremental publish, the figures, metrics and alerts). Every history is built before the first
+minute is timed; with `--time-when FILE` the timing waits until that file exists, so the long
+untimed builds may share the machine and the timed part runs alone:
 
 - with nothing new (the refresh's fixed cost),
 - after a normal minute landed (48,000 events: 800/s),
@@ -211,14 +213,10 @@ def _forced_build(settings: Settings) -> float:
     return time.perf_counter() - started
 
 
-def _measure(
-    root: Path,
-    size: int,
-    templates: dict[str, pa.Table],
-    repeats: int,
-    minutes: list[str],
-    endpoint: Settings,
-) -> Measured:
+def _prepare(
+    root: Path, size: int, templates: dict[str, pa.Table], endpoint: Settings
+) -> tuple[Settings, Landing, Measured]:
+    """A warehouse of ``size`` events of history, built and published: untimed."""
     settings = warehouse_beside(endpoint, root, f"history-{size}")
     landing = Landing(settings.warehouse_path)
     copies = -(-size // templates["history"].num_rows)
@@ -239,6 +237,18 @@ def _measure(
     _minute(settings, [])
     measured.first_publish = time.perf_counter() - started
     print(f"  first two publishes (whole): {measured.first_publish:.1f} s", flush=True)
+    return settings, landing, measured
+
+
+def _measure(
+    settings: Settings,
+    landing: Landing,
+    measured: Measured,
+    templates: dict[str, pa.Table],
+    repeats: int,
+    minutes: list[str],
+) -> Measured:
+    print(f"{measured.events:,} events of history:", flush=True)
     minutes_landed = 0
     for _ in range(repeats):
         measured.idle.append(_minute(settings, measured.steps["idle"]))
@@ -285,6 +295,7 @@ def main() -> None:
     parser.add_argument(
         "--minutes", nargs="+", choices=["normal", "peak"], default=["normal", "peak"]
     )
+    parser.add_argument("--time-when", type=Path, default=None, help=TIME_WHEN)
     args = parser.parse_args()
     os.environ.update(TELEMETRY_OFF)
     # `kill` (SIGTERM) stops the endpoint and removes the warehouses too, as Ctrl-C does.
@@ -307,17 +318,12 @@ def main() -> None:
         )
         localaws.start_endpoint(endpoint)
         try:
-            rows = [
-                _measure(
-                    Path(tmp) / f"history-{size}",
-                    size,
-                    templates,
-                    args.repeats,
-                    args.minutes,
-                    endpoint,
-                )
+            prepared = [
+                _prepare(Path(tmp) / f"history-{size}", size, templates, endpoint)
                 for size in args.history
             ]
+            wait_for(args.time_when)
+            rows = [_measure(*ready, templates, args.repeats, args.minutes) for ready in prepared]
         finally:
             localaws.stop_endpoint(endpoint)
 
@@ -385,6 +391,20 @@ def warehouse_beside(endpoint: Settings, root: Path, name: str) -> Settings:
     )
     localaws.provision(settings)
     return settings
+
+
+TIME_WHEN = (
+    "build every history first, then time only once this file exists: the untimed builds may "
+    "share the machine, the timed part then runs alone"
+)
+
+
+def wait_for(path: Path | None) -> None:
+    if path is None:
+        return
+    print(f"histories built; timing starts when {path} exists", flush=True)
+    while not path.exists():
+        time.sleep(2)
 
 
 def _free_port() -> int:

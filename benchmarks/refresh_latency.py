@@ -7,7 +7,8 @@ on a small warehouse and on one with millions of events of history.
 It starts its own local endpoint on a free loopback port. For each history size it builds a
 warehouse of that many landed events as `history_scaling.py` does (a simulated template
 bulk-inserted into the landing table, built a million at a time), runs `accfb refresh` twice
-untimed (the serving copy's two generations are written whole once), then `--repeats` times:
+untimed (the serving copy's two generations are written whole once); once every history is
+ready (and, with `--time-when FILE`, that file exists), `--repeats` times each:
 puts ~1,000 new simulated records on the stream and times `accfb refresh` as a user runs it (a
 new process: imports, landing, dbt build, publish, figures and metrics). It prints the median
 wall seconds (min-max) per history, the ratio of the largest to the smallest, and the steps the
@@ -31,11 +32,13 @@ from pathlib import Path
 
 from history_scaling import (
     HISTORY_START,
+    TIME_WHEN,
     Landing,
     _build,
     _free_port,
     _records,
     _template_table,
+    wait_for,
     warehouse_beside,
 )
 
@@ -106,6 +109,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--time-when", type=Path, default=None, help=TIME_WHEN)
     args = parser.parse_args()
     os.environ.update(TELEMETRY_OFF)
     # `kill` (SIGTERM) stops the endpoint too, as Ctrl-C does.
@@ -118,6 +122,7 @@ def main() -> None:
         )
         localaws.start_endpoint(endpoint)
         try:
+            prepared = {}
             for size in args.history:
                 root = Path(tmp) / f"history-{size}"
                 settings = warehouse_beside(endpoint, root, f"refresh-{size}")
@@ -132,6 +137,9 @@ def main() -> None:
                 _refresh(settings)
                 _refresh(settings)
                 print(f"{size:,} events of history ready in {time.perf_counter() - started:.0f} s")
+                prepared[size] = settings
+            wait_for(args.time_when)
+            for size, settings in prepared.items():
                 walls, steps = [], []
                 for repeat in range(args.repeats):
                     accepted = _new_records(settings, args.records, seed=100 + repeat)
