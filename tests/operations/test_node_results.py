@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlglot
 from sqlglot import exp
 
-from ingestion.config import warehouse
+from ingestion.config import dbt, warehouse
 from ingestion.config.dbt import NodeRun
 from ingestion.config.settings import Settings
-from ingestion.operations import node_results
+from ingestion.operations import node_results, refresh
 
 RUNS = (
     NodeRun("model.accfb.fct_donations", "success", 1.25),
@@ -87,3 +88,25 @@ def test_the_redshift_statements_parse_and_prune_by_the_newest_refreshes() -> No
     assert order.args.get("desc") is True
     grant = sqlglot.parse_one(node_results.GRANT_SQL, read="redshift")
     assert "accfb_operations" in grant.sql(dialect="redshift")
+
+
+def test_a_failed_build_records_its_nodes_and_still_fails_the_minute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _local(tmp_path)
+    failed = dbt.DbtError("build", "fct_donations: boom", invocation_id="broken", node_runs=RUNS)
+
+    def build(_: Settings) -> dbt.DbtResult:
+        raise failed
+
+    monkeypatch.setattr(refresh, "land", lambda _: 0)
+    monkeypatch.setattr(dbt, "build_streaming_models", build)
+
+    with pytest.raises(dbt.DbtError) as raised:
+        refresh.run_minute(settings)
+
+    assert raised.value is failed
+    assert [(name, status) for _, name, _, status, _ in _rows(settings)] == [
+        ("fct_donations", "success"),
+        ("unique_fct_donations_donation_id.1a2b", "fail"),
+    ]
