@@ -10,8 +10,8 @@ Per-model results stay visible: the build's results (dbt's result object, what i
 ``run_results.json`` holds) are summarised into the task log (status counts, the slowest nodes,
 every test that warned), kept per node in ``ops.dbt_node_results`` for the operations dashboard
 (ingestion/operations/node_results.py), and the minute's bounded tests that warned are published
-as ``DataQualityFailures``. A test that fails at error severity fails the
-build, the task and its retries, and alerts through the DAG's failure callback.
+as ``DataQualityFailures``. A test that fails at error severity fails the build, the task and
+its retries, and alerts through the DAG's failure callback.
 
 The minute's checks are the dbt tests bounded by the new batches (tag ``minute``, in the build).
 The whole-table Soda contracts and dbt tests run in the data-quality DAG every 15 minutes: their
