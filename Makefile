@@ -31,7 +31,9 @@ $(UV):
 
 $(VENV)/.synced: requirements.lock pyproject.toml | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
-	VIRTUAL_ENV=$(VENV) $(UV) pip sync --quiet --require-hashes requirements.lock
+# Bytecode compiled once here: every `accfb` process (a refresh a minute) would otherwise
+# compile its imports again wherever .pyc files cannot be written (PYTHONDONTWRITEBYTECODE).
+	VIRTUAL_ENV=$(VENV) $(UV) pip sync --quiet --require-hashes --compile-bytecode requirements.lock
 	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 

@@ -7,8 +7,6 @@ from typing import Annotated
 import typer
 
 from ingestion.cli.app import app, console, follow, load_settings, window
-from ingestion.config import aws
-from ingestion.local import localaws
 
 
 @app.command()
@@ -17,6 +15,8 @@ def archive(
 ) -> None:
     """Copy the stream into the raw bucket (the local stand-in for Firehose)."""
     from ingestion.archive.archiver import StreamArchiver
+    from ingestion.config import aws
+    from ingestion.local import localaws
 
     settings = load_settings()
     localaws.ensure_up(settings)
@@ -37,6 +37,7 @@ def replay(
     ] = None,
 ) -> None:
     """Load a window of the raw archive into the backfill landing, then rebuild the models."""
+    from ingestion.local import localaws
     from ingestion.replay.loads import replay as replay_window
 
     span = window(start, end)
@@ -58,6 +59,7 @@ def load_batch(
 ) -> None:
     """Load new CRM and settlement CSV exports from the bucket's landing prefixes."""
     from ingestion.batch.loads import load_batches
+    from ingestion.local import localaws
 
     settings = load_settings()
     localaws.ensure_up(settings)

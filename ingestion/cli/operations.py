@@ -11,7 +11,6 @@ import typer
 from ingestion.cli import errors
 from ingestion.cli.app import app, console, load_settings, window
 from ingestion.config.settings import Settings
-from ingestion.local import localaws
 from ingestion.operations.cost.command import cost
 
 if TYPE_CHECKING:
@@ -31,6 +30,7 @@ def reconcile(
     """Compare archive, landings and fct_donations for a window; exit 1 on any difference."""
     from rich.table import Table
 
+    from ingestion.local import localaws
     from ingestion.operations.reconcile import reconcile as reconcile_window
 
     span = window(start, end)
@@ -75,6 +75,7 @@ def trace(
         return
     if donation_id is None:
         raise typer.BadParameter("give a DONATION_ID, --campaign C --day D, or --closed-day D")
+    from ingestion.local import localaws
     from ingestion.operations.trace import trace as trace_gift
 
     settings = load_settings()
@@ -119,6 +120,7 @@ def _figures_read_the_local_warehouse(settings: Settings) -> None:
 
 
 def _trace_figure(campaign: str | None, day: str | None, closed_day: str | None) -> None:
+    from ingestion.local import localaws
     from ingestion.operations.trace import trace_campaign_day, trace_closed_day
 
     settings = load_settings()
@@ -285,6 +287,7 @@ def audit_export(
 ) -> None:
     """Write a closed day's ledger, reconciliation and close revisions 0..R to the audit bucket,
     once; refused, naming the difference, when the live day no longer adds up to revision R."""
+    from ingestion.local import localaws
     from ingestion.operations.audit import AuditRefused, export
 
     settings = load_settings()
@@ -315,6 +318,7 @@ def audit_verify(
     """Check an exported revision from the bucket alone (checksums, totals, and the files'
     figures against the revisions they carry): exit 1 on any difference. Then report whether
     the warehouse still agrees: exit 2 when only that differs."""
+    from ingestion.local import localaws
     from ingestion.operations.audit import AuditRefused, verify
 
     settings = load_settings()

@@ -18,12 +18,42 @@ TELEMETRY_OFF = {
 }
 
 
+@dataclass(frozen=True)
+class NodeRun:
+    """One node's result in an invocation, as dbt reports it (its run_results.json)."""
+
+    unique_id: str
+    status: str
+    seconds: float
+    # Redshift reports the rows a statement wrote; DuckDB reports none.
+    rows_affected: int | None = None
+
+    @property
+    def resource_type(self) -> str:
+        return self.unique_id.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """The unique id without resource type and project: ``fct_donations``."""
+        return self.unique_id.split(".", 2)[-1]
+
+
 class DbtError(RuntimeError):
     """A dbt command failed; the message names the failing nodes, ``detail`` says only why."""
 
-    def __init__(self, command: str, detail: str) -> None:
+    def __init__(
+        self,
+        command: str,
+        detail: str,
+        *,
+        invocation_id: str = "",
+        node_runs: tuple[NodeRun, ...] = (),
+    ) -> None:
         super().__init__(f"dbt {command} failed: {detail}")
         self.detail = detail
+        # What ran before the failure, failed nodes included: the operations page shows them.
+        self.invocation_id = invocation_id
+        self.node_runs = node_runs
 
 
 @dataclass(frozen=True)
@@ -32,6 +62,24 @@ class DbtResult:
     nodes: int
     # What the macros logged with `log(..., info=True)`: how a run-operation reports back.
     logs: tuple[str, ...] = ()
+    invocation_id: str = ""
+    node_runs: tuple[NodeRun, ...] = ()
+
+
+def _node_runs(result: Any) -> tuple[NodeRun, ...]:
+    runs = []
+    for node in getattr(result, "results", None) or []:
+        rows = (getattr(node, "adapter_response", None) or {}).get("rows_affected")
+        runs.append(
+            NodeRun(
+                # A node's result carries its node; a run-operation's only its unique_id.
+                unique_id=node.node.unique_id if hasattr(node, "node") else node.unique_id,
+                status=str(node.status),
+                seconds=float(node.execution_time or 0.0),
+                rows_affected=None if rows is None else int(rows),
+            )
+        )
+    return tuple(runs)
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
@@ -53,6 +101,7 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> DbtResult:
     os.environ.update(dbt_environment(settings))
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     from dbt.cli.main import dbtRunner
+    from dbt_common.invocation import get_invocation_id
 
     # A failed run-operation reports its error only as a log event, not in its result.
     operation_errors: list[str] = []
@@ -65,6 +114,8 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> DbtResult:
             logs.append(str(event.data.msg))
 
     result = dbtRunner(callbacks=[collect]).invoke([*args, "--quiet"])
+    invocation_id = get_invocation_id()
+    node_runs = _node_runs(result.result)
     if not result.success:
         failures = []
         for node in getattr(result.result, "results", None) or []:
@@ -73,9 +124,8 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> DbtResult:
                 name = node.node.name if hasattr(node, "node") else node.unique_id
                 failures.append(f"{name}: {node.message or '; '.join(operation_errors)}")
         detail = "; ".join(failures) or str(result.exception)
-        raise DbtError(" ".join(args), detail)
-    nodes = len(getattr(result.result, "results", None) or [])
-    return DbtResult(" ".join(args), nodes, tuple(logs))
+        raise DbtError(" ".join(args), detail, invocation_id=invocation_id, node_runs=node_runs)
+    return DbtResult(" ".join(args), len(node_runs), tuple(logs), invocation_id, node_runs)
 
 
 def streaming_selection(settings: Settings, current: str | None) -> str:

@@ -47,9 +47,7 @@ def _progress_table(progress: RunProgress, seconds: float) -> Table:
     table.add_row("landed", f"{progress.landed:,}")
     table.add_row("archived", f"{progress.archived:,}")
     last = progress.last_refresh_seconds
-    table.add_row(
-        "dbt refreshes", f"{progress.refreshes}" + (f" (last {last:.1f} s)" if last else "")
-    )
+    table.add_row("refreshes", f"{progress.refreshes}" + (f" (last {last:.1f} s)" if last else ""))
     table.add_row("memory", f"{progress.peak_rss_bytes / 2**20:,.0f} MiB peak")
     return table
 

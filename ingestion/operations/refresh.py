@@ -6,10 +6,12 @@ One process pays Airflow's, dbt's and DuckDB's imports once per minute instead o
 retries the task, and every step below resumes from what the last attempt committed (the
 landing from its cursor, dbt's models from their batch cursors, the serving copy from its own).
 
-Per-model results stay visible: the build's ``run_results.json`` is summarised into the task log
-(status counts, the slowest nodes, every test that warned), and the minute's bounded tests that
-warned are published as ``DataQualityFailures``. A test that fails at error severity fails the
-build, the task and its retries, and alerts through the DAG's failure callback.
+Per-model results stay visible: the build's results (dbt's result object, what its
+``run_results.json`` holds) are summarised into the task log (status counts, the slowest nodes,
+every test that warned), kept per node in ``ops.dbt_node_results`` for the operations dashboard
+(ingestion/operations/node_results.py), and the minute's bounded tests that warned are published
+as ``DataQualityFailures``. A test that fails at error severity fails the build, the task and
+its retries, and alerts through the DAG's failure callback.
 
 The minute's checks are the dbt tests bounded by the new batches (tag ``minute``, in the build).
 The whole-table Soda contracts and dbt tests run in the data-quality DAG every 15 minutes: their
@@ -18,17 +20,16 @@ cost follows the history, and no mart waits on them.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from ingestion.config import aws, dbt
+from ingestion.config import aws, dbt, warehouse
 from ingestion.config.settings import Settings
-from ingestion.operations import alerts, metrics
+from ingestion.operations import alerts, metrics, node_results
 
 log = logging.getLogger(__name__)
 SLOWEST_SHOWN = 5
@@ -36,12 +37,22 @@ SLOWEST_SHOWN = 5
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What dbt's run_results.json says about one build."""
+    """What dbt reported about one build's nodes."""
 
     statuses: dict[str, int]
     slowest: list[tuple[str, float]]
     warned: list[str]
     failed: list[str]
+
+    @classmethod
+    def of(cls, runs: Sequence[dbt.NodeRun]) -> RunSummary:
+        slowest = sorted(runs, key=lambda r: r.seconds, reverse=True)[:SLOWEST_SHOWN]
+        return cls(
+            statuses=dict(Counter(r.status for r in runs)),
+            slowest=[(r.name, r.seconds) for r in slowest],
+            warned=[r.name for r in runs if r.status == "warn"],
+            failed=[r.name for r in runs if r.status in {"error", "fail"}],
+        )
 
     def lines(self) -> list[str]:
         counts = ", ".join(f"{count} {status}" for status, count in sorted(self.statuses.items()))
@@ -52,24 +63,6 @@ class RunSummary:
             *(f"test warned: {name}" for name in self.warned),
             *(f"failed: {name}" for name in self.failed),
         ]
-
-
-def summarize_run_results(settings: Settings) -> RunSummary | None:
-    """The last dbt invocation's results; None when it wrote none."""
-    path = settings.dbt_target_dir / "run_results.json"
-    if not path.exists():
-        return None
-    results = json.loads(path.read_text(encoding="utf-8"))["results"]
-    name = {r["unique_id"]: r["unique_id"].split(".", 2)[-1] for r in results}
-    slowest = sorted(results, key=lambda r: r.get("execution_time") or 0.0, reverse=True)
-    return RunSummary(
-        statuses=dict(Counter(str(r["status"]) for r in results)),
-        slowest=[(name[r["unique_id"]], float(r["execution_time"] or 0.0)) for r in slowest][
-            :SLOWEST_SHOWN
-        ],
-        warned=[name[r["unique_id"]] for r in results if r["status"] == "warn"],
-        failed=[name[r["unique_id"]] for r in results if r["status"] in {"error", "fail"}],
-    )
 
 
 @dataclass
@@ -107,7 +100,11 @@ def land(settings: Settings) -> int:
     if settings.is_local:
         from ingestion.landing.lander import StreamLander
 
-        return StreamLander(settings, aws.client("kinesis", settings)).land_once()
+        # Held open for the whole landing: each page's commit reuses this process's database
+        # instead of opening the file again (and checkpointing it on close). The build that
+        # follows holds it in this process anyway.
+        with warehouse.connect(settings.warehouse_path):
+            return StreamLander(settings, aws.client("kinesis", settings)).land_once()
     dbt.run_dbt(settings, ["run-operation", "refresh_stream_landing"])
     return 0
 
@@ -130,13 +127,20 @@ def run_minute(
     report.landed = land(settings)
     clock.lap("land")
 
-    result = dbt.build_streaming_models(settings)
+    try:
+        result = dbt.build_streaming_models(settings)
+    except dbt.DbtError as failed:
+        # The failed build's nodes reach the operations page with the next publish.
+        node_results.record(settings, failed.invocation_id, datetime.now(UTC), failed.node_runs)
+        raise
     report.built_nodes = result.nodes
     if result.nodes:
-        report.summary = summarize_run_results(settings)
-        for line in report.summary.lines() if report.summary else []:
+        report.summary = RunSummary.of(result.node_runs)
+        for line in report.summary.lines():
             log.info("%s", line)
     clock.lap("build")
+    node_results.record(settings, result.invocation_id, datetime.now(UTC), result.node_runs)
+    clock.lap("node results")
 
     dashboard_p95 = _publish(settings, report)
     clock.lap("publish")

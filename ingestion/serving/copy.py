@@ -44,9 +44,9 @@ from ingestion.operations.alerts import read_alerts
 from ingestion.operations.metrics import Stamped, stamp_visible
 
 PUBLIC_SCHEMA = "marts"
-# Operations logs the operations dashboard reads; neither holds donor data (quarantined_events
+# Operations logs the operations dashboard reads; none holds donor data (quarantined_events
 # keeps each record's raw text, so it stays out).
-OPS_TABLES = ("pipeline_freshness", "agg_quarantine_reasons")
+OPS_TABLES = ("pipeline_freshness", "agg_quarantine_reasons", "dbt_node_results")
 FRESHNESS_LOG = "ops.pipeline_freshness"
 GENERATIONS = ("a", "b")
 # How long a publish waits for readers to let go of the file it is about to update.

@@ -83,7 +83,27 @@ def test_refresh_runs_land_build_publish_and_measure_in_one_task_run_after_run(
             from ops.pipeline_freshness order by refreshed_at desc limit 1
             """
         ).fetchone()
+        # Each refresh's per-node results, for the operations page: both runs', by invocation.
+        nodes = served.execute(
+            """
+            select invocation_id, node_name, resource_type, status, execution_seconds
+            from ops.dbt_node_results
+            """
+        ).fetchall()
+        latest_refresh = served.execute(
+            "select invocation_id from ops.pipeline_freshness order by refreshed_at desc limit 1"
+        ).fetchone()
     assert served_gifts == _donations(dag_env)
+    assert len({invocation for invocation, *_ in nodes}) == 2
+    assert latest_refresh is not None
+    latest = {
+        name: (kind, status)
+        for invocation, name, kind, status, _ in nodes
+        if invocation == latest_refresh[0]
+    }
+    assert latest["fct_donations"] == ("model", "success")
+    assert {kind for kind, _ in latest.values()} >= {"model", "test"}
+    assert all(seconds >= 0 for *_, seconds in nodes)
     assert stamped is not None and stamped[0] is not None
     # Visible after it was built: source to dashboard is at least source to mart.
     assert stamped[1] >= stamped[2] > 0

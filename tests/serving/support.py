@@ -12,6 +12,7 @@ from ingestion.contract import partition_key
 from ingestion.demo.simulator import Simulator, steady
 from ingestion.landing.lander import StreamLander
 from ingestion.local import localaws
+from ingestion.operations import node_results
 from ingestion.operations.alerts import Alert, send_alert
 from ingestion.produce.publish import publish_records
 from ingestion.serving import copy as serving
@@ -22,7 +23,8 @@ def _refresh(settings: Settings, records: list[bytes]) -> None:
     report = publish_records(settings, ((r, partition_key(r)) for r in records))
     assert report.ok, report.failed[:3]
     StreamLander(settings, aws.client("kinesis", settings)).land_once()
-    dbt.build_streaming_models(settings)
+    built = dbt.build_streaming_models(settings)
+    node_results.record(settings, built.invocation_id, datetime.now(UTC), built.node_runs)
     serving.publish(settings)
 
 

@@ -42,8 +42,12 @@ PAGES: dict[str, tuple[int, dict[str, str]]] = {
         },
     ),
     "Operations": (
-        3,
-        {"Refreshes with new gifts": "select count(*) from ops.pipeline_freshness"},
+        4,
+        {
+            "Refreshes with new gifts": "select count(*) from ops.pipeline_freshness",
+            "dbt nodes, latest refresh": "select count(*) from ops.dbt_node_results "
+            "where built_at = (select max(built_at) from ops.dbt_node_results)",
+        },
     ),
 }
 

@@ -41,6 +41,7 @@ def test_the_copy_holds_the_public_marts_and_the_ops_logs_without_donor_data(
         assert copied == marts | {
             "ops.pipeline_freshness",
             "ops.agg_quarantine_reasons",
+            "ops.dbt_node_results",
             "ops.alerts",
             "ops.serving_published",
             "ops.serving_cursors",
@@ -48,6 +49,9 @@ def test_the_copy_holds_the_public_marts_and_the_ops_logs_without_donor_data(
         assert {t: copy.execute(f"select count(*) from {t}").fetchone() for t in marts} == counts
         # Two refreshes of the corpus, each logged; the alert sink's one alert.
         assert copy.execute("select count(*) from ops.pipeline_freshness").fetchone() == (2,)
+        assert copy.execute(
+            "select count(distinct invocation_id) from ops.dbt_node_results"
+        ).fetchone() == (2,)
         assert copy.execute("select dag_id from ops.alerts").fetchall() == [("accfb_data_quality",)]
     assert "ops.quarantined_events" in warehouse_tables  # raw text: present, and not copied
     assert any(t.startswith("staging.") for t in warehouse_tables)

@@ -1,5 +1,5 @@
 """Operations: source-to-dashboard freshness per refresh against the two-minute line, landing
-lag, quarantine, DQ."""
+lag, dbt's per-node results of the latest refresh and their trend, quarantine, DQ."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from ingestion.serving.dashboards.common import (
     settings,
     table,
 )
+
+# The slowest nodes shown for the latest refresh.
+SLOWEST_NODES = 10
 
 st.title("Operations")
 show_availability()
@@ -82,6 +85,59 @@ chart(
         color=alt.Color("measure:N", title=None),
     ),
 )
+
+# Per-node results of the kept refreshes (ingestion/operations/node_results.py); absent until a
+# refresh has recorded one.
+has_node_results = not query(
+    """
+    select table_name from information_schema.tables
+    where table_schema = 'ops' and table_name = 'dbt_node_results'
+    """
+).empty
+if has_node_results:
+    latest_nodes = query(
+        """
+        select node_name, resource_type, status, execution_seconds, rows_affected
+        from ops.dbt_node_results
+        where built_at = (select max(built_at) from ops.dbt_node_results)
+        order by execution_seconds desc
+        """
+    )
+    failed_nodes = latest_nodes[latest_nodes.status.isin(["error", "fail", "warn"])]
+    built, failed, slowest = st.columns(3)
+    built.metric("dbt nodes, latest refresh", f"{len(latest_nodes):,}")
+    failed.metric("Failed or warned nodes, latest refresh", f"{len(failed_nodes):,}")
+    slowest.metric("Node seconds, latest refresh", f"{latest_nodes.execution_seconds.sum():,.1f} s")
+    table("Failed and warned nodes, latest refresh", failed_nodes)
+    table(f"Slowest {SLOWEST_NODES} nodes, latest refresh", latest_nodes.head(SLOWEST_NODES))
+    per_refresh = query(
+        """
+        select
+            built_at,
+            sum(execution_seconds) as node_seconds,
+            max(execution_seconds) as slowest_node_seconds
+        from ops.dbt_node_results
+        group by built_at
+        order by built_at
+        """
+    )
+    trend = per_refresh.melt(
+        id_vars="built_at",
+        value_vars=["node_seconds", "slowest_node_seconds"],
+        var_name="measure",
+        value_name="seconds",
+    )
+    chart(
+        "dbt node seconds per refresh",
+        per_refresh,
+        alt.Chart(trend)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("built_at:T", title="refresh"),
+            y=alt.Y("seconds:Q"),
+            color=alt.Color("measure:N", title=None),
+        ),
+    )
 
 quarantine = query(
     """
