@@ -29,7 +29,7 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: requirements.lock pyproject.toml | $(UV)
+$(VENV)/.synced: requirements.lock pyproject.toml Makefile | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
 # Bytecode compiled once here: every `accfb` process (a refresh a minute) would otherwise
 # compile its imports again wherever .pyc files cannot be written (PYTHONDONTWRITEBYTECODE).
