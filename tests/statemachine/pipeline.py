@@ -25,6 +25,7 @@ from ingestion.batch.loads import load_batches
 from ingestion.config import aws, dbt, warehouse
 from ingestion.config.settings import Settings
 from ingestion.contract import partition_key
+from ingestion.landing import state as landing_state
 from ingestion.landing.lander import StreamLander
 from ingestion.local import localaws
 from ingestion.produce.publish import publish_records
@@ -85,8 +86,8 @@ SUMMED_PARTS = {
         "sum(gift_count)",
     ),
 }
-REFRESH = ["build", "--select", "@stream_events", "--exclude", "resource_type:test"]
-FULL_BUILD = [*REFRESH, "--full-refresh"]
+NO_TESTS = ["--exclude", "resource_type:test"]
+FULL_BUILD = ["build", "--select", "@stream_events", *NO_TESTS, "--full-refresh"]
 
 Rows = list[tuple[Any, ...]]
 
@@ -133,7 +134,16 @@ class Pipeline:
         load_window(self.settings, Window(now - timedelta(hours=1), now + timedelta(minutes=5)))
 
     def refresh(self, args: list[str] | None = None) -> None:
-        dbt.run_dbt(self.settings, args or REFRESH)
+        """dbt with `args`, or the minute's refresh: the selection `build_streaming_models`
+        makes (only what the stream feeds when nothing but the stream landed), without its
+        tests, and never skipped: a step that landed nothing may have changed a model."""
+        if args:
+            dbt.run_dbt(self.settings, args)
+            return
+        current = landing_state.fingerprint(self.settings)
+        selection = dbt.streaming_selection(self.settings, current)
+        dbt.run_dbt(self.settings, ["build", "--select", selection, *NO_TESTS])
+        landing_state.record_build(self.settings, current)
 
     def compared(self, settings: Settings | None = None) -> dict[str, Rows]:
         return _compared_relations(settings or self.settings)
