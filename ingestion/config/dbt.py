@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,12 +97,50 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     }
 
 
+# Within `parsed_once()`: the project parsed once per target and warehouse name, reused by
+# every invocation instead of dbt's own (partial) parse. None outside it.
+_parsed: dict[tuple[str, str], Any] | None = None
+
+
+@contextmanager
+def parsed_once() -> Iterator[None]:
+    """Within it, dbt parses the project once and every invocation reuses that manifest: a
+    parse costs seconds even when partial, more than a small incremental build.
+
+    Only for a process that never edits the project while it runs. What a parse bakes into the
+    manifest and may differ between callers is keyed: the target, and the warehouse file's name
+    (dbt-duckdb names the database after it, and each node carries its database). Invocations
+    with `--vars` parse as usual, since vars decide which nodes are enabled."""
+    global _parsed
+    outer, _parsed = _parsed, {}
+    try:
+        yield
+    finally:
+        _parsed = outer
+
+
+def _manifest(settings: Settings) -> Any:
+    if _parsed is None:
+        return None
+    from dbt.cli.main import dbtRunner
+
+    key = (settings.dbt_target, settings.warehouse_path.stem)
+    if key not in _parsed:
+        result = dbtRunner().invoke(["parse", "--quiet"])
+        if not result.success:
+            raise DbtError("parse", str(result.exception))
+        _parsed[key] = result.result
+    return _parsed[key]
+
+
 def run_dbt(settings: Settings, args: Sequence[str]) -> DbtResult:
     """Invoke dbt in this process (a second invocation skips dbt's ~2.5 s import)."""
     os.environ.update(dbt_environment(settings))
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     from dbt.cli.main import dbtRunner
     from dbt_common.invocation import get_invocation_id
+
+    manifest = None if "--vars" in args else _manifest(settings)
 
     # A failed run-operation reports its error only as a log event, not in its result.
     operation_errors: list[str] = []
@@ -113,7 +152,7 @@ def run_dbt(settings: Settings, args: Sequence[str]) -> DbtResult:
         elif event.info.name == "JinjaLogInfo":
             logs.append(str(event.data.msg))
 
-    result = dbtRunner(callbacks=[collect]).invoke([*args, "--quiet"])
+    result = dbtRunner(manifest=manifest, callbacks=[collect]).invoke([*args, "--quiet"])
     invocation_id = get_invocation_id()
     node_runs = _node_runs(result.result)
     if not result.success:

@@ -6,11 +6,15 @@ lander (`StreamLander.land_once`); exports are dropped in the bucket and loaded 
 loads a window with `accfb replay`'s own load; models build with dbt in process.
 
 `full_build_differences` copies the landing tables (what arrived, nothing a model wrote) into a
-new DuckDB file, builds every model there from nothing, and compares the two warehouses.
+new DuckDB file, builds every model there from nothing, and compares the two warehouses. The
+full build is a function of the landing tables alone (the compared columns read no clock), so
+a step that landed nothing (a full refresh of one model, a close) is compared with the full
+build of the same landing tables made at an earlier step.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +25,7 @@ from ingestion.batch.loads import load_batches
 from ingestion.config import aws, dbt, warehouse
 from ingestion.config.settings import Settings
 from ingestion.contract import partition_key
+from ingestion.landing import state as landing_state
 from ingestion.landing.lander import StreamLander
 from ingestion.local import localaws
 from ingestion.produce.publish import publish_records
@@ -81,8 +86,8 @@ SUMMED_PARTS = {
         "sum(gift_count)",
     ),
 }
-REFRESH = ["build", "--select", "@stream_events", "--exclude", "resource_type:test"]
-FULL_BUILD = [*REFRESH, "--full-refresh"]
+NO_TESTS = ["--exclude", "resource_type:test"]
+FULL_BUILD = ["build", "--select", "@stream_events", *NO_TESTS, "--full-refresh"]
 
 Rows = list[tuple[Any, ...]]
 
@@ -92,6 +97,9 @@ class Pipeline:
     settings: Settings
     full_builds: int = 0
     sent: int = field(default=0)
+    # The landing tables the last full build was made from, and what it held.
+    _built_from: str | None = field(default=None, repr=False)
+    _full_build: dict[str, Rows] = field(default_factory=dict, repr=False)
 
     @classmethod
     def provision(cls, settings: Settings) -> Pipeline:
@@ -126,25 +134,26 @@ class Pipeline:
         load_window(self.settings, Window(now - timedelta(hours=1), now + timedelta(minutes=5)))
 
     def refresh(self, args: list[str] | None = None) -> None:
-        dbt.run_dbt(self.settings, args or REFRESH)
+        """dbt with `args`, or the minute's refresh: the selection `build_streaming_models`
+        makes (only what the stream feeds when nothing but the stream landed), without its
+        tests, and never skipped: a step that landed nothing may have changed a model."""
+        if args:
+            dbt.run_dbt(self.settings, args)
+            return
+        current = landing_state.fingerprint(self.settings)
+        selection = dbt.streaming_selection(self.settings, current)
+        dbt.run_dbt(self.settings, ["build", "--select", selection, *NO_TESTS])
+        landing_state.record_build(self.settings, current)
 
     def compared(self, settings: Settings | None = None) -> dict[str, Rows]:
         return _compared_relations(settings or self.settings)
 
     def full_build_differences(self) -> dict[str, tuple[Rows, Rows]]:
         """{relation: (rows only here, rows only in a full build)} for each that differs."""
-        self.full_builds += 1
-        # Its own dbt state and one fixed path: dbt's partial parse survives from one to the next.
-        twin = self.settings.model_copy(
-            update={
-                "warehouse_path": self.settings.warehouse_path.with_name("full-build.duckdb"),
-                "state_dir": self.settings.state_dir / "full-build",
-            }
-        )
-        _copy_landing(self.settings.warehouse_path, twin.warehouse_path)
-        dbt.run_dbt(twin, FULL_BUILD)
-        mine, full = self.compared(), self.compared(twin)
-        twin.warehouse_path.unlink()
+        landing = _landing_digest(self.settings.warehouse_path)
+        if landing != self._built_from:
+            self._full_build, self._built_from = self._build_from_nothing(), landing
+        mine, full = self.compared(), self._full_build
         differences = {}
         for name in sorted(mine.keys() | full.keys()):
             here, there = mine.get(name, []), full.get(name, [])
@@ -154,24 +163,57 @@ class Pipeline:
                 differences[name] = (only_here, only_there)
         return differences
 
+    def _build_from_nothing(self) -> dict[str, Rows]:
+        self.full_builds += 1
+        # Its own dbt state, and a file of the same name in another folder: dbt-duckdb names the
+        # database after the file, so the twin reuses the parsed project (dbt.parsed_once).
+        warehouse_path = self.settings.warehouse_path
+        twin = self.settings.model_copy(
+            update={
+                "warehouse_path": warehouse_path.parent / "full-build" / warehouse_path.name,
+                "state_dir": self.settings.state_dir / "full-build",
+            }
+        )
+        _copy_landing(self.settings.warehouse_path, twin.warehouse_path)
+        dbt.run_dbt(twin, FULL_BUILD)
+        full = self.compared(twin)
+        twin.warehouse_path.unlink()
+        return full
+
+
+def _landing_digest(warehouse_path: Path) -> str:
+    """What the landing tables hold, row by row: equal digests, equal full builds."""
+    digest = hashlib.sha256()
+    with warehouse.connect(warehouse_path) as con:
+        for table in _present_landing(con):
+            digest.update(table.encode())
+            for row in con.execute(f"select * from lander.{table} order by all").fetchall():
+                digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def _present_landing(con: Any) -> list[str]:
+    present = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'lander' and table_catalog = current_database()"
+        ).fetchall()
+    }
+    return [table for table in LANDING_TABLES if table in present]
+
 
 def _copy_landing(source: Path, target: Path) -> None:
     # Attached from the source's side: dbt, in this process, may hold the source file open.
     target.unlink(missing_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     with warehouse.connect(source) as con:
-        present = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_schema = 'lander' and table_catalog = current_database()"
-            ).fetchall()
-        }
+        present = _present_landing(con)
         con.execute(f"attach '{target}' as twin")
         try:
             con.execute("create schema twin.lander")
-            for table in LANDING_TABLES:
-                if table in present:
-                    con.execute(f"create table twin.lander.{table} as select * from lander.{table}")
+            for table in present:
+                con.execute(f"create table twin.lander.{table} as select * from lander.{table}")
         finally:
             con.execute("detach twin")
 
