@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 
 from ingestion.config import aws, warehouse
+from ingestion.config.constants import FRESHNESS_TARGET_SECONDS
 from ingestion.config.settings import Settings
 from ingestion.contract import partition_key
 from ingestion.demo.simulator import Simulator, steady
@@ -68,7 +69,6 @@ def test_refresh_runs_land_build_publish_and_measure_in_one_task_run_after_run(
         "QuarantinedEvents",
         "DataQualityFailures",
     } <= published
-    assert read_alerts(dag_env) == []
     # What the dashboards read holds the second run's gifts, and its refresh is stamped with
     # when they became visible there: source to dashboard.
     with duckdb.connect(str(serving_path(dag_env)), read_only=True) as served:
@@ -93,6 +93,17 @@ def test_refresh_runs_land_build_publish_and_measure_in_one_task_run_after_run(
         latest_refresh = served.execute(
             "select invocation_id from ops.pipeline_freshness order by refreshed_at desc limit 1"
         ).fetchone()
+        over_target = served.execute(
+            "select count(*) from ops.pipeline_freshness where dashboard_freshness_p95_seconds > ?",
+            [FRESHNESS_TARGET_SECONDS],
+        ).fetchone()
+    # A healthy pipeline pages nothing. Only the freshness alarm depends on the machine's speed
+    # (a loaded machine can take two minutes to land, build and publish): it fires exactly when
+    # a refresh measured itself over the target.
+    summaries = [a["summary"] for a in read_alerts(dag_env) if "recovered" not in a["summary"]]
+    assert summaries == (
+        ["FreshnessP95Seconds over the 2-minute target"] if over_target and over_target[0] else []
+    )
     assert served_gifts == _donations(dag_env)
     assert len({invocation for invocation, *_ in nodes}) == 2
     assert latest_refresh is not None
