@@ -2,10 +2,11 @@
     Per processor, how far its exports have settled and the cutoff before which every gift or
     refund should be in one: its newest settlement minus its settlement delay (seed
     processor_settlement_terms, else the `settlement_delay_hours` var). A transaction after the
-    cutoff is `pending` in rpt_settlement_reconciliation, not missing. The cutoff only moves
-    forward: a correction that moves a settlement earlier does not unsettle the days before it.
-    Cursor: `latest_load_seq` of stg_processor__settlements; a pass reads only the legs a new
-    export touched and keeps the greater of their newest settlement and the standing one.
+    cutoff is `pending` in rpt_settlement_reconciliation, not missing. The cutoff is what the
+    processor's standing legs say, as a full build computes it: a correction that withdraws or
+    moves its newest settlement moves the cutoff back.
+    Cursor: `latest_load_seq` of stg_processor__settlements; a pass deletes the processors a new
+    export touched (pre-hook) and recomputes each from all its standing legs.
 -#}
 {{
     config(
