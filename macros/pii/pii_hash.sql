@@ -9,8 +9,10 @@
 
 {#- Redshift: the external function, (re)declared before every run (on-run-start), so a new
     workgroup or a moved Lambda needs nothing by hand. Its name, the Lambda and the role Redshift
-    assumes to invoke it are configuration, not secrets. DuckDB: registered by the profile's
-    plugin (ingestion/pii/duckdb_plugin.py); nothing to run. -#}
+    assumes to invoke it are configuration, not secrets. Redshift grants EXECUTE on a new function
+    to PUBLIC: anyone who could call it could hash guessed emails and match them to the stored
+    hashes, so the grant is revoked and only its owner, the dbt user, calls it. DuckDB: registered
+    by the profile's plugin (ingestion/pii/duckdb_plugin.py); nothing to run. -#}
 {% macro pii_hash_function() -%}
     {{ return(adapter.dispatch('pii_hash_function', 'accfb')()) }}
 {%- endmacro %}
@@ -24,5 +26,6 @@
     returns varchar(64)
     stable
     lambda {{ sql_literal(var('pii_hash_lambda')) }}
-    iam_role {{ sql_literal(var('pii_hash_lambda_role')) }}
+    iam_role {{ sql_literal(var('pii_hash_lambda_role')) }};
+    revoke execute on function f_accfb_pii_hmac(varchar(max)) from public
 {%- endmacro %}

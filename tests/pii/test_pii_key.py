@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlglot
+import sqlparse
 from sqlglot import exp
 
 from ingestion.config import dbt
@@ -191,7 +192,8 @@ def test_a_key_file_of_a_settings_object_never_shows_in_its_repr(tmp_path: Path)
 
 
 def test_redshift_calls_the_lambda_udf_and_its_sql_holds_no_key(tmp_path: Path) -> None:
-    declared = _compile_for_redshift("{{ pii_hash_function() }}", tmp_path)
+    # Split as dbt-redshift splits a hook before sending it.
+    declared, _revoke = sqlparse.split(_compile_for_redshift("{{ pii_hash_function() }}", tmp_path))
     called = _compile_for_redshift(
         "select {{ pii_hash('email') }} as email_hash from staging.stg_crm__donors", tmp_path
     )
@@ -199,9 +201,25 @@ def test_redshift_calls_the_lambda_udf_and_its_sql_holds_no_key(tmp_path: Path) 
     assert " ".join(declared.split()) == (
         "create or replace external function f_accfb_pii_hmac(varchar(max)) returns varchar(64) "
         "stable lambda 'accfb-dev-pii-hmac' "
-        "iam_role 'arn:aws:iam::000000000000:role/accfb-redshift-pii-hmac'"
+        "iam_role 'arn:aws:iam::000000000000:role/accfb-redshift-pii-hmac';"
     )
     tree = sqlglot.parse_one(called, read="redshift")
     (function,) = list(tree.find_all(exp.Anonymous))
     assert function.name == "f_accfb_pii_hmac"
     assert [a.sql() for a in function.expressions] == ["email"]
+
+
+def test_only_the_dbt_user_may_call_the_redshift_hash_function(tmp_path: Path) -> None:
+    """Redshift grants EXECUTE on a new function to PUBLIC: an analyst who could call it could
+    hash guessed emails and find them among the stored hashes."""
+    declared, revoke = sqlparse.split(_compile_for_redshift("{{ pii_hash_function() }}", tmp_path))
+
+    assert declared.lower().startswith("create or replace external function f_accfb_pii_hmac(")
+    tree = sqlglot.parse_one(revoke, read="redshift")
+    assert isinstance(tree, exp.Revoke)
+    assert [p.sql() for p in tree.args["privileges"]] == ["EXECUTE"]
+    assert tree.args["kind"].upper() == "FUNCTION"
+    assert tree.args["securable"].sql(dialect="redshift").lower() == (
+        "f_accfb_pii_hmac(varchar(max))"
+    )
+    assert [p.sql().lower() for p in tree.args["principals"]] == ["public"]
