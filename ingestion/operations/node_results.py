@@ -48,8 +48,11 @@ create table if not exists {TABLE} (
     rows_affected bigint
 )
 """
-# The operations page's role reads it on Redshift (macros/grants/analyst_access.sql).
-GRANT_SQL = f"grant select on table {TABLE} to role accfb_operations"
+# The operations page's role reads it on Redshift. The table is no dbt model, so its grant is
+# made here, by the refresh that writes it; the role is operations_role() of
+# macros/grants/analyst_access.sql, which creates it.
+OPERATIONS_ROLE = "accfb_operations"
+GRANT_SQL = f"grant select on table {TABLE} to role {OPERATIONS_ROLE}"
 # The refreshes past the newest KEPT_REFRESHES, in both warehouses' SQL.
 PRUNE_SQL = f"""
 delete from {TABLE}

@@ -74,6 +74,8 @@ class MinuteReport:
     figures: metrics.RefreshFigures | None = None
     summary: RunSummary | None = None
     alerts_sent: int = 0
+    # Nodes whose results could not be written to ops.dbt_node_results (best effort).
+    node_results_unrecorded: int = 0
     # Wall seconds per step, in order.
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -130,8 +132,9 @@ def run_minute(
     try:
         result = dbt.build_streaming_models(settings)
     except dbt.DbtError as failed:
-        # The failed build's nodes reach the operations page with the next publish.
-        node_results.record(settings, failed.invocation_id, datetime.now(UTC), failed.node_runs)
+        # The failed build's nodes reach the operations page with the next publish; the minute
+        # fails with dbt's error, whatever the recording does.
+        _record_node_results(settings, report, failed.invocation_id, failed.node_runs)
         raise
     report.built_nodes = result.nodes
     if result.nodes:
@@ -139,7 +142,7 @@ def run_minute(
         for line in report.summary.lines():
             log.info("%s", line)
     clock.lap("build")
-    node_results.record(settings, result.invocation_id, datetime.now(UTC), result.node_runs)
+    _record_node_results(settings, report, result.invocation_id, result.node_runs)
     clock.lap("node results")
 
     dashboard_p95 = _publish(settings, report)
@@ -171,13 +174,26 @@ def run_minute(
     report.alerts_sent = len(sent)
     clock.lap("checks and metrics")
     log.info(
-        "refresh: landed %s, built %s nodes, published %s rows; %s",
+        "refresh: landed %s, built %s nodes, published %s rows, %s node results unrecorded; %s",
         report.landed,
         report.built_nodes,
         report.rows_published,
+        report.node_results_unrecorded,
         ", ".join(f"{step} {seconds:.2f} s" for step, seconds in report.seconds.items()),
     )
     return report
+
+
+def _record_node_results(
+    settings: Settings, report: MinuteReport, invocation_id: str, runs: Sequence[dbt.NodeRun]
+) -> None:
+    """Best effort: the node results are the operations page's, not the dashboards', so a
+    failure to write them must not keep the minute's build from being published."""
+    try:
+        node_results.record(settings, invocation_id, datetime.now(UTC), runs)
+    except Exception as error:  # noqa: BLE001 - any failure here is only logged
+        report.node_results_unrecorded += len(runs)
+        log.warning("refresh: %s dbt node results not recorded: %s", len(runs), error)
 
 
 def _publish(settings: Settings, report: MinuteReport) -> float | None:

@@ -4,7 +4,9 @@
     in svv_roles first), creates the schema and grants the role usage on it. Each model's
     `+grants` then grants select to its role: the marts (dbt_project.yml) to
     `role:accfb_analyst`, and only ops.pipeline_freshness and ops.agg_quarantine_reasons
-    (models/operations/) to `role:accfb_operations`. On dbt-redshift an unprefixed grantee is a
+    (models/operations/) to `role:accfb_operations`; ops.dbt_node_results is no model, and its
+    grant to that role is made by the refresh that writes it (ingestion/operations/
+    node_results.py). On dbt-redshift an unprefixed grantee is a
     user, and the prefix is honoured only with the `redshift_grants_extended` behaviour flag on.
     Analysts' users get their role from the warehouse admin (docs/analysts.md); the deployed
     dashboards' IAM role gets both at sign-in (its RedshiftDbRoles tag, infra/stacks/serving.py).

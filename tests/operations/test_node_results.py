@@ -110,3 +110,56 @@ def test_a_failed_build_records_its_nodes_and_still_fails_the_minute(
         ("fct_donations", "success"),
         ("unique_fct_donations_donation_id.1a2b", "fail"),
     ]
+
+
+def _unwritable(settings: Settings) -> None:
+    """An ops.dbt_node_results the refresh cannot write: a table of another shape."""
+    with warehouse.connect(settings.warehouse_path) as con:
+        con.execute("create schema ops")
+        con.execute("create table ops.dbt_node_results (other integer)")
+
+
+def test_a_failed_build_fails_with_its_own_error_when_its_results_cannot_be_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = _local(tmp_path)
+    _unwritable(settings)
+    failed = dbt.DbtError("build", "fct_donations: boom", invocation_id="broken", node_runs=RUNS)
+
+    def build(_: Settings) -> dbt.DbtResult:
+        raise failed
+
+    monkeypatch.setattr(refresh, "land", lambda _: 0)
+    monkeypatch.setattr(dbt, "build_streaming_models", build)
+
+    with pytest.raises(dbt.DbtError) as raised:
+        refresh.run_minute(settings)
+
+    assert raised.value is failed
+    assert "2 dbt node results not recorded" in caplog.text
+
+
+class _Published(Exception):
+    pass
+
+
+def test_a_build_is_published_when_its_results_cannot_be_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _local(tmp_path)
+    _unwritable(settings)
+    built = dbt.DbtResult("build", nodes=2, invocation_id="built", node_runs=RUNS)
+    reports: list[refresh.MinuteReport] = []
+
+    def publish(_: Settings, report: refresh.MinuteReport) -> float | None:
+        reports.append(report)
+        raise _Published
+
+    monkeypatch.setattr(refresh, "land", lambda _: 0)
+    monkeypatch.setattr(dbt, "build_streaming_models", lambda _: built)
+    monkeypatch.setattr(refresh, "_publish", publish)
+
+    with pytest.raises(_Published):
+        refresh.run_minute(settings)
+
+    assert [r.node_results_unrecorded for r in reports] == [2]
