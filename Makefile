@@ -31,8 +31,9 @@ $(UV):
 
 $(VENV)/.synced: requirements.lock pyproject.toml Makefile | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
-# Bytecode compiled once here: every `accfb` process (a refresh a minute) would otherwise
-# compile its imports again wherever .pyc files cannot be written (PYTHONDONTWRITEBYTECODE).
+# The locked dependencies' bytecode compiled once here: an `accfb` process (a refresh a
+# minute) would otherwise compile their imports again wherever .pyc files cannot be written
+# (PYTHONDONTWRITEBYTECODE). The editable install's own modules are not compiled.
 	VIRTUAL_ENV=$(VENV) $(UV) pip sync --quiet --require-hashes --compile-bytecode requirements.lock
 	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@

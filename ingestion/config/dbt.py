@@ -104,8 +104,8 @@ _parsed: dict[tuple[str, str], Any] | None = None
 
 @contextmanager
 def parsed_once() -> Iterator[None]:
-    """Within it, dbt parses the project once and every invocation reuses that manifest: a
-    parse costs seconds even when partial, more than a small incremental build.
+    """Within it, dbt parses the project once and every invocation reuses that manifest: even a
+    partial parse costs more than a small incremental build.
 
     Only for a process that never edits the project while it runs. What a parse bakes into the
     manifest and may differ between callers is keyed: the target, and the warehouse file's name
