@@ -223,3 +223,29 @@ def test_only_the_dbt_user_may_call_the_redshift_hash_function(tmp_path: Path) -
         "f_accfb_pii_hmac(varchar(max))"
     )
     assert [p.sql().lower() for p in tree.args["principals"]] == ["public"]
+
+
+def test_a_warehouse_holding_hashes_but_no_recorded_key_refuses_a_fresh_key_until_rehash_pii(
+    provisioned: Settings,
+) -> None:
+    old, fresh = "old-key-" + uuid.uuid4().hex, "fresh-key-" + uuid.uuid4().hex
+    publish(provisioned, corpus(seed=16, seconds=1))
+    built = accfb("refresh", env=local_env(provisioned, ACCFB_PII_HASH_KEY=old))
+    assert built.returncode == 0, built.stderr
+    before = _hashes_against_emails(provisioned)
+    # Hashes made before any fingerprint was recorded, then a deploy with a fresh secret.
+    query(provisioned, "delete from lander.pii_key_fingerprint")
+
+    publish(provisioned, corpus(seed=17, seconds=1))
+    refused = accfb("refresh", env=local_env(provisioned, ACCFB_PII_HASH_KEY=fresh))
+
+    assert refused.returncode == 1
+    assert "accfb rehash-pii" in refused.stderr
+    assert _hashes_against_emails(provisioned) == before
+    assert query(provisioned, "select count(*) from lander.pii_key_fingerprint") == [(0,)]
+    rehashed = accfb("rehash-pii", env=local_env(provisioned, ACCFB_PII_HASH_KEY=fresh))
+    assert rehashed.returncode == 0, rehashed.stderr
+    after = _hashes_against_emails(provisioned)
+    assert len(after) == len(before)
+    assert all(h == keyed_hash(fresh.encode(), e) for h, e in after)
+    assert query(provisioned, "select count(*) from lander.pii_key_fingerprint") == [(1,)]
