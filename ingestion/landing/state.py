@@ -27,6 +27,9 @@ _STREAM_LANDINGS = {
 _BATCH_LANDINGS = {
     "lander.crm_donor_exports": "max(load_seq)",
     "lander.processor_settlements": "max(load_seq)",
+    # Every export load, rows or none: a corrected version holding only its header withdraws an
+    # older file's rows and lands none, below another file's newer load in the landing.
+    "lander.batch_export_ledger": "max(load_seq)",
 }
 _LANDINGS = {**_BATCH_LANDINGS, **_STREAM_LANDINGS}
 # Fields of the fingerprint before the stream landings': the project, the file, the exports.

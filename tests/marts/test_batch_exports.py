@@ -223,3 +223,44 @@ def test_a_settlement_resent_in_a_later_export_counts_once_with_its_latest_amoun
         provisioned, "select sum(settled_net_cents) from marts.rpt_daily_close"
     )
     assert daily_settled == sum(row[4] for row in second if row[4] is not None)
+
+
+def test_a_header_only_correction_of_an_older_export_withdraws_its_settlements_at_the_next_refresh(
+    provisioned: Settings,
+) -> None:
+    """The withdrawal lands no row, and a later export holds the landing's newest load: only the
+    export ledger shows the refresh that something changed."""
+    records = corpus()
+    _stream(provisioned, records)
+    export = drop_settlement_export(provisioned, records)  # key A
+    load_batches(provisioned, ["settlements"])
+    dbt.build_streaming_models(provisioned)
+    header, *rows = export.csv.splitlines()
+    kept = rows[:2]
+    drop(provisioned, "landing/settlements/2026-11-23.csv", "\n".join([header, *kept]) + "\n")
+    load_batches(provisioned, ["settlements"])
+    dbt.build_streaming_models(provisioned)
+
+    drop(provisioned, "landing/settlements/2026-11-22.csv", header + "\n")  # A, withdrawn
+    load_batches(provisioned, ["settlements"])
+    dbt.build_streaming_models(provisioned)
+
+    kept_legs = csv.DictReader([header, *kept])
+    expected = {(row["processor"], row["processor_txn_id"]) for row in kept_legs}
+    assert len(expected) == len(kept)
+    staged = query(
+        provisioned,
+        """
+        select processor, processor_txn_id from staging.stg_processor__settlements
+        where not is_withdrawn
+        """,
+    )
+    assert set(staged) == expected
+    settled = query(
+        provisioned,
+        """
+        select processor, processor_txn_id from marts.rpt_settlement_reconciliation
+        where settlement_gross_cents is not null
+        """,
+    )
+    assert set(settled) == expected
