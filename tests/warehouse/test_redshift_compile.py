@@ -227,7 +227,7 @@ def test_a_model_reading_the_export_ledger_at_run_time_declares_it_for_lineage(
 
     assert set(readers) == {"dim_donors", "stg_processor__settlements"}
     for node in readers.values():
-        assert "source.accfb.lander.batch_export_ledger" in node["depends_on"]["nodes"]
+        assert "source.accfb.lander.batch_export_ledger" in node["depends_on"]["nodes"]  # type: ignore[index]
 
 
 def test_no_model_owns_the_streaming_view_so_no_full_refresh_can_drop_it(
