@@ -14,7 +14,6 @@
     pass writes it a row with no `valid_from`, which its post-hook deletes), as a full build
     never has it.
 -#}
--- depends_on: {{ source('lander', 'batch_export_ledger') }}
 {{
     config(
         materialized='incremental',

@@ -20,7 +20,6 @@
     is the newest load that touched the leg, so a file whose every version loses, or that
     withdraws its legs, still moves the cursor.
 -#}
--- depends_on: {{ source('lander', 'batch_export_ledger') }}
 {{
     config(
         materialized='incremental',
