@@ -58,6 +58,22 @@ def chart(
     st.altair_chart(spec, width="stretch")
 
 
+def measures_over_time(title: str, frame: pd.DataFrame, time: str, measures: list[str]) -> None:
+    """One line per measure (columns of ``frame``) against the refresh it was taken in."""
+    long = frame.melt(id_vars=time, value_vars=measures, var_name="measure", value_name="seconds")
+    chart(
+        title,
+        frame,
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{time}:T", title="refresh"),
+            y=alt.Y("seconds:Q"),
+            color=alt.Color("measure:N", title=None),
+        ),
+    )
+
+
 def table(title: str, frame: pd.DataFrame) -> None:
     st.subheader(title)
     if frame.empty:

@@ -10,6 +10,7 @@ from ingestion.serving.dashboards.availability import show_availability
 from ingestion.serving.dashboards.common import (
     FRESHNESS_TARGET_SECONDS,
     chart,
+    measures_over_time,
     query,
     settings,
     table,
@@ -68,22 +69,11 @@ chart(
         .encode(y=alt.datum(FRESHNESS_TARGET_SECONDS)),
     ),
 )
-lag = freshness.melt(
-    id_vars="refreshed_at",
-    value_vars=["landing_lag_p50_seconds", "landing_lag_max_seconds"],
-    var_name="measure",
-    value_name="seconds",
-)
-chart(
+measures_over_time(
     "Landing lag per refresh: Kinesis arrival to landing",
     freshness,
-    alt.Chart(lag)
-    .mark_line(point=True)
-    .encode(
-        x=alt.X("refreshed_at:T", title="refresh"),
-        y=alt.Y("seconds:Q"),
-        color=alt.Color("measure:N", title=None),
-    ),
+    "refreshed_at",
+    ["landing_lag_p50_seconds", "landing_lag_max_seconds"],
 )
 
 # Per-node results of the kept refreshes (ingestion/operations/node_results.py); absent until a
@@ -121,22 +111,11 @@ if has_node_results:
         order by built_at
         """
     )
-    trend = per_refresh.melt(
-        id_vars="built_at",
-        value_vars=["node_seconds", "slowest_node_seconds"],
-        var_name="measure",
-        value_name="seconds",
-    )
-    chart(
+    measures_over_time(
         "dbt node seconds per refresh",
         per_refresh,
-        alt.Chart(trend)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("built_at:T", title="refresh"),
-            y=alt.Y("seconds:Q"),
-            color=alt.Color("measure:N", title=None),
-        ),
+        "built_at",
+        ["node_seconds", "slowest_node_seconds"],
     )
 
 quarantine = query(
