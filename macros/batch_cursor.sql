@@ -174,8 +174,8 @@ from {{ this }}
     misses. The events of the polled sources (var `polled_sources`) are probed by their
     `event_id_hash` too, within the batches holding them (batches_holding): exact whatever the
     re-poll's delay, and nothing at all is read for a batch with no polled event.
-    `staged_events_within(emitted, polled)`: the filter of staged events a batch's records may
-    repeat; `polled` is `polled_event_batches(relation, cursor)`.
+    `staged_events_within(relation, columns, emitted, polled)`: the staged events a batch's
+    records may repeat; `polled` is `polled_event_batches(relation, cursor)`.
 -#}
 {% macro new_polled_event_hashes(cursor) -%}
     {%- set sources = [] -%}
@@ -194,12 +194,20 @@ where is_valid and landed_batch > {{ cursor }} and source in ({{ sources | join(
     {{ return({'cursor': cursor, 'batches': batches_holding(relation, 'event_id_hash', new_polled_event_hashes(cursor))}) }}
 {%- endmacro %}
 
-{% macro staged_events_within(emitted, polled) -%}
-    where (
-        ({{ emitted_condition(emitted) }})
-        or ({{ within_batches(polled.batches) }}
-            and event_id_hash in ({{ new_polled_event_hashes(polled.cursor) }}))
-    )
+{#- Two selects, not one `or`: a disjunction of the emitted_at range and the polled hashes made
+    DuckDB scan the whole table (conflicting_redeliveries: 0.95 s at 1M events of history, 7.3 s
+    at 10M), where each select alone prunes by its own zone maps. The second leaves out what the
+    first holds, so no event is read twice. -#}
+{% macro staged_events_within(relation, columns, emitted, polled) -%}
+    select {{ columns }} from {{ relation }}
+    where {{ emitted_condition(emitted) }}
+    {%- if polled.batches is none or polled.batches | length > 0 %}
+    union all
+    select {{ columns }} from {{ relation }}
+    where {{ within_batches(polled.batches) }}
+        and event_id_hash in ({{ new_polled_event_hashes(polled.cursor) }})
+        and not coalesce({{ emitted_condition(emitted) }}, false)
+    {%- endif %}
 {%- endmacro %}
 
 {#- The first and last day of a model's touched keys (`touched`: a query with a `day_column`),

@@ -10,14 +10,16 @@ they hold, and a publish never writes the file the link points at).
 The file being brought up to date is two publishes behind, so it is brought forward by the rows
 that changed since its own cursor, table by table:
 
-- a mart with ``landed_batch`` (the newest batch behind each row) and a unique key, while only
-  the stream landed since the file's publish: the keys with rows past the file's batch are
-  deleted and their rows inserted again from the warehouse; a key the warehouse no longer holds
-  (a withdrawn row) is deleted when the counts disagree;
-- a mart with a unique key but no batch column (reports such as reconciliation, open orders,
-  the refresh log), or any keyed mart after a batch export loaded or the project changed (a CRM
-  export rewrites donors without a stream batch): the rows that differ (``except`` both ways)
-  are replaced by key, which reads both copies and writes only the difference;
+- a mart with a unique key and a change column (``landed_batch``, the newest batch behind each
+  row; ``reconciled_pass`` for the reconciliation), while only the stream landed since the
+  file's publish: the rows past the file's cursor are read by that column (which prunes), their
+  keys deleted from the file and the rows inserted, with any older rows of those keys; a key the
+  warehouse no longer holds (a withdrawn row) is deleted when the counts disagree;
+- a mart with a unique key but no change column (open orders, the refresh log), or any keyed
+  mart after a batch export loaded, the project changed or its change column went back (a CRM
+  export rewrites donors without a stream batch; a full refresh renumbers passes): the rows that
+  differ (``except`` both ways) are replaced by key, which reads both copies and writes only
+  the difference;
 - anything else (small aggregates, the alerts, a table whose columns changed): copied whole.
 
 So the publish writes the changed rows, not the history. A file that is missing, from an
@@ -52,6 +54,9 @@ GENERATIONS = ("a", "b")
 # How long a publish waits for readers to let go of the file it is about to update.
 READER_WAIT_SECONDS = 2.0
 BATCH_COLUMN = "landed_batch"
+# Marts whose rows another column than landed_batch advances on every write: a reconciliation
+# pass rewrites its transactions under the next `reconciled_pass`, whatever batch they hold.
+CHANGE_COLUMNS = {"marts.rpt_settlement_reconciliation": "reconciled_pass"}
 
 log = logging.getLogger(__name__)
 
@@ -254,47 +259,78 @@ def _bring_forward(
         con.execute(f"create or replace table serving.{table} as select * from {table}")  # noqa: S608
         _record_batch(con, table, names)
         return _count(con, table)
-    keyed = ", ".join(key)
-    on = " and ".join(f"kept.{k} = changed_keys.{k}" for k in key)
+    change = CHANGE_COLUMNS.get(table, BATCH_COLUMN)
     batch = cursors.get(table) if cursors is not None else None
-    if BATCH_COLUMN in names and batch is not None:
-        # The keys with rows past the copy's batch, and every row of those keys (a key's older
-        # rows are rewritten with it by delete+insert).
-        changed = f"select distinct {keyed} from {table} where {BATCH_COLUMN} > {int(batch)}"  # noqa: S608
+    if change in names and batch is not None and _newest(con, table, change) >= batch:
+        written = _bring_forward_past(con, table, key, f"{change} > {int(batch)}")
     else:
-        changed = (
-            f"select distinct {keyed} from (select * from {table} "  # noqa: S608
-            f"except select * from serving.{table})"
-        )
-    # S608 below: table and column names come from the warehouse catalog and the manifest.
-    con.execute(f"create or replace temp table changed_keys as {changed}")
-    deleted = _rows(
-        con,
-        f"delete from serving.{table} as kept using changed_keys where {on}",  # noqa: S608
-    )
-    inserted = _rows(
-        con,
-        f"insert into serving.{table} select kept.* from {table} as kept "  # noqa: S608
-        f"semi join changed_keys on {on}",
-    )
+        written = _bring_forward_differences(con, table, key)
     if _count(con, f"serving.{table}") != _count(con, table):
         # A key withdrawn from the warehouse (the copy holds every key it holds, and more).
         gone = " and ".join(f"current.{k} = kept.{k}" for k in key)
-        deleted += _rows(
+        written += _rows(
             con,
             f"delete from serving.{table} as kept where not exists "  # noqa: S608
             f"(select 1 from {table} as current where {gone})",
         )
     _record_batch(con, table, names)
-    return deleted + inserted
+    return written
+
+
+# S608 in the three below: table and column names come from the warehouse catalog, the
+# manifest and this module; the cursor is an integer.
+
+
+def _bring_forward_past(
+    con: duckdb.DuckDBPyConnection, table: str, key: list[str], past: str
+) -> int:
+    """The rows written since the copy's cursor (``past``), read by the change column alone,
+    which the warehouse prunes by: a refresh's cost, not the table's. A key's rows go together,
+    so a key that also holds older rows (a donor's earlier versions) has those copied too,
+    found by reading the key columns only."""
+    con.execute(f"create or replace temp table changed_rows as select * from {table} where {past}")  # noqa: S608
+    if not _count(con, "changed_rows"):
+        return 0
+    keyed = ", ".join(key)
+    on = " and ".join(f"kept.{k} = changed_keys.{k}" for k in key)
+    con.execute(
+        f"create or replace temp table changed_keys as select distinct {keyed} from changed_rows"  # noqa: S608
+    )
+    written = _rows(con, f"delete from serving.{table} as kept using changed_keys where {on}")  # noqa: S608
+    written += _rows(con, f"insert into serving.{table} select * from changed_rows")  # noqa: S608
+    older = f"from {table} as kept semi join changed_keys on {on} where not ({past})"
+    if _rows(con, f"select count(*) {older}"):
+        written += _rows(con, f"insert into serving.{table} select kept.* {older}")
+    return written
+
+
+def _bring_forward_differences(con: duckdb.DuckDBPyConnection, table: str, key: list[str]) -> int:
+    """The rows that differ (``except`` both ways), replaced by key: reads both copies whole."""
+    keyed = ", ".join(key)
+    on = " and ".join(f"kept.{k} = changed_keys.{k}" for k in key)
+    con.execute(
+        f"create or replace temp table changed_keys as select distinct {keyed} from "  # noqa: S608
+        f"(select * from {table} except select * from serving.{table})"
+    )
+    written = _rows(con, f"delete from serving.{table} as kept using changed_keys where {on}")  # noqa: S608
+    return written + _rows(
+        con,
+        f"insert into serving.{table} select kept.* from {table} as kept "  # noqa: S608
+        f"semi join changed_keys on {on}",
+    )
+
+
+def _newest(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
+    row = con.execute(f"select coalesce(max({column}), 0) from {table}").fetchone()  # noqa: S608
+    return int(row[0]) if row else 0
 
 
 def _record_batch(con: duckdb.DuckDBPyConnection, table: str, names: list[str]) -> None:
-    if BATCH_COLUMN in names:
+    change = CHANGE_COLUMNS.get(table, BATCH_COLUMN)
+    if change in names:
         con.execute(
-            "insert or replace into serving.ops.serving_cursors "  # noqa: S608
-            f"select ?, coalesce(max({BATCH_COLUMN}), 0) from {table}",
-            [table],
+            "insert or replace into serving.ops.serving_cursors values (?, ?)",
+            [table, _newest(con, table, change)],
         )
 
 

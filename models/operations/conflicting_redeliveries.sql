@@ -56,10 +56,11 @@ deliveries as (
 -- their text to compare a few redeliveries cost a peak minute seconds.
 first_deliveries as (
 
+    {% if incremental %}
+    {{ staged_events_within(ref('stg_stream__events'), 'event_id, shard_id, sequence_number', emitted, polled) }}
+    {% else %}
     select event_id, shard_id, sequence_number
     from {{ ref('stg_stream__events') }}
-    {% if incremental %}
-    {{ staged_events_within(emitted, polled) }}
     {% endif %}
 
 ),
@@ -96,13 +97,13 @@ later_texts as (
 first_texts as (
 
     select event_id, shard_id, sequence_number, record
-    from {{ ref('stg_stream__events') }}
+    from
     {% if incremental %}
-    {{ staged_events_within(emitted, polled) }}
-        and event_id in (select event_id from later_deliveries)
+        ({{ staged_events_within(ref('stg_stream__events'), 'event_id, shard_id, sequence_number, record', emitted, polled) }}) as staged
     {% else %}
-    where event_id in (select event_id from later_deliveries)
+        {{ ref('stg_stream__events') }}
     {% endif %}
+    where event_id in (select event_id from later_deliveries)
 
 ),
 

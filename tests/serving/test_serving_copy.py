@@ -180,8 +180,8 @@ def test_a_publish_writes_the_changed_and_withdrawn_rows_not_the_history(
                 "select donation_id from marts.fct_donations order by donation_id limit 2"
             ).fetchall()
         )
-        # A refund that arrived in a new batch, a gift withdrawn, and a report row (no batch
-        # column) whose status moved.
+        # A refund that arrived in a new batch, a gift withdrawn, and a reconciliation row
+        # whose status moved in a new pass (each pass writes its rows under the next number).
         con.execute(
             """
             update marts.fct_donations
@@ -197,8 +197,9 @@ def test_a_publish_writes_the_changed_and_withdrawn_rows_not_the_history(
             "where processor_txn_id is not null order by 1 limit 1"
         ).fetchone() or (None,)
         con.execute(
-            "update marts.rpt_settlement_reconciliation set reconciliation_status = 'pending' "
-            "where processor_txn_id = ?",
+            "update marts.rpt_settlement_reconciliation set reconciliation_status = 'pending', "
+            "reconciled_pass = (select max(reconciled_pass) + 1 "
+            "from marts.rpt_settlement_reconciliation) where processor_txn_id = ?",
             [settlement],
         )
         (gifts,) = con.execute("select count(*) from marts.fct_donations").fetchone() or (0,)
@@ -215,6 +216,41 @@ def test_a_publish_writes_the_changed_and_withdrawn_rows_not_the_history(
     assert withdrawn not in set(served_gifts.donation_id) and changed in set(
         served_gifts.donation_id
     )
+
+
+def test_a_publish_copies_a_keys_older_rows_and_a_renumbered_change_column(
+    own_copy: Settings,
+) -> None:
+    """A donor's new version carries a new batch while their earlier versions keep theirs; a
+    full refresh of the reconciliation numbers its passes from 1 again."""
+    serving.publish(own_copy)
+    serving.publish(own_copy)  # both generations carry their cursors
+    with warehouse.connect(own_copy.warehouse_path) as con:
+        (donor,) = con.execute(
+            "select donor_id from marts.dim_donors group by donor_id having count(*) > 1 limit 1"
+        ).fetchone() or (None,)
+        assert donor is not None, "the corpus has a donor with two versions"
+        con.execute(
+            """
+            update marts.dim_donors set landed_batch = (select max(landed_batch) + 1
+            from marts.dim_donors) where donor_version_id = (select max(donor_version_id)
+            from marts.dim_donors where donor_id = ?)
+            """,
+            [donor],
+        )
+        con.execute(
+            "update marts.rpt_settlement_reconciliation set reconciled_pass = 1, "
+            "reconciliation_status = 'pending' where processor_txn_id = (select min("
+            "processor_txn_id) from marts.rpt_settlement_reconciliation)"
+        )
+        con.execute("update marts.rpt_settlement_reconciliation set reconciled_pass = 1")
+
+    published = serving.publish(own_copy)
+
+    assert not published.whole
+    assert _differences(own_copy, published.tables) == dict.fromkeys(published.tables, 0)
+    served = source.query(own_copy, f"select * from marts.dim_donors where donor_id = '{donor}'")
+    assert len(served) > 1
 
 
 READER = """

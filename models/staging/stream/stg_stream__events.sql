@@ -66,9 +66,7 @@ texts as (
 {% if incremental %}
 already_staged as (
 
-    select event_id
-    from {{ this }}
-    {{ staged_events_within(emitted, polled) }}
+    {{ staged_events_within(this, 'event_id', emitted, polled) }}
 
 ),
 
