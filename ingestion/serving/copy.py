@@ -298,7 +298,8 @@ def _bring_forward_past(
     )
     written = _rows(con, f"delete from serving.{table} as kept using changed_keys where {on}")  # noqa: S608
     written += _rows(con, f"insert into serving.{table} select * from changed_rows")  # noqa: S608
-    older = f"from {table} as kept semi join changed_keys on {on} where not ({past})"
+    # A row with no change value (a donor version from a CRM export has no batch) is older.
+    older = f"from {table} as kept semi join changed_keys on {on} where not coalesce({past}, false)"
     if _rows(con, f"select count(*) {older}"):
         written += _rows(con, f"insert into serving.{table} select kept.* {older}")
     return written

@@ -238,6 +238,12 @@ def test_a_publish_copies_a_keys_older_rows_and_a_renumbered_change_column(
             """,
             [donor],
         )
+        # Its first version came from a CRM export: no batch.
+        con.execute(
+            "update marts.dim_donors set landed_batch = null where donor_version_id = (select "
+            "min(donor_version_id) from marts.dim_donors where donor_id = ?)",
+            [donor],
+        )
         con.execute(
             "update marts.rpt_settlement_reconciliation set reconciled_pass = 1, "
             "reconciliation_status = 'pending' where processor_txn_id = (select min("
