@@ -33,8 +33,8 @@ hypothesis_settings.register_profile(
     derandomize=True,
     phases=[Phase.explicit, Phase.generate],
 )
-# `long`: 200 sequences of 6 steps, each step checked against a full build (~9 s a step here,
-# ~3 h on one core). Every known defect of the change paths needs at most four steps.
+# `long`: 200 sequences of up to 6 steps, each step checked against a full build (~9 s a step
+# here; 12 steps took a night). Every known defect of the change paths needs at most four steps.
 hypothesis_settings.register_profile("long", max_examples=200, stateful_step_count=6)
 
 
