@@ -260,8 +260,9 @@ def _bring_forward(
         _record_batch(con, table, names)
         return _count(con, table)
     change = CHANGE_COLUMNS.get(table, BATCH_COLUMN)
+    newest = _newest(con, table, change) if change in names else None
     batch = cursors.get(table) if cursors is not None else None
-    if change in names and batch is not None and _newest(con, table, change) >= batch:
+    if newest is not None and batch is not None and newest >= batch:
         written = _bring_forward_past(con, table, key, f"{change} > {int(batch)}")
     else:
         written = _bring_forward_differences(con, table, key)
@@ -273,11 +274,12 @@ def _bring_forward(
             f"delete from serving.{table} as kept where not exists "  # noqa: S608
             f"(select 1 from {table} as current where {gone})",
         )
-    _record_batch(con, table, names)
+    if newest is not None:
+        _record_cursor(con, table, newest)
     return written
 
 
-# S608 in the three below: table and column names come from the warehouse catalog, the
+# S608 in the functions below: table and column names come from the warehouse catalog, the
 # manifest and this module; the cursor is an integer.
 
 
@@ -291,13 +293,9 @@ def _bring_forward_past(
     con.execute(f"create or replace temp table changed_rows as select * from {table} where {past}")  # noqa: S608
     if not _count(con, "changed_rows"):
         return 0
-    keyed = ", ".join(key)
-    on = " and ".join(f"kept.{k} = changed_keys.{k}" for k in key)
-    con.execute(
-        f"create or replace temp table changed_keys as select distinct {keyed} from changed_rows"  # noqa: S608
-    )
-    written = _rows(con, f"delete from serving.{table} as kept using changed_keys where {on}")  # noqa: S608
+    written = _delete_keys(con, table, key, "changed_rows")
     written += _rows(con, f"insert into serving.{table} select * from changed_rows")  # noqa: S608
+    on = _on_changed_keys(key)
     # A row with no change value (a donor version from a CRM export has no batch) is older.
     older = f"from {table} as kept semi join changed_keys on {on} where not coalesce({past}, false)"
     if _rows(con, f"select count(*) {older}"):
@@ -307,17 +305,29 @@ def _bring_forward_past(
 
 def _bring_forward_differences(con: duckdb.DuckDBPyConnection, table: str, key: list[str]) -> int:
     """The rows that differ (``except`` both ways), replaced by key: reads both copies whole."""
-    keyed = ", ".join(key)
-    on = " and ".join(f"kept.{k} = changed_keys.{k}" for k in key)
-    con.execute(
-        f"create or replace temp table changed_keys as select distinct {keyed} from "  # noqa: S608
-        f"(select * from {table} except select * from serving.{table})"
-    )
-    written = _rows(con, f"delete from serving.{table} as kept using changed_keys where {on}")  # noqa: S608
+    differing = f"(select * from {table} except select * from serving.{table})"  # noqa: S608
+    written = _delete_keys(con, table, key, differing)
     return written + _rows(
         con,
         f"insert into serving.{table} select kept.* from {table} as kept "  # noqa: S608
-        f"semi join changed_keys on {on}",
+        f"semi join changed_keys on {_on_changed_keys(key)}",
+    )
+
+
+def _on_changed_keys(key: list[str]) -> str:
+    return " and ".join(f"kept.{k} = changed_keys.{k}" for k in key)
+
+
+def _delete_keys(con: duckdb.DuckDBPyConnection, table: str, key: list[str], rows: str) -> int:
+    """The keys of ``rows`` (a relation) as temp table ``changed_keys``, deleted from the copy;
+    returns the rows deleted."""
+    con.execute(
+        f"create or replace temp table changed_keys as select distinct {', '.join(key)} "  # noqa: S608
+        f"from {rows}"
+    )
+    return _rows(
+        con,
+        f"delete from serving.{table} as kept using changed_keys where {_on_changed_keys(key)}",  # noqa: S608
     )
 
 
@@ -329,10 +339,11 @@ def _newest(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
 def _record_batch(con: duckdb.DuckDBPyConnection, table: str, names: list[str]) -> None:
     change = CHANGE_COLUMNS.get(table, BATCH_COLUMN)
     if change in names:
-        con.execute(
-            "insert or replace into serving.ops.serving_cursors values (?, ?)",
-            [table, _newest(con, table, change)],
-        )
+        _record_cursor(con, table, _newest(con, table, change))
+
+
+def _record_cursor(con: duckdb.DuckDBPyConnection, table: str, newest: int) -> None:
+    con.execute("insert or replace into serving.ops.serving_cursors values (?, ?)", [table, newest])
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> int:
